@@ -1,0 +1,1 @@
+"""EDC Bridge sidecar: turns LMS course completions into sealed ELM v3 credentials."""

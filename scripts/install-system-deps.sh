@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install the Debian packages that the test suite drives for real, only when they are missing.
+set -euo pipefail
+need=()
+command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
+command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
+command -v php >/dev/null 2>&1 || need+=(php-cli)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
