@@ -1,0 +1,74 @@
+"""Certificate facts a seal report and a JAdES header need: who sealed, and how the certificate is named.
+
+EDC identifies the sealing organisation by the certificate's ``organizationIdentifier`` (OID 2.5.4.97,
+ETSI EN 319 412-1, e.g. ``VATES-A00000000``); verifiers show it next to the organisation name. The JAdES
+``kid`` and ``x5t#S256`` header values are derived here too, because both are pure functions of the
+certificate and must be computed identically when sealing and verifying.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from asn1crypto import core
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+
+from sealer.jose_util import b64url_encode
+from sealer.report import CertificateSummary
+
+
+class IssuerSerial(core.Sequence):
+    """RFC 5035 IssuerSerial: the structure whose DER, base64-encoded, EDC puts in the JAdES ``kid``."""
+
+    _fields = [("issuer", asn1_x509.GeneralNames), ("serial_number", core.Integer)]
+
+
+def der(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(Encoding.DER)
+
+
+def x5t_s256(cert: x509.Certificate) -> str:
+    """RFC 7515 ``x5t#S256``: base64url SHA-256 thumbprint of the DER certificate."""
+    return b64url_encode(hashlib.sha256(der(cert)).digest())
+
+
+def issuer_serial_der(cert: x509.Certificate) -> bytes:
+    """DER IssuerSerial of ``cert``, keeping the issuer name's original encoding byte for byte."""
+    issuer = asn1_x509.Name.load(cert.issuer.public_bytes())
+    value = IssuerSerial(
+        {
+            "issuer": asn1_x509.GeneralNames([asn1_x509.GeneralName(name="directory_name", value=issuer)]),
+            "serial_number": cert.serial_number,
+        }
+    )
+    return value.dump()
+
+
+def kid_for(cert: x509.Certificate) -> str:
+    """The ``kid`` value EDC writes: standard base64 of the DER IssuerSerial."""
+    return base64.b64encode(issuer_serial_der(cert)).decode("ascii")
+
+
+def _attr(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
+    values = name.get_attributes_for_oid(oid)
+    if not values:
+        return None
+    value = values[0].value
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def summarise(cert: x509.Certificate) -> CertificateSummary:
+    """Subject, organisation identifier and validity of a sealing certificate, for reports."""
+    return CertificateSummary(
+        subject=cert.subject.rfc4514_string(),
+        organization_identifier=_attr(cert.subject, NameOID.ORGANIZATION_IDENTIFIER),
+        organization_name=_attr(cert.subject, NameOID.ORGANIZATION_NAME),
+        country=_attr(cert.subject, NameOID.COUNTRY_NAME),
+        issuer=cert.issuer.rfc4514_string(),
+        serial_number=cert.serial_number,
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+    )

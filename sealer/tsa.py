@@ -1,0 +1,295 @@
+"""RFC 3161 timestamps: asking a TSA for a token, and checking a token found in a seal.
+
+A baseline-T seal is only as good as its timestamp, so a token is never taken on trust: the response
+status, our nonce, the message imprint and the CMS signature of the TSA (against the certificate embedded
+in the token, whose ``timeStamping`` extended key usage is also checked) are all verified before a token
+is put into a seal, and the same checks run again when a seal is verified. Whether the TSA itself is
+trusted (its chain to an EU trusted list) is a separate question answered by :mod:`sealer.trust`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import urllib.parse
+from dataclasses import dataclass
+
+import requests
+from asn1crypto import algos, cms, core, tsp
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+TIMESTAMP_QUERY = "application/timestamp-query"
+TIMESTAMP_REPLY = "application/timestamp-reply"
+
+
+class TimestampError(Exception):
+    """A timestamp could not be obtained or does not check out. Messages never contain credentials."""
+
+
+@dataclass(frozen=True)
+class TimestampToken:
+    """A verified RFC 3161 token with the facts a report shows."""
+
+    der: bytes
+    gen_time: dt.datetime
+    tsa_name: str | None
+    signer: x509.Certificate
+    hash_algorithm: str
+    imprint: bytes
+    serial_number: int
+
+
+def redact_url(url: str) -> str:
+    """The URL without user:password, so it can appear in errors and logs."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def digest(data: bytes, hash_algorithm: str = "sha256") -> bytes:
+    if hash_algorithm not in _HASHES:
+        raise TimestampError(f"hash algorithm {hash_algorithm!r} not supported for timestamps")
+    return hashlib.new(hash_algorithm, data).digest()
+
+
+def build_request(data: bytes, hash_algorithm: str = "sha256") -> tuple[tsp.TimeStampReq, int]:
+    """A TimeStampReq over ``data`` with a fresh 64-bit nonce and certReq set (we verify the token)."""
+    nonce = secrets.randbits(63) | (1 << 62)
+    request = tsp.TimeStampReq(
+        {
+            "version": "v1",
+            "message_imprint": {
+                "hash_algorithm": {"algorithm": hash_algorithm},
+                "hashed_message": digest(data, hash_algorithm),
+            },
+            "nonce": nonce,
+            "cert_req": True,
+        }
+    )
+    return request, nonce
+
+
+def request_timestamp(
+    url: str,
+    data: bytes,
+    *,
+    hash_algorithm: str = "sha256",
+    timeout: float = 15.0,
+    session: requests.Session | None = None,
+) -> TimestampToken:
+    """Obtain and verify a timestamp token over ``data`` from the TSA at ``url``."""
+    request, nonce = build_request(data, hash_algorithm)
+    where = redact_url(url)
+    http = session or requests
+    try:
+        response = http.post(
+            url, data=request.dump(), headers={"Content-Type": TIMESTAMP_QUERY}, timeout=timeout
+        )
+    except requests.RequestException as exc:
+        raise TimestampError(f"TSA {where} could not be reached ({type(exc).__name__})") from None
+    if response.status_code != 200:
+        raise TimestampError(f"TSA {where} answered HTTP {response.status_code}")
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if content_type != TIMESTAMP_REPLY:
+        shown = content_type or "no content type"
+        raise TimestampError(f"TSA {where} answered {shown}, not {TIMESTAMP_REPLY}")
+    return parse_response(response.content, data, nonce=nonce, hash_algorithm=hash_algorithm, source=where)
+
+
+def parse_response(
+    body: bytes, data: bytes, *, nonce: int | None, hash_algorithm: str = "sha256", source: str = "TSA"
+) -> TimestampToken:
+    """Check a TimeStampResp: granted status, our nonce, our imprint, a valid TSA signature."""
+    try:
+        response = tsp.TimeStampResp.load(body)
+        status = response["status"]["status"].native
+    except (ValueError, TypeError):
+        raise TimestampError(f"{source} answered something that is not an RFC 3161 response") from None
+    if status not in ("granted", "granted_with_mods"):
+        detail = _status_detail(response["status"])
+        raise TimestampError(f"{source} refused the timestamp request: {status}{detail}")
+    token_info = response["time_stamp_token"]
+    if not isinstance(token_info, cms.ContentInfo):
+        raise TimestampError(f"{source} granted the request but sent no token")
+    token = verify_token(token_info.dump(), data)
+    if token.hash_algorithm != hash_algorithm:
+        raise TimestampError(f"{source} used {token.hash_algorithm}, not the requested {hash_algorithm}")
+    tst_nonce = _tst_info(cms.ContentInfo.load(token.der))["nonce"].native
+    if nonce is not None and tst_nonce != nonce:
+        raise TimestampError(f"{source} answered with a different nonce (replayed or mixed-up response)")
+    return token
+
+
+def _status_detail(status: tsp.PKIStatusInfo) -> str:
+    parts = []
+    if status["fail_info"].native:
+        parts.append(", ".join(sorted(status["fail_info"].native)))
+    if status["status_string"].native:
+        parts.append("; ".join(status["status_string"].native))
+    return f" ({' - '.join(parts)})" if parts else ""
+
+
+def _tst_info(content_info: cms.ContentInfo) -> tsp.TSTInfo:
+    if content_info["content_type"].native != "signed_data":
+        raise TimestampError("timestamp token is not CMS SignedData")
+    encap = content_info["content"]["encap_content_info"]
+    if encap["content_type"].native != "tst_info":
+        raise TimestampError("timestamp token does not contain TSTInfo")
+    info = encap["content"].parsed
+    if not isinstance(info, tsp.TSTInfo):
+        raise TimestampError("timestamp token TSTInfo cannot be read")
+    return info
+
+
+def verify_token(token_der: bytes, data: bytes | None = None) -> TimestampToken:
+    """Verify a TimeStampToken's CMS signature and, if ``data`` is given, that it timestamps ``data``."""
+    try:
+        content_info = cms.ContentInfo.load(token_der)
+        info = _tst_info(content_info)
+        signed_data = content_info["content"]
+        imprint = info["message_imprint"]
+        hash_algorithm = imprint["hash_algorithm"]["algorithm"].native
+        hashed = imprint["hashed_message"].native
+        gen_time = info["gen_time"].native
+        serial = info["serial_number"].native
+        tsa_name = _general_name(info["tsa"])
+    except TimestampError:
+        raise
+    except (ValueError, TypeError, KeyError):
+        raise TimestampError("timestamp token is not valid DER") from None
+    if data is not None:
+        if hash_algorithm not in _HASHES:
+            raise TimestampError(f"timestamp uses unsupported hash {hash_algorithm}")
+        if digest(data, hash_algorithm) != hashed:
+            raise TimestampError("timestamp imprint does not match the timestamped data")
+    signer = _verify_signed_data(signed_data)
+    return TimestampToken(
+        der=token_der,
+        gen_time=gen_time.astimezone(dt.UTC),
+        tsa_name=tsa_name or signer.subject.rfc4514_string(),
+        signer=signer,
+        hash_algorithm=hash_algorithm,
+        imprint=hashed,
+        serial_number=serial,
+    )
+
+
+def _general_name(value: core.Asn1Value) -> str | None:
+    """The TSA's name from TSTInfo (optional), readable."""
+    if value.native is None:
+        return None
+    if value.name == "directory_name":
+        return value.chosen.human_friendly
+    return str(value.native)
+
+
+def _find_signer(signed_data: cms.SignedData, signer_info: cms.SignerInfo) -> x509.Certificate:
+    sid = signer_info["sid"]
+    for choice in signed_data["certificates"]:
+        if choice.name != "certificate":
+            continue
+        cert = choice.chosen
+        if sid.name == "issuer_and_serial_number":
+            wanted = sid.chosen
+            if cert.issuer == wanted["issuer"] and cert.serial_number == wanted["serial_number"].native:
+                return x509.load_der_x509_certificate(cert.dump())
+        elif cert.key_identifier == sid.chosen.native:
+            return x509.load_der_x509_certificate(cert.dump())
+    raise TimestampError("timestamp token does not embed the TSA certificate that signed it")
+
+
+def _attribute(signed_attrs: cms.CMSAttributes, name: str) -> core.Asn1Value | None:
+    for attr in signed_attrs:
+        if attr["type"].native == name:
+            return attr["values"][0]
+    return None
+
+
+def _verify_signed_data(signed_data: cms.SignedData) -> x509.Certificate:
+    """RFC 5652 signature check of the token, plus the RFC 3161 rules on the signer certificate."""
+    signer_infos = signed_data["signer_infos"]
+    if len(signer_infos) != 1:
+        raise TimestampError("timestamp token must have exactly one signer")
+    signer_info = signer_infos[0]
+    signer = _find_signer(signed_data, signer_info)
+    digest_name = signer_info["digest_algorithm"]["algorithm"].native
+    if digest_name not in _HASHES:
+        raise TimestampError(f"timestamp token digest {digest_name} is not supported")
+    content = signed_data["encap_content_info"]["content"].contents
+    signed_attrs = signer_info["signed_attrs"]
+    if not signed_attrs:
+        raise TimestampError("timestamp token has no signed attributes (RFC 3161 requires them)")
+    message_digest = _attribute(signed_attrs, "message_digest")
+    if message_digest is None or message_digest.native != digest(content, digest_name):
+        raise TimestampError("timestamp token content does not match its signed message digest")
+    content_type = _attribute(signed_attrs, "content_type")
+    if content_type is None or content_type.native != "tst_info":
+        raise TimestampError("timestamp token signed content type is not TSTInfo")
+    _check_signing_certificate(signed_attrs, signer)
+    # The signature covers the attributes DER-encoded as a SET OF, not with their [0] IMPLICIT tag.
+    to_be_signed = b"\x31" + signed_attrs.dump()[1:]
+    _verify_cms_signature(signer, signer_info["signature_algorithm"], digest_name,
+                          signer_info["signature"].native, to_be_signed)
+    try:
+        usages = signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        usages = None
+    if usages is None or ExtendedKeyUsageOID.TIME_STAMPING not in usages:
+        raise TimestampError("the TSA certificate lacks the timeStamping extended key usage")
+    return signer
+
+
+def _check_signing_certificate(signed_attrs: cms.CMSAttributes, signer: x509.Certificate) -> None:
+    """When the token binds its certificate (ESS signing-certificate-v2), it must be this one."""
+    value = _attribute(signed_attrs, "signing_certificate_v2")
+    if value is None:
+        return
+    cert_der = signer.public_bytes(Encoding.DER)
+    first = value["certs"][0]
+    hash_name = first["hash_algorithm"]["algorithm"].native
+    if hash_name not in _HASHES and hash_name != "sha1":
+        raise TimestampError(f"timestamp token certificate hash {hash_name} is not supported")
+    if hashlib.new(hash_name, cert_der).digest() != first["cert_hash"].native:
+        raise TimestampError("timestamp token names a different TSA certificate than the one embedded")
+
+
+def _verify_cms_signature(
+    signer: x509.Certificate,
+    algorithm: algos.SignedDigestAlgorithm,
+    digest_name: str,
+    signature: bytes,
+    data: bytes,
+) -> None:
+    key = signer.public_key()
+    algo = algorithm.signature_algo
+    try:
+        if algo == "rsassa_pss":
+            params = algorithm["parameters"]
+            pss_hash = _HASHES.get(params["hash_algorithm"]["algorithm"].native)
+            if pss_hash is None or not isinstance(key, rsa.RSAPublicKey):
+                raise TimestampError("timestamp token uses an unsupported RSASSA-PSS variant")
+            key.verify(signature, data, padding.PSS(padding.MGF1(pss_hash()), params["salt_length"].native),
+                       pss_hash())
+        elif algo == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, data, padding.PKCS1v15(), _HASHES[digest_name]())
+        elif algo == "ecdsa" and isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, data, ec.ECDSA(_HASHES[digest_name]()))
+        else:
+            raise TimestampError(f"timestamp token signature algorithm {algorithm['algorithm'].native} "
+                                 "is not supported or does not fit the TSA key")
+    except InvalidSignature:
+        raise TimestampError("timestamp token signature is not valid") from None
