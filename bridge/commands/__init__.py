@@ -4,3 +4,11 @@ from __future__ import annotations
 import click
 
 COMMANDS: list[click.Command] = []
+
+from bridge.commands.esco import esco  # noqa: E402
+
+COMMANDS.append(esco)
+
+from bridge.commands.moodle_framework import moodle  # noqa: E402
+
+COMMANDS.append(moodle)
