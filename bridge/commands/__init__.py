@@ -12,3 +12,7 @@ COMMANDS.append(esco)
 from bridge.commands.moodle_framework import moodle  # noqa: E402
 
 COMMANDS.append(moodle)
+
+from bridge.commands.serve import COMMANDS as _SERVE_COMMANDS  # noqa: E402
+
+COMMANDS.extend(_SERVE_COMMANDS)

@@ -1,0 +1,167 @@
+"""Credentials: status, the sealed file, listing, resend and revoke (revoked rows are kept)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import func, select
+
+from bridge.api.common import MAX_PER_PAGE, authenticate, int_arg, json_object, runtime, status_url
+from bridge.auth import require, require_admin
+from bridge.db.models import CHANNELS, CREDENTIAL_STATUSES, Credential, Delivery, utcnow
+from bridge.problems import FieldProblem, Problem, validation_problem
+
+bp = Blueprint("credentials", __name__, url_prefix="/api/v1/credentials")
+
+RESENDABLE = ("sealed", "delivered", "partially_delivered", "failed")
+MAX_REASON = 500
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def credential_status(cred: Credential) -> dict[str, Any]:
+    """Status document: ids and states only; learner personal data stays in the database."""
+    return {
+        "id": cred.id, "source": cred.source, "course_id": cred.course_id, "learner_id": cred.learner_id,
+        "batch_id": cred.batch_id, "status": cred.status, "reason": cred.status_reason, "error": cred.error,
+        "issue_attempts": cred.attempts, "template_version": cred.template_version,
+        "created_at": _iso(cred.created_at), "updated_at": _iso(cred.updated_at),
+        "sealed_at": _iso(cred.sealed_at), "revoked_at": _iso(cred.revoked_at),
+        "sealed_url": status_url(f"/api/v1/credentials/{cred.id}/sealed") if cred.sealed else None,
+        "deliveries": [{"channel": d.channel, "status": d.status, "attempts": d.attempts,
+                        "last_error": d.last_error, "next_attempt_at": _iso(d.next_attempt_at),
+                        "result": d.result, "updated_at": _iso(d.updated_at)} for d in cred.deliveries],
+    }
+
+
+def _load(session: Any, cred_id: str) -> Credential:
+    cred = session.get(Credential, cred_id) if len(cred_id) <= 36 else None
+    if cred is None:
+        raise Problem(404, "Not Found", "No credential with this id.", kind="credential-not-found")
+    return cred
+
+
+@bp.get("/<cred_id>")
+def get_status(cred_id: str) -> Response:
+    """Status of one credential; its source may read it too (adapters poll the status_url)."""
+    principal = authenticate()
+    with runtime().sessions() as session:
+        cred = _load(session, cred_id)
+        require(principal, cred.source)
+        return jsonify(credential_status(cred))
+
+
+@bp.get("/<cred_id>/sealed")
+def get_sealed(cred_id: str) -> Response:
+    """The sealed JAdES file, byte for byte as stored."""
+    principal = authenticate()
+    with runtime().sessions() as session:
+        cred = _load(session, cred_id)
+        require(principal, cred.source)
+        if cred.sealed is None:
+            raise Problem(409, "Conflict", f"The credential is not sealed (status: {cred.status}).",
+                          kind="not-sealed", status_value=cred.status)
+        response = Response(cred.sealed, mimetype="application/ld+json")
+        response.headers["Content-Disposition"] = f'attachment; filename="credential-{cred.id}.jsonld"'
+        if cred.status == "revoked":
+            response.headers["X-EDC-Revoked"] = _iso(cred.revoked_at) or "true"
+        return response
+
+
+@bp.get("")
+def list_credentials() -> Response:
+    """Filter by source, course_id, learner_id, status; page/per_page; newest first."""
+    principal = authenticate()
+    page = int_arg("page", 1)
+    per_page = int_arg("per_page", 50, maximum=MAX_PER_PAGE)
+    unknown = sorted(set(request.args) - {"source", "course_id", "learner_id", "status", "page", "per_page",
+                                          "batch_id"})
+    if unknown:
+        raise Problem(400, "Bad Request", "Unknown query parameters.", kind="invalid-parameter",
+                      errors=[FieldProblem(k, "unknown parameter") for k in unknown])
+    source = request.args.get("source")
+    if not principal.is_admin:
+        if source is not None and source != principal.source:
+            require(principal, source)
+        source = principal.source
+    status = request.args.get("status")
+    if status is not None and status not in CREDENTIAL_STATUSES:
+        raise Problem(400, "Bad Request", "Unknown status filter.", kind="invalid-parameter",
+                      errors=[FieldProblem("status", f"expected one of {', '.join(CREDENTIAL_STATUSES)}")])
+    query = select(Credential)
+    filters = {"source": source, "course_id": request.args.get("course_id"),
+               "learner_id": request.args.get("learner_id"), "status": status,
+               "batch_id": request.args.get("batch_id")}
+    for name, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(Credential, name) == value)
+    with runtime().sessions() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.order_by(Credential.created_at.desc(), Credential.id)
+                               .offset((page - 1) * per_page).limit(per_page)).all()
+        items = [credential_status(c) for c in rows]
+    pages = (total + per_page - 1) // per_page
+    return jsonify({"items": items, "page": page, "per_page": per_page, "total": total, "pages": pages})
+
+
+@bp.post("/<cred_id>:resend")
+def resend(cred_id: str) -> tuple[Response, int]:
+    """Deliver a sealed credential again (all its channels, or those listed in ``channels``)."""
+    require_admin(authenticate())
+    body = json_object(optional=True)
+    channels = body.get("channels")
+    if channels is not None and (not isinstance(channels, list) or not channels
+                                 or any(c not in CHANNELS for c in channels)):
+        raise validation_problem([FieldProblem("channels", "expected a non-empty list of 'email'/'wallet'")])
+    rt = runtime()
+    with rt.sessions() as session:
+        cred = _load(session, cred_id)
+        if cred.status not in RESENDABLE or cred.sealed is None:
+            raise Problem(409, "Conflict", f"Only sealed, non-revoked credentials can be resent "
+                          f"(status: {cred.status}).", kind="not-resendable")
+        wanted = channels or [d.channel for d in cred.deliveries] or ["email"]
+        existing = {d.channel: d for d in cred.deliveries}
+        now = utcnow()
+        for channel in wanted:
+            delivery = existing.get(channel)
+            if delivery is None:
+                session.add(Delivery(credential_id=cred.id, channel=channel, status="pending",
+                                     updated_at=now))
+            elif delivery.status != "sending":
+                delivery.status, delivery.attempts, delivery.next_attempt_at = "pending", 0, None
+                delivery.last_error, delivery.updated_at = None, now
+        cred.status, cred.updated_at = "sealed", now
+        session.commit()
+        ids = list(session.scalars(select(Delivery.id).where(Delivery.credential_id == cred.id,
+                                                             Delivery.channel.in_(wanted),
+                                                             Delivery.status == "pending")))
+        session.refresh(cred)
+        answer = credential_status(cred)
+    for delivery_id in ids:
+        rt.dispatcher.deliver(delivery_id)
+    return jsonify(answer), 202
+
+
+@bp.post("/<cred_id>:revoke")
+def revoke(cred_id: str) -> Response:
+    """Mark revoked (kept, never deleted); pending deliveries are cancelled. Repeating is harmless."""
+    require_admin(authenticate())
+    body = json_object(optional=True)
+    reason = body.get("reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON):
+        raise validation_problem([FieldProblem("reason",
+                                               f"expected a text of at most {MAX_REASON} characters")])
+    with runtime().sessions() as session:
+        cred = _load(session, cred_id)
+        if cred.status != "revoked":
+            now = utcnow()
+            cred.status, cred.revoked_at, cred.updated_at = "revoked", now, now
+            cred.status_reason = reason or "revoked"
+            for delivery in cred.deliveries:
+                if delivery.status == "pending":
+                    delivery.status, delivery.updated_at = "cancelled", now
+            session.commit()
+        session.refresh(cred)
+        return jsonify(credential_status(cred))

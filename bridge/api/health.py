@@ -1,0 +1,61 @@
+"""Liveness/readiness and metrics endpoints (unauthenticated, no personal data)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+from sqlalchemy import text
+
+from bridge.api.common import runtime
+
+bp = Blueprint("health", __name__)
+
+
+def _database() -> dict[str, Any]:
+    try:
+        with runtime().sessions() as session:
+            session.execute(text("SELECT 1"))
+        return {"ok": True}
+    except Exception as exc:
+        return {"ok": False, "error": f"database unreachable ({type(exc).__name__})"}
+
+
+def _broker() -> dict[str, Any]:
+    url = runtime().settings.broker_url
+    if not url:
+        return {"ok": True, "mode": "in-process"}
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return {"ok": True, "mode": "celery"}
+    except Exception as exc:
+        return {"ok": False, "mode": "celery", "error": f"broker unreachable ({type(exc).__name__})"}
+
+
+def _key_source() -> dict[str, Any]:
+    try:
+        cert = runtime().context.services.key_source.certificate
+    except Exception as exc:
+        return {"ok": False, "error": f"eSeal not available ({type(exc).__name__})"}
+    not_after = cert.not_valid_after_utc
+    expired = not_after <= dt.datetime.now(dt.UTC)
+    result: dict[str, Any] = {"ok": not expired, "not_after": not_after.isoformat()}
+    if expired:
+        result["error"] = "the eSeal certificate has expired"
+    return result
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """200 when the database, the broker and the eSeal are all usable, else 503 with which is not."""
+    checks = {"database": _database(), "broker": _broker(), "key_source": _key_source()}
+    ok = all(c["ok"] for c in checks.values())
+    return jsonify({"status": "ok" if ok else "unavailable", "checks": checks}), 200 if ok else 503
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    return runtime().metrics.render()

@@ -1,0 +1,83 @@
+"""Flask application factory of the sidecar."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from flask import Flask, request
+from sqlalchemy.engine import make_url
+
+from bridge import problems
+from bridge.api import completions, credentials, health, openapi, templates
+from bridge.api.common import Runtime
+from bridge.auth import Authenticator
+from bridge.config import Settings
+from bridge.db.session import session_factory
+from bridge.metrics import Metrics
+from bridge.tasks.dispatch import CeleryDispatcher, Dispatcher, InProcessDispatcher
+from bridge.tasks.pipeline import Context, deliver_one, issue_many
+from bridge.tasks.services import Services
+
+log = logging.getLogger(__name__)
+
+BATCH_ENDPOINT = "completions.post_batch"
+
+
+def _register_esco(app: Flask) -> None:
+    """The ESCO search blueprint belongs to bridge.esco; mount it when that part is installed."""
+    try:
+        from bridge.esco.api import esco_bp
+    except ImportError:
+        log.warning("bridge.esco.api is not available: /api/v1/esco is not served")
+        return
+    app.register_blueprint(esco_bp)
+
+
+def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | None = None,
+               migrate: bool | None = None) -> Flask:
+    """Build the sidecar app.
+
+    ``settings`` default to the environment. ``migrate`` runs the Alembic upgrade at start; by
+    default only for SQLite (the embedded, one-command setup), while production databases are
+    migrated explicitly with ``edc-bridge db upgrade``.
+    """
+    settings = settings or Settings.from_env()
+    if migrate is None:
+        migrate = make_url(settings.database_url).get_backend_name() == "sqlite"
+    if migrate:
+        from bridge.db.migrate import upgrade
+
+        upgrade(settings.database_url)
+    sessions = session_factory(settings.database_url)
+    services = Services(settings)
+    metrics = Metrics(sessions)
+    context = Context(sessions=sessions, services=services, dispatcher=None, metrics=metrics)  # type: ignore[arg-type]
+    if dispatcher is None:
+        if settings.broker_url:
+            dispatcher = CeleryDispatcher()
+        else:
+            dispatcher = InProcessDispatcher(issue=lambda ids: issue_many(context, list(ids)),
+                                             deliver=lambda delivery_id: deliver_one(context, delivery_id))
+    context.dispatcher = dispatcher
+
+    app = Flask("bridge")
+    app.config["MAX_CONTENT_LENGTH"] = max(settings.max_body_bytes, settings.max_batch_bytes)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["edc"] = Runtime(settings=settings, sessions=sessions,
+                                    authenticator=Authenticator(sessions, settings.admin_token,
+                                                                settings.signature_window),
+                                    dispatcher=dispatcher, context=context, metrics=metrics)
+
+    @app.before_request
+    def _limit_body() -> None:
+        """Batches may be large; every other route keeps the small limit (413 beyond it)."""
+        limit = settings.max_batch_bytes if request.endpoint == BATCH_ENDPOINT else settings.max_body_bytes
+        request.max_content_length = limit
+
+    problems.install(app)
+    metrics.install(app)
+    blueprints: Sequence = (templates.bp, completions.bp, credentials.bp, health.bp, openapi.bp)
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
+    _register_esco(app)
+    return app

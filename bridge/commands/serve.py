@@ -1,0 +1,154 @@
+"""``edc-bridge serve``, ``db upgrade``, ``sources add|list`` and ``sweep``: running the sidecar."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bridge.config import ConfigError, Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def start_embedded_sweeper(app: Any, stop: threading.Event) -> threading.Thread:
+    """Without a broker nothing else runs the outbox sweep (and delivery retries): do it here."""
+    from bridge.tasks.sweep import sweep
+
+    rt = app.extensions["edc"]
+
+    def loop() -> None:
+        while not stop.wait(rt.settings.sweep_interval):
+            try:
+                sweep(rt.sessions, rt.dispatcher, grace=rt.settings.sweep_grace,
+                      signature_window=rt.settings.signature_window, retries_due_now=True)
+            except Exception as exc:  # keep sweeping; the next round retries
+                click.echo(f"sweep failed: {type(exc).__name__}", err=True)
+
+    thread = threading.Thread(target=loop, name="edc-sweeper", daemon=True)
+    thread.start()
+    return thread
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="TCP port.")
+@click.option("--workers", default=None, type=int,
+              help="Gunicorn worker processes (default: 1 embedded, 2 with a broker).")
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per worker.")
+def serve(host: str, port: int, workers: int | None, threads: int) -> None:
+    """Run the sidecar HTTP API with gunicorn (database migrated first).
+
+    Without EDC_BROKER_URL the pipeline runs inside the server process (embedded mode), so one
+    worker process is used; with a broker, run Celery workers beside it.
+    """
+    from gunicorn.app.base import BaseApplication
+
+    from bridge.app import create_app
+    from bridge.db.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    embedded = not settings.broker_url
+    worker_count = workers or (1 if embedded else 2)
+    stop = threading.Event()
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", worker_count)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", "-")
+            # Query strings may carry learner ids; log the method, path and status only.
+            self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms')
+
+        def load(self) -> Any:
+            app = create_app(settings, migrate=False)
+            if embedded:
+                start_embedded_sweeper(app, stop)
+            return app
+
+    click.echo(f"EDC Bridge on http://{host}:{port} ({'embedded tasks' if embedded else 'Celery broker'}, "
+               f"{worker_count} worker(s))")
+    _Server().run()
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the Alembic migrations (safe to repeat)."""
+    from bridge.db.migrate import upgrade
+
+    upgrade(_settings().database_url)
+    click.echo("database is up to date")
+
+
+@click.group()
+def sources() -> None:
+    """LMS sources allowed to post completions."""
+
+
+@sources.command("add")
+@click.argument("name")
+def sources_add(name: str) -> None:
+    """Register source NAME and print its API key (shown this once; only its hash is stored)."""
+    from bridge.auth import generate_api_key, hash_api_key, valid_source_name
+    from bridge.db.models import Source
+    from bridge.db.session import session_factory
+
+    if not valid_source_name(name):
+        raise click.BadParameter("use letters, digits, '.', '_' or '-' (at most 64)", param_hint="NAME")
+    api_key = generate_api_key()
+    with session_factory(_settings().database_url)() as session:
+        session.add(Source(name=name, key_hash=hash_api_key(api_key)))
+        try:
+            session.commit()
+        except IntegrityError:
+            raise click.ClickException(f"source '{name}' already exists") from None
+    click.echo(f"source '{name}' registered. API key (store it in the LMS now; it is not shown again):")
+    click.echo(api_key)
+
+
+@sources.command("list")
+def sources_list() -> None:
+    """List registered sources (names and creation dates, never keys)."""
+    from bridge.db.models import Source
+    from bridge.db.session import session_factory
+
+    with session_factory(_settings().database_url)() as session:
+        for row in session.scalars(select(Source).order_by(Source.name)):
+            click.echo(f"{row.name}\t{row.created_at.isoformat()}")
+
+
+@click.command("sweep")
+def sweep_command() -> None:
+    """Re-enqueue pending work once (what Celery beat does every EDC_SWEEP_INTERVAL)."""
+    from bridge.app import create_app
+    from bridge.tasks.dispatch import InProcessDispatcher
+    from bridge.tasks.sweep import sweep
+
+    settings = _settings()
+    app = create_app(settings, migrate=False)
+    rt = app.extensions["edc"]
+    report = sweep(rt.sessions, rt.dispatcher, grace=settings.sweep_grace,
+                   signature_window=settings.signature_window,
+                   retries_due_now=isinstance(rt.dispatcher, InProcessDispatcher))
+    if isinstance(rt.dispatcher, InProcessDispatcher):
+        rt.dispatcher.drain()
+    click.echo(f"re-enqueued {report.credentials} credential(s) and {report.deliveries} delivery(ies); "
+               f"{report.unstuck} stuck delivery(ies) released")
+
+
+COMMANDS = [serve, db, sources, sweep_command]

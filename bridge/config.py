@@ -1,0 +1,141 @@
+"""Sidecar configuration, read once from the environment.
+
+Every setting is an environment variable so the same image runs on a laptop (no variables at all:
+SQLite file, in-process tasks, dev seal, ``.eml`` outbox) and in production (PostgreSQL, Redis,
+PKCS#11 token). Secrets can be given through ``*_FILE`` variants so they need not sit in the
+process environment.
+
+| Variable | Default | Meaning |
+|---|---|---|
+| `EDC_DATA_DIR` | `./var` | Folder for the SQLite file, the dev seal and the local mail outbox. |
+| `EDC_DATABASE_URL` / `DATABASE_URL` | `sqlite:///$EDC_DATA_DIR/edc-bridge.sqlite3` | SQLAlchemy URL; `postgresql://…` in production (psycopg 3 driver is selected automatically). |
+| `EDC_BROKER_URL` | unset | Celery broker (e.g. `redis://127.0.0.1:6379/0`). Unset: tasks run in-process after the intake commit. |
+| `EDC_ADMIN_TOKEN` / `EDC_ADMIN_TOKEN_FILE` | unset | Bearer token for template and credential management. Unset: admin API disabled. |
+| `EDC_SEAL_PKCS12` | unset | Path of a PKCS#12 file holding the eSeal key and certificate chain. |
+| `EDC_SEAL_PKCS12_PASSWORD` / `_FILE` | unset | Its password. |
+| `EDC_SEAL_PKCS11_MODULE` | unset | PKCS#11 module (e.g. `/usr/lib/softhsm/libsofthsm2.so`). |
+| `EDC_SEAL_PKCS11_TOKEN_LABEL` | unset | Token label. |
+| `EDC_SEAL_PKCS11_KEY_LABEL` | unset | Key (and certificate) label on the token. |
+| `EDC_SEAL_PKCS11_PIN` / `_FILE` | unset | User PIN of the token. |
+| `EDC_DEV_SEAL` | `1` when no PKCS#12/PKCS#11 is set | `1`: generate (once) a self-signed development seal under `$EDC_DATA_DIR/devseal`. Never for production. |
+| `EDC_TSA_URL` | unset | RFC 3161 time-stamping authority for the seal's signature timestamp. |
+| `EDC_WALLET_URL` | unset | Europass wallet base URL; unset disables the `wallet` channel (deliveries fail permanently with a clear reason). |
+| `EDC_PUBLIC_URL` | `http://127.0.0.1:8080` | Public base URL of the sidecar, used in `status_url` links. |
+| `EDC_MAX_BODY_BYTES` | `1048576` | Largest request body for ordinary routes (413 above). |
+| `EDC_MAX_BATCH_BYTES` | `67108864` | Largest body for `POST /api/v1/completions:batch`. |
+| `EDC_MAX_BATCH_ITEMS` | `50000` | Most completions accepted in one batch. |
+| `EDC_SIGNATURE_WINDOW` | `300` | Accepted clock skew (seconds) of `X-EDC-Timestamp`. |
+| `EDC_SWEEP_GRACE` | `300` | Seconds after which the outbox sweep re-enqueues work still pending. |
+| `EDC_SWEEP_INTERVAL` | `60` | Seconds between sweeps (Celery beat, or the in-process sweeper of `edc-bridge serve`). |
+| `EDC_OUTBOX_DIR` | `$EDC_DATA_DIR/outbox` | Where email is written as `.eml` files when no SMTP host is set. |
+| `EDC_SMTP_*` | see `bridge.delivery` | SMTP host, port, security, user and password of the email channel. |
+"""  # noqa: E501 - the configuration table is meant to be copied to the README as is
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting is malformed; the message names the variable, never its (possibly secret) value."""
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    """Read NAME, or the file named by NAME_FILE (trailing newline stripped), so secrets can be mounted."""
+    if env.get(name):
+        return env[name]
+    path = env.get(f"{name}_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigError(f"{name}_FILE: cannot read the file ({exc.strerror})") from None
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive")
+    return value
+
+
+def normalise_database_url(url: str) -> str:
+    """Select the installed psycopg 3 driver for plain ``postgresql://`` URLs (Heroku-style too)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration; build with :meth:`from_env` (tests pass their own mapping)."""
+
+    data_dir: Path
+    database_url: str
+    broker_url: str | None = None
+    admin_token: str | None = field(default=None, repr=False)
+    seal_pkcs12: str | None = None
+    seal_pkcs12_password: str | None = field(default=None, repr=False)
+    seal_pkcs11_module: str | None = None
+    seal_pkcs11_token_label: str | None = None
+    seal_pkcs11_key_label: str | None = None
+    seal_pkcs11_pin: str | None = field(default=None, repr=False)
+    dev_seal: bool = True
+    tsa_url: str | None = None
+    wallet_url: str | None = None
+    public_url: str = "http://127.0.0.1:8080"
+    max_body_bytes: int = 1024 * 1024
+    max_batch_bytes: int = 64 * 1024 * 1024
+    max_batch_items: int = 50_000
+    signature_window: int = 300
+    sweep_grace: int = 300
+    sweep_interval: int = 60
+    outbox_dir: Path | None = None
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the variables of the table above from ``env`` (default: the process environment)."""
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("EDC_DATA_DIR") or "var").resolve()
+        db_url = env.get("EDC_DATABASE_URL") or env.get("DATABASE_URL")
+        if not db_url:
+            db_url = f"sqlite:///{data_dir / 'edc-bridge.sqlite3'}"
+        has_real_key = bool(env.get("EDC_SEAL_PKCS12") or env.get("EDC_SEAL_PKCS11_MODULE"))
+        dev_raw = env.get("EDC_DEV_SEAL")
+        dev_seal = (dev_raw.strip().lower() in ("1", "true", "yes")) if dev_raw else not has_real_key
+        outbox = env.get("EDC_OUTBOX_DIR")
+        return cls(
+            data_dir=data_dir,
+            database_url=normalise_database_url(db_url),
+            broker_url=env.get("EDC_BROKER_URL") or None,
+            admin_token=_secret(env, "EDC_ADMIN_TOKEN"),
+            seal_pkcs12=env.get("EDC_SEAL_PKCS12") or None,
+            seal_pkcs12_password=_secret(env, "EDC_SEAL_PKCS12_PASSWORD"),
+            seal_pkcs11_module=env.get("EDC_SEAL_PKCS11_MODULE") or None,
+            seal_pkcs11_token_label=env.get("EDC_SEAL_PKCS11_TOKEN_LABEL") or None,
+            seal_pkcs11_key_label=env.get("EDC_SEAL_PKCS11_KEY_LABEL") or None,
+            seal_pkcs11_pin=_secret(env, "EDC_SEAL_PKCS11_PIN"),
+            dev_seal=dev_seal,
+            tsa_url=env.get("EDC_TSA_URL") or None,
+            wallet_url=(env.get("EDC_WALLET_URL") or "").rstrip("/") or None,
+            public_url=(env.get("EDC_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
+            max_body_bytes=_int(env, "EDC_MAX_BODY_BYTES", 1024 * 1024),
+            max_batch_bytes=_int(env, "EDC_MAX_BATCH_BYTES", 64 * 1024 * 1024),
+            max_batch_items=_int(env, "EDC_MAX_BATCH_ITEMS", 50_000),
+            signature_window=_int(env, "EDC_SIGNATURE_WINDOW", 300),
+            sweep_grace=_int(env, "EDC_SWEEP_GRACE", 300),
+            sweep_interval=_int(env, "EDC_SWEEP_INTERVAL", 60),
+            outbox_dir=Path(outbox).resolve() if outbox else data_dir / "outbox",
+            env=env,
+        )

@@ -1,0 +1,1 @@
+"""Alembic migrations of the sidecar database (run with `edc-bridge db upgrade`)."""

@@ -1,0 +1,78 @@
+"""Celery application of the sidecar: ``celery -A bridge.tasks.celery_app worker``.
+
+Configuration comes from the same environment as the web process (``EDC_BROKER_URL``,
+``EDC_DATABASE_URL`` …). Tasks are ``acks_late`` with ``reject_on_worker_lost``: a message is only
+acknowledged once its task has finished, so a killed worker's message is delivered again; the
+task bodies are idempotent, so that repeat is harmless. Beat runs the outbox sweep
+(``celery -A bridge.tasks.celery_app beat``, or ``worker -B`` on a single host).
+"""
+from __future__ import annotations
+
+import threading
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from bridge.config import Settings
+from bridge.db.session import dispose_engine, session_factory
+from bridge.tasks.dispatch import CeleryDispatcher
+from bridge.tasks.pipeline import Context, deliver_one, issue_many
+from bridge.tasks.services import Services
+from bridge.tasks.sweep import sweep
+
+_settings = Settings.from_env()
+
+celery_app = Celery("edc_bridge", broker=_settings.broker_url or "memory://")
+celery_app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    task_serializer="json",
+    accept_content=["json"],
+    broker_connection_retry_on_startup=True,
+    broker_transport_options={"visibility_timeout": 3600},
+    beat_schedule={"edc-outbox-sweep": {"task": "bridge.sweep", "schedule": float(_settings.sweep_interval)}},
+)
+app = celery_app  # `celery -A bridge.tasks.celery_app` finds either name
+
+_ctx_lock = threading.Lock()
+_ctx: Context | None = None
+
+
+def context() -> Context:
+    """The worker process's task context, built on first use (after fork)."""
+    global _ctx
+    with _ctx_lock:
+        if _ctx is None:
+            _ctx = Context(sessions=session_factory(_settings.database_url), services=Services(_settings),
+                           dispatcher=CeleryDispatcher())
+        return _ctx
+
+
+@worker_process_init.connect
+def _after_fork(**_: object) -> None:
+    """Forked prefork children must not share the parent's database connections."""
+    global _ctx
+    dispose_engine(_settings.database_url)
+    _ctx = None
+
+
+@celery_app.task(name="bridge.issue", acks_late=True)
+def issue_task(credential_ids: list[str]) -> None:
+    """Assemble, check, seal and store a chunk of credentials, then enqueue their deliveries."""
+    issue_many(context(), list(credential_ids))
+
+
+@celery_app.task(name="bridge.deliver", acks_late=True)
+def deliver_task(delivery_id: int) -> None:
+    """One delivery attempt on one channel."""
+    deliver_one(context(), int(delivery_id))
+
+
+@celery_app.task(name="bridge.sweep", acks_late=True)
+def sweep_task() -> None:
+    """Re-enqueue work the database says is still pending (the outbox)."""
+    ctx = context()
+    sweep(ctx.sessions, ctx.dispatcher, grace=_settings.sweep_grace,
+          signature_window=_settings.signature_window, retries_due_now=False)

@@ -1,0 +1,105 @@
+"""Where pipeline work runs: Celery workers (production) or a thread of this process (embedded).
+
+Both dispatchers only carry row ids; the rows hold the state, so a dispatcher may lose a message
+(crash, broker restart) and the outbox sweep still gets the work done.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+ISSUE_CHUNK = 50
+
+
+def chunks(ids: Sequence[str], size: int = ISSUE_CHUNK) -> list[list[str]]:
+    return [list(ids[i:i + size]) for i in range(0, len(ids), size)]
+
+
+class Dispatcher(Protocol):
+    """Enqueue pipeline work by row id."""
+
+    def issue(self, credential_ids: Sequence[str]) -> None: ...
+
+    def deliver(self, delivery_id: int, eta: dt.datetime | None = None) -> None: ...
+
+
+class CeleryDispatcher:
+    """Send Celery messages; ids are grouped so a 50,000 batch is 1,000 messages, not 50,000."""
+
+    def issue(self, credential_ids: Sequence[str]) -> None:
+        from bridge.tasks.celery_app import issue_task
+
+        for group in chunks(credential_ids):
+            issue_task.apply_async(args=[group])
+
+    def deliver(self, delivery_id: int, eta: dt.datetime | None = None) -> None:
+        from bridge.tasks.celery_app import deliver_task
+
+        deliver_task.apply_async(args=[delivery_id], eta=eta)
+
+
+class InProcessDispatcher:
+    """Run the task functions on one background thread of this process (embedded default).
+
+    One thread keeps SQLite writes serialised; the HTTP request still answers 202 at once. Deliveries
+    due later (retry back-off) are left to the sweep, which ``edc-bridge serve`` runs periodically.
+    """
+
+    def __init__(self, issue: Callable[[Sequence[str]], None], deliver: Callable[[int], None]) -> None:
+        self._issue = issue
+        self._deliver = deliver
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edc-tasks")
+        self._lock = threading.Lock()
+        self._pending: set[Future[None]] = set()
+
+    def _submit(self, fn: Callable[..., None], *args: object) -> None:
+        def run() -> None:
+            try:
+                fn(*args)
+            except Exception as exc:  # the row keeps the state; the sweep retries
+                log.warning("in-process task %s failed: %s", getattr(fn, "__name__", "task"),
+                            type(exc).__name__)
+
+        with self._lock:
+            future = self._pool.submit(run)
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def issue(self, credential_ids: Sequence[str]) -> None:
+        for group in chunks(credential_ids):
+            self._submit(self._issue, group)
+
+    def deliver(self, delivery_id: int, eta: dt.datetime | None = None) -> None:
+        if eta is not None and eta > dt.datetime.now(dt.UTC):
+            return
+        self._submit(self._deliver, delivery_id)
+
+    def drain(self, timeout: float = 120.0) -> None:
+        """Wait until no work is queued (demo and tests); tasks may enqueue follow-ups meanwhile."""
+        deadline = threading.Event()
+        timer = threading.Timer(timeout, deadline.set)
+        timer.start()
+        try:
+            while not deadline.is_set():
+                with self._lock:
+                    pending = list(self._pending)
+                if not pending:
+                    return
+                for future in pending:
+                    future.result(timeout=timeout)
+            raise TimeoutError("in-process tasks did not finish in time")
+        finally:
+            timer.cancel()
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True)
