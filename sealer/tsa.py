@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import requests
 from asn1crypto import algos, cms, core, tsp
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -30,6 +31,12 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 }
 TIMESTAMP_QUERY = "application/timestamp-query"
 TIMESTAMP_REPLY = "application/timestamp-reply"
+
+
+class TimeStampResp(core.Sequence):
+    """RFC 3161 TimeStampResp. asn1crypto's own class makes the token mandatory, but a refusal has none."""
+
+    _fields = [("status", tsp.PKIStatusInfo), ("time_stamp_token", cms.ContentInfo, {"optional": True})]
 
 
 class TimestampError(Exception):
@@ -115,7 +122,7 @@ def parse_response(
 ) -> TimestampToken:
     """Check a TimeStampResp: granted status, our nonce, our imprint, a valid TSA signature."""
     try:
-        response = tsp.TimeStampResp.load(body)
+        response = TimeStampResp.load(body)
         status = response["status"]["status"].native
     except (ValueError, TypeError):
         raise TimestampError(f"{source} answered something that is not an RFC 3161 response") from None
@@ -123,7 +130,7 @@ def parse_response(
         detail = _status_detail(response["status"])
         raise TimestampError(f"{source} refused the timestamp request: {status}{detail}")
     token_info = response["time_stamp_token"]
-    if not isinstance(token_info, cms.ContentInfo):
+    if not isinstance(token_info, cms.ContentInfo) or token_info.native is None:
         raise TimestampError(f"{source} granted the request but sent no token")
     token = verify_token(token_info.dump(), data)
     if token.hash_algorithm != hash_algorithm:
@@ -166,7 +173,7 @@ def verify_token(token_der: bytes, data: bytes | None = None) -> TimestampToken:
         hashed = imprint["hashed_message"].native
         gen_time = info["gen_time"].native
         serial = info["serial_number"].native
-        tsa_name = _general_name(info["tsa"])
+        tsa_field = info["tsa"]
     except TimestampError:
         raise
     except (ValueError, TypeError, KeyError):
@@ -177,10 +184,11 @@ def verify_token(token_der: bytes, data: bytes | None = None) -> TimestampToken:
         if digest(data, hash_algorithm) != hashed:
             raise TimestampError("timestamp imprint does not match the timestamped data")
     signer = _verify_signed_data(signed_data)
+    tsa_name = _general_name(tsa_field, signer)
     return TimestampToken(
         der=token_der,
         gen_time=gen_time.astimezone(dt.UTC),
-        tsa_name=tsa_name or signer.subject.rfc4514_string(),
+        tsa_name=tsa_name,
         signer=signer,
         hash_algorithm=hash_algorithm,
         imprint=hashed,
@@ -188,11 +196,14 @@ def verify_token(token_der: bytes, data: bytes | None = None) -> TimestampToken:
     )
 
 
-def _general_name(value: core.Asn1Value) -> str | None:
-    """The TSA's name from TSTInfo (optional), readable."""
+def _general_name(value: core.Asn1Value, signer: x509.Certificate) -> str:
+    """The TSA's name from TSTInfo, or the signer's subject when the TSA does not name itself."""
+    subject = signer.subject.rfc4514_string()
     if value.native is None:
-        return None
+        return subject
     if value.name == "directory_name":
+        if value.chosen == asn1_x509.Name.load(signer.subject.public_bytes()):
+            return subject
         return value.chosen.human_friendly
     return str(value.native)
 
