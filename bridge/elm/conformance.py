@@ -143,16 +143,21 @@ def _json_paths(document: dict[str, Any]) -> dict[str, str]:
     return paths
 
 
+_MAILTO = re.compile(r"mailto:[^>\s'\"]+")
+
+
 def _messages(results: Graph, paths: dict[str, str]) -> list[str]:
     terms = _terms()
     out: list[str] = []
 
     def describe(result: Any) -> str:
         focus = results.value(result, SH.focusNode)
-        where = paths.get(str(focus), str(focus))
+        where = paths.get(str(focus)) or _MAILTO.sub("mailto:(redacted)", str(focus))
         path = results.value(result, SH.resultPath)
         prop = terms.get(str(path), str(path)) if path is not None else ""
-        message = str(results.value(result, SH.resultMessage) or "violation")
+        message = _MAILTO.sub(
+            "mailto:(redacted)", str(results.value(result, SH.resultMessage) or "violation")
+        )
         shape = results.value(result, SH.sourceShape)
         hint = _shape_hint(shape)
         return f"{where}{' ' + prop if prop else ''}: {message}{f' ({hint})' if hint else ''}"
