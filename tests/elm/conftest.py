@@ -1,4 +1,5 @@
 """Fixtures: fresh copies of the shipped example template and completion."""
+
 from __future__ import annotations
 
 import copy

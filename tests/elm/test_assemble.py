@@ -1,4 +1,5 @@
 """Assembly: EDC's credential structure, deterministic ids, labels, mandate evidence, validity."""
+
 from __future__ import annotations
 
 import json
@@ -15,12 +16,18 @@ from bridge.elm.checks import add_duration
 from bridge.elm.completion import Completion
 from bridge.elm.errors import ValidationFailed
 from bridge.elm.template import CourseTemplate
+
 from .helpers import ADAPT_TO_CHANGE, ISSUED, PROVIDER, REFERENCE, SAME_ORG
 
 
 def build(template_dict, completion_dict, issuer=SAME_ORG, **kwargs):
-    return assemble(CourseTemplate.from_dict(template_dict), Completion.from_dict(completion_dict), issuer,
-                    issued=ISSUED, **kwargs)
+    return assemble(
+        CourseTemplate.from_dict(template_dict),
+        Completion.from_dict(completion_dict),
+        issuer,
+        issued=ISSUED,
+        **kwargs,
+    )
 
 
 def achievement(cred):
@@ -29,9 +36,15 @@ def achievement(cred):
 
 def test_top_level_matches_edc(template_dict, completion_dict):
     cred = build(template_dict, completion_dict)
-    sample = json.loads((REFERENCE / "Sample-CertOfPart-unsigned.jsonld").read_text()) if REFERENCE.exists() else None
-    assert cred["@context"] == ["https://www.w3.org/2018/credentials/v1",
-                                "http://data.europa.eu/snb/model/context/edc-ap"]
+    sample = (
+        json.loads((REFERENCE / "Sample-CertOfPart-unsigned.jsonld").read_text())
+        if REFERENCE.exists()
+        else None
+    )
+    assert cred["@context"] == [
+        "https://www.w3.org/2018/credentials/v1",
+        "http://data.europa.eu/snb/model/context/edc-ap",
+    ]
     assert cred["type"] == ["VerifiableCredential", "EuropeanDigitalCredential"]
     assert cred["credentialSchema"] == [{"id": SCHEMA_GENERIC_FULL, "type": "ShaclValidator2017"}]
     assert cred["credentialProfiles"][0]["id"] == "http://data.europa.eu/snb/credential/e34929035b"
@@ -48,23 +61,34 @@ def test_issuer_and_learner(template_dict, completion_dict):
     cred = build(template_dict, completion_dict)
     issuer = cred["issuer"]
     assert issuer["eIDASIdentifier"]["notation"] == "VATFR-12345678901"
-    assert issuer["eIDASIdentifier"]["spatial"]["id"] == "http://publications.europa.eu/resource/authority/country/FRA"
+    assert (
+        issuer["eIDASIdentifier"]["spatial"]["id"]
+        == "http://publications.europa.eu/resource/authority/country/FRA"
+    )
     body = achievement(cred)["awardedBy"]["awardingBody"][0]
     assert issuer["id"] == body["id"], "the sealer is the awarding body: one Organisation node"
     assert body["vatIdentifier"][0]["notation"] == "FR12345678901"
     person = cred["credentialSubject"]
     assert person["fullName"] == {"en": "Camille Martin"} and person["givenName"] == {"en": "Camille"}
     assert person["dateOfBirth"] == "2001-04-02T00:00:00Z"
-    assert person["contactPoint"][0]["emailAddress"][0] == {"id": "mailto:camille@example.org", "type": "Mailbox"}
+    assert person["contactPoint"][0]["emailAddress"][0] == {
+        "id": "mailto:camille@example.org",
+        "type": "Mailbox",
+    }
 
 
 def test_specification_coded_values(template_dict, completion_dict):
     spec = achievement(build(template_dict, completion_dict))["specifiedBy"]
     assert spec["type"] == "Qualification" and spec["isPartialQualification"] is True
     assert spec["eqfLevel"]["id"] == "http://data.europa.eu/snb/eqf/6"
-    assert spec["eqfLevel"]["inScheme"] == {"id": "http://data.europa.eu/snb/eqf/25831c2", "type": "ConceptScheme"}
+    assert spec["eqfLevel"]["inScheme"] == {
+        "id": "http://data.europa.eu/snb/eqf/25831c2",
+        "type": "ConceptScheme",
+    }
     assert spec["eqfLevel"]["prefLabel"] == {"en": "Level 6"}
-    assert spec["creditPoint"][0]["framework"]["id"] == "http://data.europa.eu/snb/education-credit/6fcec5c5af"
+    assert (
+        spec["creditPoint"][0]["framework"]["id"] == "http://data.europa.eu/snb/education-credit/6fcec5c5af"
+    )
     assert spec["creditPoint"][0]["point"] == "5"
     assert spec["thematicArea"][0]["id"] == "http://data.europa.eu/snb/isced-f/0613"
     assert spec["thematicArea"][0]["prefLabel"]["en"].startswith("Software and applications development")
@@ -95,7 +119,9 @@ def test_deterministic_and_distinct_ids(template_dict, completion_dict):
     other = build(template_dict, completion_dict)
     assert other["id"] != first["id"]
     assert other["credentialSubject"]["id"] != first["credentialSubject"]["id"]
-    given = build(template_dict, completion_dict, credential_id="urn:credential:0b0e8f7c-3f1d-4c39-9e0a-6f3c0c5c2a11")
+    given = build(
+        template_dict, completion_dict, credential_id="urn:credential:0b0e8f7c-3f1d-4c39-9e0a-6f3c0c5c2a11"
+    )
     assert given["id"] == "urn:credential:0b0e8f7c-3f1d-4c39-9e0a-6f3c0c5c2a11"
     with pytest.raises(ValidationFailed) as info:
         build(template_dict, completion_dict, credential_id="credential-1")
@@ -107,14 +133,19 @@ def test_skill_labels_service_first_then_template_then_error(template_dict, comp
 
     def service(uri):
         calls.append(uri)
-        return {"en": "adapt to change (ESCO)", "de": "sich an Veränderungen anpassen"} if uri == ADAPT_TO_CHANGE \
+        return (
+            {"en": "adapt to change (ESCO)", "de": "sich an Veränderungen anpassen"}
+            if uri == ADAPT_TO_CHANGE
             else None
+        )
 
     spec = achievement(build(template_dict, completion_dict, skill_labels=service))["specifiedBy"]
     labels = {s["id"]: s["prefLabel"] for o in spec["learningOutcome"] for s in o["relatedESCOSkill"]}
     assert labels[ADAPT_TO_CHANGE]["de"] == "sich an Veränderungen anpassen"
-    assert labels["http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d"] == {"en": "Python",
-                                                                                            "fr": "Python"}
+    assert labels["http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d"] == {
+        "en": "Python",
+        "fr": "Python",
+    }
     assert len(calls) == 5
     template_dict["learning_outcomes"][2]["esco_skills"] = [ADAPT_TO_CHANGE]
     with pytest.raises(ValidationFailed) as info:
@@ -146,12 +177,25 @@ def test_issuer_checks_and_from_certificate():
         Issuer(legal_name={"en": "X"}, eidas_identifier="FR-123", country="ZZ")
     assert {e.field for e in info.value.errors} == {"issuer.eidas_identifier", "issuer.country"}
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Université Exemple"),
-                      x509.NameAttribute(ObjectIdentifier("2.5.4.97"), "VATFR-12345678901")])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Université Exemple"),
+            x509.NameAttribute(ObjectIdentifier("2.5.4.97"), "VATFR-12345678901"),
+        ]
+    )
     now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
     issuer = Issuer.from_certificate(cert)
-    assert issuer == Issuer(legal_name={"en": "Université Exemple"}, eidas_identifier="VATFR-12345678901",
-                            country="FR")
+    assert issuer == Issuer(
+        legal_name={"en": "Université Exemple"}, eidas_identifier="VATFR-12345678901", country="FR"
+    )

@@ -1,4 +1,5 @@
 """Completion validation: field-level errors, no personal data in messages."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -33,27 +34,30 @@ def test_integer_ids_and_offsets_are_normalised(completion_dict):
     assert completion.completed_at == datetime(2026, 11, 20, 10, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("section", "key", "value", "field"), [
-    ("learner", "email", "camille.example.org", "learner.email"),
-    ("learner", "email", "camille@", "learner.email"),
-    ("learner", "given_name", "", "learner.given_name"),
-    ("learner", "family_name", "Martin\x00", "learner.family_name"),
-    ("learner", "language", "french", "learner.language"),
-    ("learner", "date_of_birth", "2001-02-30", "learner.date_of_birth"),
-    ("learner", "date_of_birth", "2999-01-01", "learner.date_of_birth"),
-    ("grade", "score", 120, "grade.score"),
-    ("grade", "score", -1, "grade.score"),
-    ("grade", "max", 0, "grade.max"),
-    ("grade", "score", "87", "grade.score"),
-    (None, "completed_at", "2026-13-01T10:00:00Z", "completed_at"),
-    (None, "completed_at", "2026-11-20T10:00:00", "completed_at"),
-    (None, "completed_at", "20/11/2026", "completed_at"),
-    (None, "passed", "yes", "passed"),
-    (None, "source", "moodle main!", "source"),
-    (None, "course_id", "", "course_id"),
-    (None, "learner", "Camille", "learner"),
-    (None, "extra", 1, "extra"),
-])
+@pytest.mark.parametrize(
+    ("section", "key", "value", "field"),
+    [
+        ("learner", "email", "camille.example.org", "learner.email"),
+        ("learner", "email", "camille@", "learner.email"),
+        ("learner", "given_name", "", "learner.given_name"),
+        ("learner", "family_name", "Martin\x00", "learner.family_name"),
+        ("learner", "language", "french", "learner.language"),
+        ("learner", "date_of_birth", "2001-02-30", "learner.date_of_birth"),
+        ("learner", "date_of_birth", "2999-01-01", "learner.date_of_birth"),
+        ("grade", "score", 120, "grade.score"),
+        ("grade", "score", -1, "grade.score"),
+        ("grade", "max", 0, "grade.max"),
+        ("grade", "score", "87", "grade.score"),
+        (None, "completed_at", "2026-13-01T10:00:00Z", "completed_at"),
+        (None, "completed_at", "2026-11-20T10:00:00", "completed_at"),
+        (None, "completed_at", "20/11/2026", "completed_at"),
+        (None, "passed", "yes", "passed"),
+        (None, "source", "moodle main!", "source"),
+        (None, "course_id", "", "course_id"),
+        (None, "learner", "Camille", "learner"),
+        (None, "extra", 1, "extra"),
+    ],
+)
 def test_each_bad_field_is_named(completion_dict, section, key, value, field):
     target = completion_dict[section] if section else completion_dict
     target[key] = value

@@ -1,4 +1,5 @@
 """Course template validation: every bad field is named, all are reported together."""
+
 from __future__ import annotations
 
 import base64
@@ -10,8 +11,11 @@ from bridge.elm.errors import ValidationFailed
 from bridge.elm.template import CourseTemplate
 
 PNG_1PX = base64.b64encode(
-    bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                  "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082")).decode()
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+    )
+).decode()
 
 
 def errors_of(data: Any) -> dict[str, str]:
@@ -30,13 +34,19 @@ def test_example_template_loads_and_round_trips(template_dict):
 
 
 def test_minimal_template_with_plain_skill_uris():
-    template = CourseTemplate.from_dict({
-        "title": {"en": "Short course"},
-        "learning_outcomes": [{"text": {"en": "Adapt"},
-                               "esco_skills": ["http://data.europa.eu/esco/skill/49de9958-2aa4-4eef-a89d-fe5d5bcd28c4"]}],
-        "languages": ["en"],
-        "awarding_body": {"legal_name": {"en": "Org"}, "legal_identifier": "42", "country": "BE"},
-    })
+    template = CourseTemplate.from_dict(
+        {
+            "title": {"en": "Short course"},
+            "learning_outcomes": [
+                {
+                    "text": {"en": "Adapt"},
+                    "esco_skills": ["http://data.europa.eu/esco/skill/49de9958-2aa4-4eef-a89d-fe5d5bcd28c4"],
+                }
+            ],
+            "languages": ["en"],
+            "awarding_body": {"legal_name": {"en": "Org"}, "legal_identifier": "42", "country": "BE"},
+        }
+    )
     assert template.learning_outcomes[0].esco_skills[0].labels is None
     assert template.assessment is None and template.eqf_level is None
 
@@ -51,40 +61,50 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
         data[keys[-1]] = value
 
 
-@pytest.mark.parametrize(("path", "value", "field"), [
-    ("eqf_level", 9, "eqf_level"),
-    ("eqf_level", "6", "eqf_level"),
-    ("learning_outcomes.0.esco_skills.0.uri", "http://data.europa.eu/esco/skill/not-a-uuid",
-     "learning_outcomes[0].esco_skills[0].uri"),
-    ("learning_outcomes.2.esco_skills.0", "https://example.org/skill/1", "learning_outcomes[2].esco_skills[0]"),
-    ("learning_outcomes.1.esco_skills", [], "learning_outcomes[1].esco_skills"),
-    ("learning_outcomes.0.text", {"en": "  "}, "learning_outcomes[0].text.en"),
-    ("title", {"en": ""}, "title.en"),
-    ("title", {}, "title"),
-    ("title", {"xx": "Title"}, "title.xx"),
-    ("description", "just text", "description"),
-    ("languages", ["en", "zz"], "languages[1]"),
-    ("languages", ["en", "en"], "languages"),
-    ("isced_f", "1234", "isced_f"),
-    ("mode", "telepathy", "mode"),
-    ("learning_setting", "informal-ish", "learning_setting"),
-    ("volume_of_learning", "125 hours", "volume_of_learning"),
-    ("ects", -1, "ects"),
-    ("ects", True, "ects"),
-    ("valid_for", "one year", "valid_for"),
-    ("credential_profile", "diploma", "credential_profile"),
-    ("assessment.type", "tarot", "assessment.type"),
-    ("assessment.min_score", 100, "assessment.max_score"),
-    ("assessment.pass_score", 150, "assessment.pass_score"),
-    ("awarding_body.email", "registrar@@univ", "awarding_body.email"),
-    ("awarding_body.country", "XX", "awarding_body.country"),
-    ("awarding_body.homepage", "ftp://univ.example", "awarding_body.homepage"),
-    ("awarding_body.vat_identifier", "12345", "awarding_body.vat_identifier"),
-    ("awarding_body.logo", "data:image/png;base64,AAAA", "awarding_body.logo"),
-    ("awarding_body.logo", "http://insecure.example/logo.png", "awarding_body.logo"),
-    ("awarding_body.legal_identifier", "", "awarding_body.legal_identifier"),
-    ("eqf_lvl", 6, "eqf_lvl"),
-])
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        ("eqf_level", 9, "eqf_level"),
+        ("eqf_level", "6", "eqf_level"),
+        (
+            "learning_outcomes.0.esco_skills.0.uri",
+            "http://data.europa.eu/esco/skill/not-a-uuid",
+            "learning_outcomes[0].esco_skills[0].uri",
+        ),
+        (
+            "learning_outcomes.2.esco_skills.0",
+            "https://example.org/skill/1",
+            "learning_outcomes[2].esco_skills[0]",
+        ),
+        ("learning_outcomes.1.esco_skills", [], "learning_outcomes[1].esco_skills"),
+        ("learning_outcomes.0.text", {"en": "  "}, "learning_outcomes[0].text.en"),
+        ("title", {"en": ""}, "title.en"),
+        ("title", {}, "title"),
+        ("title", {"xx": "Title"}, "title.xx"),
+        ("description", "just text", "description"),
+        ("languages", ["en", "zz"], "languages[1]"),
+        ("languages", ["en", "en"], "languages"),
+        ("isced_f", "1234", "isced_f"),
+        ("mode", "telepathy", "mode"),
+        ("learning_setting", "informal-ish", "learning_setting"),
+        ("volume_of_learning", "125 hours", "volume_of_learning"),
+        ("ects", -1, "ects"),
+        ("ects", True, "ects"),
+        ("valid_for", "one year", "valid_for"),
+        ("credential_profile", "diploma", "credential_profile"),
+        ("assessment.type", "tarot", "assessment.type"),
+        ("assessment.min_score", 100, "assessment.max_score"),
+        ("assessment.pass_score", 150, "assessment.pass_score"),
+        ("awarding_body.email", "registrar@@univ", "awarding_body.email"),
+        ("awarding_body.country", "XX", "awarding_body.country"),
+        ("awarding_body.homepage", "ftp://univ.example", "awarding_body.homepage"),
+        ("awarding_body.vat_identifier", "12345", "awarding_body.vat_identifier"),
+        ("awarding_body.logo", "data:image/png;base64,AAAA", "awarding_body.logo"),
+        ("awarding_body.logo", "http://insecure.example/logo.png", "awarding_body.logo"),
+        ("awarding_body.legal_identifier", "", "awarding_body.legal_identifier"),
+        ("eqf_lvl", 6, "eqf_lvl"),
+    ],
+)
 def test_each_bad_field_is_named(template_dict, path, value, field):
     set_path(template_dict, path, value)
     errors = errors_of(template_dict)
@@ -107,7 +127,12 @@ def test_all_errors_are_collected_at_once(template_dict):
     template_dict["learning_outcomes"][1]["esco_skills"][0]["uri"] = "esco:adapt"
     template_dict["awarding_body"]["email"] = "nobody"
     errors = errors_of(template_dict)
-    assert {"eqf_level", "isced_f", "learning_outcomes[1].esco_skills[0].uri", "awarding_body.email"} <= errors.keys()
+    assert {
+        "eqf_level",
+        "isced_f",
+        "learning_outcomes[1].esco_skills[0].uri",
+        "awarding_body.email",
+    } <= errors.keys()
 
 
 def test_error_messages_do_not_echo_values(template_dict):
