@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
     context = Context(sessions=sessions, services=services, dispatcher=None, metrics=metrics)  # type: ignore[arg-type]
     if dispatcher is None:
         if settings.broker_url:
-            dispatcher = CeleryDispatcher()
+            dispatcher = CeleryDispatcher(settings.broker_url, settings.celery_queue)
         else:
             dispatcher = InProcessDispatcher(issue=lambda ids: issue_many(context, list(ids)),
                                              deliver=lambda delivery_id: deliver_one(context, delivery_id))

@@ -10,6 +10,7 @@ process environment.
 | `EDC_DATA_DIR` | `./var` | Folder for the SQLite file, the dev seal and the local mail outbox. |
 | `EDC_DATABASE_URL` / `DATABASE_URL` | `sqlite:///$EDC_DATA_DIR/edc-bridge.sqlite3` | SQLAlchemy URL; `postgresql://…` in production (psycopg 3 driver is selected automatically). |
 | `EDC_BROKER_URL` | unset | Celery broker (e.g. `redis://127.0.0.1:6379/0`). Unset: tasks run in-process after the intake commit. |
+| `EDC_CELERY_QUEUE` | `edc-bridge` | Celery queue name (lets several sidecars share one broker). |
 | `EDC_ADMIN_TOKEN` / `EDC_ADMIN_TOKEN_FILE` | unset | Bearer token for template and credential management. Unset: admin API disabled. |
 | `EDC_SEAL_PKCS12` | unset | Path of a PKCS#12 file holding the eSeal key and certificate chain. |
 | `EDC_SEAL_PKCS12_PASSWORD` / `_FILE` | unset | Its password. |
@@ -83,6 +84,7 @@ class Settings:
     data_dir: Path
     database_url: str
     broker_url: str | None = None
+    celery_queue: str = "edc-bridge"
     admin_token: str | None = field(default=None, repr=False)
     seal_pkcs12: str | None = None
     seal_pkcs12_password: str | None = field(default=None, repr=False)
@@ -119,6 +121,7 @@ class Settings:
             data_dir=data_dir,
             database_url=normalise_database_url(db_url),
             broker_url=env.get("EDC_BROKER_URL") or None,
+            celery_queue=env.get("EDC_CELERY_QUEUE") or "edc-bridge",
             admin_token=_secret(env, "EDC_ADMIN_TOKEN"),
             seal_pkcs12=env.get("EDC_SEAL_PKCS12") or None,
             seal_pkcs12_password=_secret(env, "EDC_SEAL_PKCS12_PASSWORD"),

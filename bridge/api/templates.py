@@ -23,22 +23,32 @@ def template_dict(row: CourseTemplate) -> dict[str, Any]:
             "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat()}
 
 
-def _skill_uris(template: dict[str, Any]) -> list[str]:
-    uris: list[str] = []
-    for outcome in template.get("learning_outcomes") or []:
-        for skill in (outcome.get("esco_skills") or []) if isinstance(outcome, dict) else []:
+def _skills(template: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """(field, uri, has labels in the template) for every ESCO skill of the outcomes."""
+    found = []
+    for i, outcome in enumerate(template.get("learning_outcomes") or []):
+        skills = outcome.get("esco_skills") if isinstance(outcome, dict) else None
+        for j, skill in enumerate(skills if isinstance(skills, list) else []):
             uri = skill.get("uri") if isinstance(skill, dict) else skill
-            if isinstance(uri, str) and uri not in uris:
-                uris.append(uri)
-    return uris
+            labelled = isinstance(skill, dict) and bool(skill.get("labels"))
+            if isinstance(uri, str):
+                found.append((f"learning_outcomes[{i}].esco_skills[{j}]", uri, labelled))
+    return found
 
 
-def esco_report(template: dict[str, Any]) -> dict[str, list[str]]:
-    """Which skills the ESCO service does not know or marks obsolete (reported, not refused)."""
-    uris = _skill_uris(template)
-    if not uris:
+def esco_report(template: dict[str, Any]) -> dict[str, Any]:
+    """Unknown and obsolete ESCO skills; an unknown skill is refused unless the template labels it,
+    since the credential needs a prefLabel for every skill it names."""
+    skills = _skills(template)
+    if not skills:
         return {"unknown": [], "obsolete": []}
-    check = runtime().context.services.esco.check(uris)
+    check = runtime().context.services.esco.check([uri for _, uri, _ in skills])
+    unknown = set(check.unknown)
+    errors = [FieldProblem(field, "unknown ESCO skill: give its labels ({\"uri\": …, \"labels\": {…}}) "
+                                  "or use a skill of the ESCO classification")
+              for field, uri, labelled in skills if uri in unknown and not labelled]
+    if errors:
+        raise validation_problem(errors, "The course template names ESCO skills that are not known.")
     return {"unknown": list(check.unknown), "obsolete": list(check.obsolete)}
 
 

@@ -24,6 +24,7 @@ _settings = Settings.from_env()
 
 celery_app = Celery("edc_bridge", broker=_settings.broker_url or "memory://")
 celery_app.conf.update(
+    task_default_queue=_settings.celery_queue,
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
@@ -46,7 +47,8 @@ def context() -> Context:
     with _ctx_lock:
         if _ctx is None:
             _ctx = Context(sessions=session_factory(_settings.database_url), services=Services(_settings),
-                           dispatcher=CeleryDispatcher())
+                           dispatcher=CeleryDispatcher(_settings.broker_url or "memory://",
+                                                                _settings.celery_queue))
         return _ctx
 
 

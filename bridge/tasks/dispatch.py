@@ -30,18 +30,26 @@ class Dispatcher(Protocol):
 
 
 class CeleryDispatcher:
-    """Send Celery messages; ids are grouped so a 50,000 batch is 1,000 messages, not 50,000."""
+    """Send Celery messages by task name; ids are grouped so a 50,000 batch is 1,000 messages.
+
+    The web process only produces messages, so it uses its own small Celery client bound to the
+    app's settings rather than the worker module (which reads the environment at import).
+    """
+
+    def __init__(self, broker_url: str, queue: str) -> None:
+        from celery import Celery
+
+        self._client = Celery("edc_bridge_client", broker=broker_url)
+        self._client.conf.update(task_serializer="json", broker_connection_retry_on_startup=True,
+                                 broker_transport_options={"visibility_timeout": 3600})
+        self._queue = queue
 
     def issue(self, credential_ids: Sequence[str]) -> None:
-        from bridge.tasks.celery_app import issue_task
-
         for group in chunks(credential_ids):
-            issue_task.apply_async(args=[group])
+            self._client.send_task("bridge.issue", args=[group], queue=self._queue)
 
     def deliver(self, delivery_id: int, eta: dt.datetime | None = None) -> None:
-        from bridge.tasks.celery_app import deliver_task
-
-        deliver_task.apply_async(args=[delivery_id], eta=eta)
+        self._client.send_task("bridge.deliver", args=[delivery_id], eta=eta, queue=self._queue)
 
 
 class InProcessDispatcher:

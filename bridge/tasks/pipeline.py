@@ -82,8 +82,7 @@ def issue_one(ctx: Context, cred_id: str) -> str | None:
             session.commit()
             status = "assembled"
         assert credential_json is not None  # noqa: S101 - assembled rows always carry the credential
-        sealed = ctx.services.seal(credential_json.encode("utf-8"))
-        sealed_text = json.dumps(sealed, ensure_ascii=False, separators=(",", ":"))
+        sealed_text = ctx.services.seal(credential_json.encode("utf-8"))
         now = utcnow()
         if not _set(session, cred_id, "assembled", status="sealed", sealed=sealed_text, sealed_at=now,
                     error=None):
@@ -151,8 +150,8 @@ def deliver_one(ctx: Context, delivery_id: int) -> str | None:
         completion, sealed = dict(cred.completion), cred.sealed
         credential_json = cred.credential_json or ""
         cred_id = cred.id
-    outcome = ctx.services.deliver(channel, completion=completion, credential_json=credential_json,
-                                   sealed=sealed, attempt=attempts)
+    outcome = ctx.services.deliver(channel, credential_id=cred_id, completion=completion,
+                                   credential_json=credential_json, sealed=sealed, attempt=attempts)
     with ctx.sessions() as session:
         delivery = session.get(Delivery, delivery_id)
         assert delivery is not None  # noqa: S101 - rows are never deleted

@@ -11,11 +11,20 @@ import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.config import Settings
+
+if TYPE_CHECKING:
+    from bridge.delivery.email import MailTransport
+    from bridge.delivery.retry import RetryPolicy
+    from bridge.delivery.wallet import WalletClient
+    from bridge.elm.conformance import ConformanceGuard
+    from bridge.elm.issuer import Issuer
+    from bridge.esco.service import EscoService
+    from sealer.keys import KeySource
 
 
 class PermanentIssueError(Exception):
@@ -33,6 +42,14 @@ class DeliveryOutcome:
 
 
 DEV_SEAL_DIR = "devseal"
+
+
+@cache
+def shared_guard() -> ConformanceGuard:
+    """One conformance guard per process: the skeletons it has validated hold for every app and task."""
+    from bridge.elm.conformance import ConformanceGuard
+
+    return ConformanceGuard()
 
 
 def ensure_dev_seal(data_dir: Path) -> tuple[Path, str]:
@@ -64,16 +81,19 @@ class Services:
 
     # --- sealing -------------------------------------------------------------------------------
     @cached_property
-    def key_source(self) -> Any:
+    def key_source(self) -> KeySource:
         """The eSeal: PKCS#11 token, PKCS#12 file, or the generated development seal."""
-        s = self.settings
-        if s.seal_pkcs11_module:
-            from sealer.keys import open_key_source
-
-            return open_key_source(pkcs11_module=s.seal_pkcs11_module, token_label=s.seal_pkcs11_token_label,
-                                   key_label=s.seal_pkcs11_key_label, pin=s.seal_pkcs11_pin)
         from sealer.keys import Pkcs12KeySource
 
+        s = self.settings
+        if s.seal_pkcs11_module:
+            from sealer.pkcs11_source import Pkcs11KeySource
+
+            if not (s.seal_pkcs11_token_label and s.seal_pkcs11_key_label):
+                raise RuntimeError("EDC_SEAL_PKCS11_TOKEN_LABEL and EDC_SEAL_PKCS11_KEY_LABEL are required "
+                                   "with EDC_SEAL_PKCS11_MODULE")
+            return Pkcs11KeySource(s.seal_pkcs11_module, s.seal_pkcs11_token_label, s.seal_pkcs11_key_label,
+                                   pin=s.seal_pkcs11_pin)
         if s.seal_pkcs12:
             return Pkcs12KeySource(s.seal_pkcs12, s.seal_pkcs12_password)
         if s.dev_seal:
@@ -83,78 +103,115 @@ class Services:
                            "or EDC_DEV_SEAL=1")
 
     @cached_property
-    def issuer(self) -> Any:
-        """The sealing organisation, read from the seal certificate (what verifiers will see)."""
-        from cryptography.x509.oid import NameOID
+    def issuer(self) -> Issuer:
+        """The sealing organisation, read from the seal certificate (what verifiers will match)."""
+        from bridge.elm.issuer import Issuer
 
-        from bridge.elm.assemble import Issuer
+        return Issuer.from_certificate(self.key_source.certificate)
 
-        subject = self.key_source.certificate.subject
+    def seal(self, payload: bytes) -> str:
+        """The sealed file's text (JAdES JWS JSON, compact), as it will be served and attached."""
+        from sealer.jades import dumps, seal_jades
 
-        def attr(oid: Any) -> str | None:
-            values = subject.get_attributes_for_oid(oid)
-            return str(values[0].value) if values else None
-
-        return Issuer(legal_name=attr(NameOID.ORGANIZATION_NAME) or attr(NameOID.COMMON_NAME) or "",
-                      eidas_identifier=attr(NameOID.ORGANIZATION_IDENTIFIER) or "",
-                      country=attr(NameOID.COUNTRY_NAME) or "")
-
-    def seal(self, payload: bytes) -> dict[str, Any]:
-        from sealer.jades import seal_jades
-
-        return seal_jades(payload, self.key_source, tsa_url=self.settings.tsa_url)
+        return dumps(seal_jades(payload, self.key_source, tsa_url=self.settings.tsa_url)).decode("utf-8")
 
     # --- credential content --------------------------------------------------------------------
     @cached_property
-    def esco(self) -> Any:
-        from bridge.esco import EscoService
+    def esco(self) -> EscoService:
+        from bridge.esco.service import default_service
 
-        return EscoService()
+        return default_service()
 
-    def skill_labels(self, uris: list[str]) -> dict[str, dict[str, str]]:
-        labels: dict[str, dict[str, str]] = {}
-        for uri in uris:
-            found = self.esco.labels(uri)
-            if found:
-                labels[uri] = found
-        return labels
+    @property
+    def guard(self) -> ConformanceGuard:
+        return shared_guard()
 
     def build_credential(self, template: dict[str, Any], completion: dict[str, Any], *,
                          credential_id: str, issued: dt.datetime) -> dict[str, Any]:
-        """Assemble the ELM credential and refuse to go on unless it conforms."""
+        """Assemble the ELM credential and refuse to go on unless it conforms to the EDC shapes."""
         from bridge.elm.assemble import assemble
         from bridge.elm.completion import Completion
+        from bridge.elm.conformance import NonConformant
         from bridge.elm.errors import ValidationFailed
         from bridge.elm.template import CourseTemplate
 
         try:
-            tpl = CourseTemplate.from_dict(template)
-            comp = Completion.from_dict(completion)
+            credential = assemble(CourseTemplate.from_dict(template), Completion.from_dict(completion),
+                                  self.issuer, credential_id=f"urn:credential:{credential_id}", issued=issued,
+                                  skill_labels=self.esco.labels)
         except ValidationFailed as exc:
-            raise PermanentIssueError(f"invalid stored input: {exc}") from None
-        uris = [u for o in template.get("learning_outcomes", []) for u in o.get("esco_skills", [])
-                if isinstance(u, str)]
-        credential = assemble(tpl, comp, self.issuer, credential_id=f"urn:credential:{credential_id}",
-                              issued=issued, skill_labels=self.skill_labels(uris))
+            raise PermanentIssueError(f"cannot assemble the credential: {exc}") from None
         try:
-            self.guard.ensure(tpl, credential)
-        except ValidationFailed as exc:
-            raise PermanentIssueError(f"the assembled credential does not conform: {exc}") from None
+            self.guard.ensure(credential)
+        except NonConformant as exc:
+            raise PermanentIssueError(str(exc)) from None
         return credential
 
-    @cached_property
-    def guard(self) -> Any:
-        from bridge.elm.conformance import ConformanceGuard
-
-        return ConformanceGuard()
-
     def safe_message(self, exc: Exception) -> str:
-        """A short, log-safe description of an unexpected error (no personal data)."""
+        """A short, log-safe description of an unexpected error (addresses removed)."""
         from bridge.delivery.errors import redact
 
         return redact(str(exc))[:300]
 
     # --- delivery ------------------------------------------------------------------------------
-    def deliver(self, channel: str, *, completion: dict[str, Any], credential_json: str, sealed: str,
-                attempt: int) -> DeliveryOutcome:
-        raise NotImplementedError
+    @cached_property
+    def mail_transport(self) -> MailTransport:
+        from bridge.delivery.email import transport_from_config
+
+        env = dict(self.settings.env)
+        env.setdefault("EDC_OUTBOX_DIR", str(self.settings.outbox_dir))
+        return transport_from_config(env)
+
+    @cached_property
+    def wallet(self) -> WalletClient | None:
+        from bridge.delivery.wallet import WalletClient
+
+        return WalletClient(self.settings.wallet_url) if self.settings.wallet_url else None
+
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        from bridge.delivery.retry import RetryPolicy
+
+        return RetryPolicy()
+
+    def deliver(self, channel: str, *, credential_id: str, completion: dict[str, Any], credential_json: str,
+                sealed: str, attempt: int) -> DeliveryOutcome:
+        """One attempt on one channel, turned into the next state of the delivery row."""
+        from bridge.delivery.errors import DeliveryInputError, PermanentDeliveryError, TransientDeliveryError
+
+        try:
+            result = self._send(channel, credential_id, completion, credential_json, sealed)
+        except (PermanentDeliveryError, DeliveryInputError) as exc:
+            return DeliveryOutcome("failed", error=str(exc))
+        except TransientDeliveryError as exc:
+            delay = self.retry_policy.next_delay(attempt, exc.retry_after)
+            if delay is None:
+                return DeliveryOutcome("failed", error=f"gave up after {attempt} attempts: {exc.message}")
+            return DeliveryOutcome("pending", error=exc.message,
+                                   retry_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay))
+        return DeliveryOutcome("delivered", result=result)
+
+    def _send(self, channel: str, credential_id: str, completion: dict[str, Any], credential_json: str,
+              sealed: str) -> dict[str, Any]:
+        import json
+
+        from bridge.delivery.errors import PermanentDeliveryError
+        from bridge.delivery.message import build_credential_message
+        from bridge.elm.summary import summarise
+
+        learner = completion["learner"]
+        lang = learner.get("language") or "en"
+        filename = f"credential-{credential_id}"
+        if channel == "email":
+            transport = self.mail_transport
+            message = build_credential_message(
+                to_email=learner["email"], learner_name=f"{learner['given_name']} {learner['family_name']}",
+                lang=lang, summary=summarise(json.loads(credential_json), lang),
+                sealed_bytes=sealed.encode("utf-8"), filename=filename, sender=transport.sender)
+            return {"message_id": transport.send(message)}
+        if channel == "wallet":
+            if self.wallet is None:
+                raise PermanentDeliveryError("the wallet channel is not configured (EDC_WALLET_URL)")
+            deposit = self.wallet.deposit(learner["email"], sealed.encode("utf-8"), filename, locale=lang)
+            return {"wallet_status": deposit.status, "viewer_url": deposit.viewer_url}
+        raise PermanentDeliveryError(f"unknown channel {channel!r}")
