@@ -159,7 +159,7 @@ def _messages(results: Graph, paths: dict[str, str]) -> list[str]:
             "mailto:(redacted)", str(results.value(result, SH.resultMessage) or "violation")
         )
         shape = results.value(result, SH.sourceShape)
-        hint = _shape_hint(shape)
+        hint = _shape_hint(shape, results)
         return f"{where}{' ' + prop if prop else ''}: {message}{f' ({hint})' if hint else ''}"
 
     for result in results.subjects(RDF.type, SH.ValidationResult):
@@ -171,14 +171,15 @@ def _messages(results: Graph, paths: dict[str, str]) -> list[str]:
     return sorted(out)
 
 
-def _shape_hint(shape: Any) -> str:
+def _shape_hint(shape: Any, results: Graph) -> str:
+    """The shape's own description; blank-node shapes are only resolvable in the results graph."""
     if shape is None:
         return ""
-    graph = shapes_graph(True)
-    for prop in (SH.description, SH.name, SH.message):
-        value = graph.value(shape, prop)
-        if value is not None:
-            return str(value)
+    for graph in (results, shapes_graph(True)):
+        for prop in (SH.description, SH.name, SH.message):
+            value = graph.value(shape, prop)
+            if value is not None:
+                return str(value)
     return ""
 
 
