@@ -159,3 +159,21 @@ def _order_chain(leaf: x509.Certificate, others: list[x509.Certificate]) -> list
         ordered.append(parent)
         remaining.remove(parent)
         current = parent
+
+
+def __getattr__(name: str) -> object:
+    """``Pkcs11KeySource`` and ``open_key_source``, importable from here as docs/architecture.md says.
+
+    They live in :mod:`sealer.pkcs11_source` and :mod:`sealer.keys_config`, which import this module;
+    resolving them lazily avoids the import cycle and keeps python-pkcs11 out of processes that never
+    touch a token.
+    """
+    if name == "Pkcs11KeySource":
+        from sealer.pkcs11_source import Pkcs11KeySource
+
+        return Pkcs11KeySource
+    if name == "open_key_source":
+        from sealer.keys_config import open_key_source
+
+        return open_key_source
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
