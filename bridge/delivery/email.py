@@ -32,7 +32,6 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -116,6 +115,8 @@ def classify_smtp_error(exc: BaseException) -> DeliveryError:
             "the mail server lacks a required extension (STARTTLS or AUTH); check EDC_SMTP_SECURITY"
         )
     if isinstance(exc, smtplib.SMTPServerDisconnected):
+        if isinstance(exc.__context__, TimeoutError):  # smtplib reports a read timeout as a disconnect
+            return TransientDeliveryError("the mail server did not answer in time")
         return TransientDeliveryError("the mail server closed the connection")
     if isinstance(exc, ssl.SSLCertVerificationError):
         reason = exc.verify_message or "verification failed"
@@ -219,7 +220,7 @@ class OutboxTransport(MailTransport):
 
     def send(self, msg: EmailMessage) -> str:
         msgid = message_id(msg, self.sender)
-        data = msg.as_bytes(policy=policy.SMTP)
+        data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         name = f"{stamp}-{hashlib.sha256(msgid.encode()).hexdigest()[:16]}.eml"
         tmp_name: str | None = None

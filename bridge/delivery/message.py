@@ -10,17 +10,23 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
-from bridge.delivery.addresses import mailbox, make_address
+from bridge.delivery.addresses import check_display_name, mailbox, make_address
 from bridge.delivery.content import is_web_link, view_from_summary
 from bridge.delivery.errors import DeliveryInputError
 from bridge.delivery.i18n import environment, negotiate, translations
 
 WALLET_URL = "https://europa.eu/europass/en/wallet"
 ATTACHMENT_SUFFIX = ".jsonld"
+_MAX_SUBJECT_TITLE = 150
+# Python's header folder drops the space between two RFC 2047 encoded words when it has to fold
+# (a French "niveau « avancé »" subject arrives as "niveau «avancé »"). Serialising without folding
+# avoids it; the subject title is capped so the header stays far below the 998-octet line limit.
+MESSAGE_POLICY = policy.default.clone(max_line_length=None)
 _FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
 
 
@@ -39,8 +45,9 @@ def attachment_name(filename: object, suffix: str = ATTACHMENT_SUFFIX) -> str:
     return stem + suffix
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+def _subject_title(text: str) -> str:
+    title = " ".join(text.split())
+    return title if len(title) <= _MAX_SUBJECT_TITLE else title[: _MAX_SUBJECT_TITLE - 1].rstrip() + "…"
 
 
 def build_credential_message(
@@ -59,7 +66,7 @@ def build_credential_message(
 
     Raises :class:`DeliveryInputError` naming the first unusable argument; nothing is built then.
     """
-    recipient = make_address(learner_name, to_email, "to_email")
+    recipient = make_address(check_display_name(learner_name, "learner_name"), to_email, "to_email")
     from_box = mailbox(sender, "sender")
     reply_box = mailbox(reply_to, "reply_to") if reply_to is not None else None
     if not isinstance(sealed_bytes, bytes | bytearray) or not sealed_bytes:
@@ -84,7 +91,7 @@ def build_credential_message(
 
     catalogue = translations(language)
     if view.title:
-        subject = catalogue.gettext("Your credential: %(title)s") % {"title": _one_line(view.title)}
+        subject = catalogue.gettext("Your credential: %(title)s") % {"title": _subject_title(view.title)}
     else:
         subject = catalogue.gettext("Your European Digital Credential")
 
@@ -102,4 +109,5 @@ def build_credential_message(
     msg.add_attachment(bytes(sealed_bytes), maintype="application", subtype="ld+json", filename=attachment)
     # After the body: set_content()/add_alternative() move Content-* headers into the sub-parts.
     msg["Content-Language"] = language
+    msg.policy = MESSAGE_POLICY  # used by smtplib.send_message and as_bytes(); bodies are already encoded
     return msg

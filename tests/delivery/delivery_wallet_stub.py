@@ -1,0 +1,166 @@
+"""A local stand-in for the Europass wallet's deposit endpoint (test fixture, not product code).
+
+Implements the contract documented in /work/shared/lms-notes.md (taken from EDC 2.0.6):
+``POST /api/v1/wallets/email/{userEmail}/credentials?sendEmail=…&locale=…``, multipart with the
+file part ``_credential`` (JSON-LD) or ``_credentialXML`` (legacy XML). 200 with a CredentialView
+carrying ``viewerURL``; 409 when a credential with the same id is already stored; 400 when the file
+is not a credential. Tests can queue forced statuses (404, 503…), a delay, or require a bearer token.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+from xml.etree import ElementTree
+
+PATH = re.compile(r"^/api/v1/wallets/email/([^/]+)/credentials$")
+
+
+@dataclass
+class Deposit:
+    raw_path: str
+    email: str
+    query: dict[str, list[str]]
+    authorization: str | None
+    part_name: str | None
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+@dataclass
+class Forced:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+
+
+class WalletStub:
+    def __init__(self) -> None:
+        self.requests: list[Deposit] = []
+        self.stored: dict[str, str] = {}  # credential id → wallet uuid
+        self.forced: list[Forced] = []
+        self.delay = 0.0
+        self.required_token: str | None = None
+        self._lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (base class name)
+                """Silence the default stderr access log."""
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+                stub._handle(self)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._server.block_on_close = False
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _reply(self, handler: BaseHTTPRequestHandler, status: int, body: Any = None,
+               headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode() if body is not None else b""
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout tests)
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length)
+        if self.delay:
+            time.sleep(self.delay)
+        url = urlsplit(handler.path)
+        match = PATH.match(url.path)
+        if not match:
+            self._reply(handler, 404, {"message": "no such endpoint"})
+            return
+        deposit = Deposit(
+            raw_path=url.path,
+            email=unquote(match.group(1)),
+            query=parse_qs(url.query),
+            authorization=handler.headers.get("Authorization"),
+            part_name=None,
+            filename=None,
+            content_type=None,
+            data=b"",
+        )
+        self._parse_multipart(handler.headers.get("Content-Type", ""), body, deposit)
+        with self._lock:
+            self.requests.append(deposit)
+            forced = self.forced.pop(0) if self.forced else None
+        if forced is not None:
+            self._reply(handler, forced.status, forced.body, forced.headers)
+            return
+        if self.required_token and deposit.authorization != f"Bearer {self.required_token}":
+            self._reply(handler, 401, {"error": "invalid_token"})
+            return
+        credential_id, problem = self._credential_id(deposit)
+        if problem:
+            self._reply(handler, 400, {"message": f"{problem} (wallet of {deposit.email})"})
+            return
+        with self._lock:
+            if credential_id in self.stored:
+                self._reply(handler, 409, {"message": "credential already exists"})
+                return
+            wallet_uuid = str(uuid.uuid4())
+            self.stored[credential_id] = wallet_uuid
+        self._reply(handler, 200, {
+            "uuid": wallet_uuid,
+            "credentialId": credential_id,
+            "viewerURL": f"{self.base_url}/wallet/credentials/{wallet_uuid}/view",
+        })
+
+    @staticmethod
+    def _parse_multipart(content_type: str, body: bytes, deposit: Deposit) -> None:
+        if not content_type.startswith("multipart/form-data"):
+            return
+        message = message_from_bytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + body, policy=policy.HTTP
+        )
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if name in ("_credential", "_credentialXML"):
+                deposit.part_name = name
+                deposit.filename = part.get_filename()
+                deposit.content_type = part.get_content_type()
+                deposit.data = part.get_payload(decode=True) or b""
+
+    @staticmethod
+    def _credential_id(deposit: Deposit) -> tuple[str, str | None]:
+        if deposit.part_name is None:
+            return "", "Required request part '_credential' is not present"
+        if deposit.part_name == "_credentialXML":
+            try:
+                root = ElementTree.fromstring(deposit.data)  # noqa: S314 (test data we generate)
+            except ElementTree.ParseError:
+                return "", "Not a valid XML credential"
+            return root.get("id") or hashlib.sha256(deposit.data).hexdigest(), None
+        try:
+            document = json.loads(deposit.data)
+            if isinstance(document.get("payload"), str):  # JAdES enveloping: the credential is the payload
+                document = json.loads(document["payload"])
+            credential_id = document["id"]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return "", "Not a valid credential: cannot read the credential JSON"
+        return str(credential_id), None
