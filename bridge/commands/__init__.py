@@ -16,3 +16,12 @@ COMMANDS.append(moodle)
 from bridge.commands.serve import COMMANDS as _SERVE_COMMANDS  # noqa: E402
 
 COMMANDS.extend(_SERVE_COMMANDS)
+
+from bridge.commands.seal import seal  # noqa: E402
+from bridge.commands.verify import verify  # noqa: E402
+
+COMMANDS.extend([seal, verify])
+
+from bridge.commands.keys import keys  # noqa: E402
+
+COMMANDS.append(keys)

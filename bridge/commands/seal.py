@@ -1,0 +1,155 @@
+"""``edc-bridge seal``: build and seal one credential from a course template and a completion.
+
+This is what a registrar runs before (or instead of) the sidecar: the same assembly, conformance check
+and JAdES seal, from two JSON files. Being a one-off, it always runs the full SHACL validation.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bridge.elm.assemble import assemble
+from bridge.elm.completion import Completion
+from bridge.elm.conformance import shacl_validate
+from bridge.elm.errors import ValidationFailed
+from bridge.elm.issuer import Issuer
+from bridge.elm.template import CourseTemplate
+from sealer.jades import SealingError, dumps, seal_jades
+from sealer.keys import KeySource, KeySourceError
+
+# CLI options that override the environment variables the sidecar reads (see sealer.keys_config).
+_KEY_OPTIONS = {
+    "pkcs12": "EDC_SEAL_PKCS12",
+    "password_file": "EDC_SEAL_PKCS12_PASSWORD_FILE",
+    "pkcs11_module": "EDC_SEAL_PKCS11_MODULE",
+    "token_label": "EDC_SEAL_PKCS11_TOKEN_LABEL",
+    "key_label": "EDC_SEAL_PKCS11_KEY_LABEL",
+    "pin_file": "EDC_SEAL_PKCS11_PIN_FILE",
+    "certificate": "EDC_SEAL_PKCS11_CERT",
+}
+
+
+def key_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that choose the eSeal; shared by commands that sign."""
+    options = [
+        click.option("--pkcs12", type=click.Path(exists=True, dir_okay=False),
+                     help="PKCS#12 (.p12/.pfx) file holding the eSeal key and certificate."),
+        click.option("--password-file", type=click.Path(exists=True, dir_okay=False),
+                     help="File whose first line is the PKCS#12 password (or set EDC_SEAL_PKCS12_PASSWORD)."),
+        click.option("--pkcs11-module", type=click.Path(exists=True, dir_okay=False),
+                     help="PKCS#11 library of the token/HSM, e.g. /usr/lib/softhsm/libsofthsm2.so."),
+        click.option("--token-label", help="PKCS#11 token label."),
+        click.option("--key-label", help="PKCS#11 label of the private key (and of its certificate)."),
+        click.option("--pin-file", type=click.Path(exists=True, dir_okay=False),
+                     help="File whose first line is the token PIN (or set EDC_SEAL_PKCS11_PIN)."),
+        click.option("--certificate", type=click.Path(exists=True, dir_okay=False),
+                     help="eSeal certificate file, when the token holds only the key."),
+        click.option("--dev-seal", "dev_seal_dir", type=click.Path(file_okay=False, path_type=Path),
+                     help="Use (and create once) a development seal under DIR/dev-seal/. NOT QUALIFIED."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def open_key_from_options(options: dict[str, Any]) -> KeySource:
+    """Environment first, command-line options on top; exactly one key source must result."""
+    from sealer.keys_config import open_key_source
+
+    settings = {k: v for k, v in os.environ.items() if k.startswith("EDC_")}
+    given = {env: str(options[name]) for name, env in _KEY_OPTIONS.items() if options.get(name)}
+    if options.get("dev_seal_dir"):
+        given["EDC_DEV_SEAL"] = "1"
+        given["EDC_DATA_DIR"] = str(options["dev_seal_dir"])
+    if given:  # options replace, not mix with, whatever source the environment configures
+        settings = {k: v for k, v in settings.items() if not k.startswith("EDC_SEAL_") and k != "EDC_DEV_SEAL"}
+        settings.update(given)
+    try:
+        return open_key_source(settings)
+    except KeySourceError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _load_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise click.ClickException(f"cannot read the {what} {path}: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"the {what} {path} is not valid JSON: {exc}") from None
+
+
+def _skill_labels(esco_data: Path | None) -> Callable[[str], dict[str, str] | None]:
+    """ESCO labels from the bundled snapshot (or an imported one), so templates may list bare URIs."""
+    from bridge.esco.service import default_service
+
+    return default_service(esco_data).labels
+
+
+@click.command("seal")
+@click.option("--template", "template_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Course template JSON (see examples/course-template.json).")
+@click.option("--completion", "completion_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Completion JSON: the learner, grade and date (see examples/completion.json).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the sealed credential (.jsonld). Default: standard output.")
+@key_options
+@click.option("--alg", type=click.Choice(["RS256", "PS256", "ES256"]),
+              help="Signature algorithm. Default: RS256 for RSA keys, ES256 for EC keys.")
+@click.option("--tsa", "tsa_url", metavar="URL", default=lambda: os.environ.get("EDC_TSA_URL") or None,
+              help="RFC 3161 timestamp authority: seals at baseline T instead of B. [env EDC_TSA_URL]")
+@click.option("--esco-data", type=click.Path(exists=True, path_type=Path),
+              help="ESCO snapshot to take skill labels from (default: the bundled one).")
+@click.option("--unsigned", is_flag=True, help="Write the assembled credential without sealing it.")
+def seal(template_path: Path, completion_path: Path, output: Path | None, alg: str | None,
+         tsa_url: str | None, esco_data: Path | None, unsigned: bool, **key_opts: Any) -> None:
+    """Assemble an ELM v3 credential from a course template and a completion, check it against the
+    official EDC shapes, and seal it (JAdES) with the organisation's eSeal.
+
+    \b
+    Choose the eSeal with one of:
+      --pkcs12 seal.p12 (password in EDC_SEAL_PKCS12_PASSWORD or --password-file)
+      --pkcs11-module LIB --token-label T --key-label K (PIN in EDC_SEAL_PKCS11_PIN or --pin-file)
+      --dev-seal DIR   (a generated, NOT qualified development seal)
+    or the EDC_SEAL_* environment variables used by the sidecar.
+    """
+    key = open_key_from_options(key_opts)
+    try:
+        template = CourseTemplate.from_dict(_load_json(template_path, "template"))
+        completion = Completion.from_dict(_load_json(completion_path, "completion"))
+        issuer = Issuer.from_certificate(key.certificate)
+        credential = assemble(template, completion, issuer, skill_labels=_skill_labels(esco_data))
+    except ValidationFailed as exc:
+        raise click.ClickException(_field_errors(exc)) from None
+    report = shacl_validate(credential)
+    if not report.conforms:
+        raise click.ClickException(
+            "the credential does not conform to the EDC shapes:\n" + "\n".join(f"  - {m}" for m in report.messages)
+        )
+    payload = json.dumps(credential, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if unsigned:
+        out = payload
+    else:
+        try:
+            out = dumps(seal_jades(payload, key, alg=alg, tsa_url=tsa_url))
+        except (SealingError, KeySourceError) as exc:
+            raise click.ClickException(f"sealing failed: {exc}") from None
+    if output is None:
+        sys.stdout.buffer.write(out + b"\n")
+        return
+    tmp = output.with_name(output.name + ".tmp")
+    tmp.write_bytes(out)
+    tmp.replace(output)
+    click.echo(f"sealed credential {credential['id']} written to {output}", err=True)
+
+
+def _field_errors(exc: ValidationFailed) -> str:
+    return "invalid input:\n" + "\n".join(f"  - {e.field}: {e.message}" for e in exc.errors)
