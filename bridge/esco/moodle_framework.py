@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bridge.esco.model import skill_uri
+from bridge.esco.normalize import fold
 from bridge.esco.service import EscoService
 
 COLUMNS = (
@@ -145,8 +146,9 @@ def framework_rows(service: EscoService, spec: FrameworkSpec) -> list[dict[str, 
         children.setdefault(parent, []).append(uri)
 
     def label(uri: str) -> str:
+        """Sort key: the folded label, so "à" sorts with "a" as a reader expects."""
         skill = service.get(uri)
-        return skill.label(spec.lang) if skill else uri
+        return fold(skill.label(spec.lang)) if skill else uri
 
     ordered: list[tuple[str, int]] = []
     stack = [(uri, 1) for uri in sorted(children.get(None, []), key=label, reverse=True)]

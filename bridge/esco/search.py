@@ -54,7 +54,7 @@ class _LanguageIndex:
     tiers: dict[str, _TierIndex]
     pref_phrase: list[str]
     pref_label: list[str]
-    alt_labels: list[list[tuple[str, str]]]  # (phrase, original) per doc
+    alt_labels: list[list[tuple[str, str, frozenset[str]]]]  # (phrase, shown text, tokens) per doc
     description: list[str]
 
 
@@ -120,8 +120,8 @@ class SearchIndex:
             pref_phrase[doc], pref_label[doc], description[doc] = phrase(pref), pref, desc
             shown = concept.get("alt", {}).get(lang, [])
             # Hidden labels (misspellings) match but are never displayed: they show the preferred one.
-            hidden = [(phrase(h), pref) for h in alts[len(shown):]]
-            alt_labels.append([(phrase(a), a) for a in shown] + hidden)
+            hidden = [(phrase(h), pref, frozenset(index_tokens(h))) for h in alts[len(shown):]]
+            alt_labels.append([(phrase(a), a, frozenset(index_tokens(a))) for a in shown] + hidden)
         for tier in tiers.values():
             tier.freeze(size)
         return _LanguageIndex(tiers, pref_phrase, pref_label, alt_labels, description)
@@ -193,10 +193,17 @@ class SearchIndex:
             label = index.pref_phrase[doc]
             return _TIER_WEIGHT[tier] + self._closeness(label, query), label, doc, index.pref_label[doc]
         if tier == "alternative":
-            best = max(index.alt_labels[doc] or [("", index.pref_label[doc])],
-                       key=lambda alt: self._closeness(alt[0], query))
+            # Show the alternative label that holds the query (words may also spread over labels).
+            best = max(index.alt_labels[doc] or [("", index.pref_label[doc], frozenset())],
+                       key=lambda alt: (_covers(alt[2], query), self._closeness(alt[0], query)))
             return (_TIER_WEIGHT[tier] + self._closeness(best[0], query), index.pref_phrase[doc], doc,
                     best[1])
         text = index.description[doc]
         snippet = text if len(text) <= 160 else text[:157] + "..."
         return _TIER_WEIGHT[tier], index.pref_phrase[doc], doc, snippet
+
+
+def _covers(tokens: frozenset[str], query: ParsedQuery) -> bool:
+    """Whether one label alone holds every required word and the typed prefix."""
+    return all(w in tokens for w in query.required) and (
+        query.prefix is None or any(t.startswith(query.prefix) for t in tokens))
