@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.etree import ElementTree
 
-PATH = re.compile(r"^/api/v1/wallets/email/([^/]+)/credentials$")
+PATH = re.compile(r"^(.*)/api/v1/wallets/email/([^/]+)/credentials$")
 
 
 @dataclass
@@ -44,7 +44,8 @@ class Forced:
 
 
 class WalletStub:
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
         self.requests: list[Deposit] = []
         self.stored: dict[str, str] = {}  # credential id → wallet uuid
         self.forced: list[Forced] = []
@@ -63,8 +64,8 @@ class WalletStub:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._server.block_on_close = False
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}{prefix}"
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def close(self) -> None:
@@ -92,12 +93,12 @@ class WalletStub:
             time.sleep(self.delay)
         url = urlsplit(handler.path)
         match = PATH.match(url.path)
-        if not match:
+        if not match or match.group(1) != self.prefix:
             self._reply(handler, 404, {"message": "no such endpoint"})
             return
         deposit = Deposit(
             raw_path=url.path,
-            email=unquote(match.group(1)),
+            email=unquote(match.group(2)),
             query=parse_qs(url.query),
             authorization=handler.headers.get("Authorization"),
             part_name=None,

@@ -1,0 +1,155 @@
+"""WalletClient against a local server implementing the Europass wallet deposit contract."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+from conftest import make_sealed
+from delivery_wallet_stub import Forced, WalletStub
+
+from bridge.delivery.errors import DeliveryInputError, PermanentDeliveryError, TransientDeliveryError
+from bridge.delivery.wallet import WalletClient, WalletResult
+
+EMAIL = "camille+edc@example.org"
+
+
+def client(stub, **kwargs) -> WalletClient:
+    return WalletClient(stub.base_url, kwargs.pop("timeout", 5.0), **kwargs)
+
+
+def test_deposit_delivers_and_returns_the_viewer_url(wallet_stub, sealed_bytes):
+    result = client(wallet_stub).deposit(EMAIL, sealed_bytes, "credential-1", locale="fr-BE")
+    [request] = wallet_stub.requests
+    assert result.status == "delivered"
+    assert result.viewer_url is not None
+    assert result.viewer_url.startswith(f"{wallet_stub.base_url}/wallet/credentials/")
+    assert request.raw_path == "/api/v1/wallets/email/camille%2Bedc%40example.org/credentials"
+    assert request.email == EMAIL
+    assert request.query == {"sendEmail": ["true"], "locale": ["fr"]}
+    assert request.part_name == "_credential"
+    assert request.filename == "credential-1.jsonld"
+    assert request.content_type == "application/ld+json"
+    assert request.data == sealed_bytes
+    assert request.authorization is None
+
+
+def test_second_deposit_of_the_same_credential_counts_as_delivered(wallet_stub, sealed_bytes):
+    wallet = client(wallet_stub)
+    assert wallet.deposit(EMAIL, sealed_bytes, "c").status == "delivered"
+    assert wallet.deposit(EMAIL, sealed_bytes, "c") == WalletResult("already_present", None)
+    other = make_sealed()
+    assert wallet.deposit(EMAIL, other, "c").status == "delivered"
+    assert len(wallet_stub.stored) == 2
+
+
+def test_send_email_flag_and_bearer_token(wallet_stub, sealed_bytes):
+    wallet_stub.required_token = "tok-3f9a-secret"
+    wallet = client(wallet_stub, bearer_token="tok-3f9a-secret")
+    assert wallet.deposit(EMAIL, sealed_bytes, "c", send_email=False).status == "delivered"
+    assert wallet_stub.requests[0].query["sendEmail"] == ["false"]
+    assert wallet_stub.requests[0].authorization == "Bearer tok-3f9a-secret"
+    assert "tok-3f9a-secret" not in repr(wallet)
+
+
+def test_refused_token_is_permanent_without_showing_it(wallet_stub, sealed_bytes):
+    wallet_stub.required_token = "the-right-token"
+    with pytest.raises(PermanentDeliveryError) as info:
+        client(wallet_stub, bearer_token="a-wrong-token").deposit(EMAIL, sealed_bytes, "c")
+    assert info.value.code == 401
+    assert "token" in str(info.value) and "a-wrong-token" not in str(info.value)
+
+
+def test_legacy_xml_goes_in_the_credentialxml_part(wallet_stub):
+    xml = b'<?xml version="1.0"?><vp:verifiablePresentation xmlns:vp="http://data.europa.eu/snb" id="urn:x:1"/>'
+    result = client(wallet_stub).deposit(EMAIL, xml, "legacy", xml=True)
+    [request] = wallet_stub.requests
+    assert result.status == "delivered"
+    assert (request.part_name, request.filename, request.content_type) == (
+        "_credentialXML", "legacy.xml", "application/xml"
+    )
+    assert request.data == xml
+
+
+def test_invalid_credential_is_permanent_with_the_wallets_reason(wallet_stub, caplog):
+    caplog.set_level(logging.DEBUG, logger="bridge")
+    with pytest.raises(PermanentDeliveryError) as info:
+        client(wallet_stub).deposit(EMAIL, b"{not json", "broken")
+    assert info.value.code == 400
+    assert "Not a valid credential" in str(info.value)
+    assert EMAIL not in str(info.value)  # the wallet echoed the address; it is redacted
+    assert EMAIL not in caplog.text
+
+
+@pytest.mark.parametrize("status", [404, 500, 502, 503])
+def test_missing_wallet_and_server_errors_are_transient(wallet_stub, sealed_bytes, status):
+    wallet_stub.forced.append(Forced(status, body={"message": "down"}))
+    with pytest.raises(TransientDeliveryError) as info:
+        client(wallet_stub).deposit(EMAIL, sealed_bytes, "c")
+    assert info.value.code == status
+    assert info.value.retry_after is None
+
+
+def test_retry_after_is_passed_on(wallet_stub, sealed_bytes):
+    wallet_stub.forced.append(Forced(503, headers={"Retry-After": "120"}))
+    with pytest.raises(TransientDeliveryError) as info:
+        client(wallet_stub).deposit(EMAIL, sealed_bytes, "c")
+    assert info.value.retry_after == 120
+    # ...and the same deposit goes through once the wallet is back.
+    assert client(wallet_stub).deposit(EMAIL, sealed_bytes, "c").status == "delivered"
+
+
+def test_unexpected_client_error_is_permanent(wallet_stub, sealed_bytes):
+    wallet_stub.forced.append(Forced(413, body={"message": "file too large"}))
+    with pytest.raises(PermanentDeliveryError, match="file too large"):
+        client(wallet_stub).deposit(EMAIL, sealed_bytes, "c")
+
+
+def test_slow_wallet_times_out_as_transient(wallet_stub, sealed_bytes, caplog):
+    wallet_stub.delay = 2.0
+    caplog.set_level(logging.DEBUG, logger="bridge")
+    with pytest.raises(TransientDeliveryError, match="did not answer in time") as info:
+        client(wallet_stub, timeout=0.3).deposit(EMAIL, sealed_bytes, "c")
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert "example.org" not in caplog.text
+
+
+def test_unreachable_wallet_is_transient(closed_port, sealed_bytes):
+    wallet = WalletClient(f"http://127.0.0.1:{closed_port}", 5.0)
+    with pytest.raises(TransientDeliveryError, match="cannot reach the wallet") as info:
+        wallet.deposit(EMAIL, sealed_bytes, "c")
+    assert "example.org" not in str(info.value)
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"email": "not-an-address"}, "email"),
+    ({"sealed_bytes": b""}, "sealed_bytes"),
+    ({"filename": "../etc/passwd"}, "filename"),
+    ({"locale": "fr/../x"}, "locale"),
+])
+def test_bad_arguments_name_the_field_and_send_nothing(wallet_stub, sealed_bytes, kwargs, field):
+    args = {"email": EMAIL, "sealed_bytes": sealed_bytes, "filename": "c", **kwargs}
+    with pytest.raises(DeliveryInputError) as info:
+        client(wallet_stub).deposit(**args)
+    assert info.value.field == field
+    assert wallet_stub.requests == []
+
+
+@pytest.mark.parametrize(("base_url", "timeout", "field"), [
+    ("ftp://wallet.example", 5, "base_url"),
+    ("wallet.example", 5, "base_url"),
+    ("https://wallet.example", 0, "timeout"),
+])
+def test_bad_client_settings(base_url, timeout, field):
+    with pytest.raises(DeliveryInputError) as info:
+        WalletClient(base_url, timeout)
+    assert info.value.field == field
+
+
+def test_base_url_with_a_path_prefix_and_trailing_slash(sealed_bytes):
+    stub = WalletStub(prefix="/europass/eportfolio")
+    try:
+        wallet = WalletClient(stub.base_url + "/", 5.0)
+        assert wallet.deposit(EMAIL, sealed_bytes, "c").status == "delivered"
+        assert stub.requests[0].raw_path.startswith("/europass/eportfolio/api/v1/wallets/email/")
+    finally:
+        stub.close()
