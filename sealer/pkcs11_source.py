@@ -34,14 +34,12 @@ from typing import Any
 
 import pkcs11
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pkcs11 import MGF, Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11 import exceptions as p11err
 
 from sealer.certfiles import read_certificate
+from sealer.jose_util import algorithm, verify_signature
 from sealer.keys import KeySource, KeySourceError
 
 _LOG = logging.getLogger(__name__)
@@ -367,18 +365,10 @@ class Pkcs11KeySource(KeySource):
             raise KeySourceError(f"EC keys must be on P-256 for ES256, not {public.curve.name}")
         challenge = secrets.token_bytes(32)
         signature = self.sign(challenge, self.default_alg)
-        try:
-            if isinstance(public, rsa.RSAPublicKey):
-                public.verify(signature, challenge, padding.PKCS1v15(), hashes.SHA256())
-            else:
-                assert isinstance(public, ec.EllipticCurvePublicKey)
-                der = encode_dss_signature(int.from_bytes(signature[:32], "big"),
-                                           int.from_bytes(signature[32:], "big"))
-                public.verify(der, challenge, ec.ECDSA(hashes.SHA256()))
-        except InvalidSignature:
+        if not verify_signature(algorithm(self.default_alg), public, signature, challenge):
             raise KeySourceError(
                 f"the certificate does not belong to key {self._key_label!r} on token {self._token_label!r}"
-            ) from None
+            )
 
     def sign(self, data: bytes, alg: str) -> bytes:
         self.check_alg(alg)

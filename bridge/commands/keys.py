@@ -1,0 +1,257 @@
+"""``edc-bridge keys``: create a development seal, inspect the configured eSeal, prove it can sign.
+
+A registrar setting up EDC Bridge needs to answer three questions before the first credential goes
+out: which key will seal, whose organisation does its certificate name, and does the token actually
+sign. ``keys info`` and ``keys test-sign`` answer them with exactly the key-source code the sidecar
+uses (:func:`sealer.keys_config.open_key_source`), so what they show is what will seal.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+from sealer.certinfo import summarise
+from sealer.devseal import NOT_QUALIFIED, create_dev_seal
+from sealer.jose_util import algorithm, verify_signature
+from sealer.keys import EC_ALGS, RSA_ALGS, KeySource, KeySourceError
+from sealer.keys_config import DEV_SEAL_DIRNAME, DEV_SEAL_PASSWORD, describe_key_source, open_key_source
+
+QC_STATEMENTS = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.3")
+WARNING = "NOT QUALIFIED — for development and tests only. Never seal real credentials with it."
+
+# Command-line options -> the environment variables of sealer.keys_config they stand for.
+_PATH_OPTIONS = {
+    "pkcs12": "EDC_SEAL_PKCS12",
+    "password_file": "EDC_SEAL_PKCS12_PASSWORD_FILE",
+    "pkcs11_module": "EDC_SEAL_PKCS11_MODULE",
+    "token_label": "EDC_SEAL_PKCS11_TOKEN_LABEL",
+    "key_label": "EDC_SEAL_PKCS11_KEY_LABEL",
+    "pin_file": "EDC_SEAL_PKCS11_PIN_FILE",
+    "certificate": "EDC_SEAL_PKCS11_CERT",
+    "chain": "EDC_SEAL_CHAIN",
+}
+_ENV_OPTIONS = {"password_env": "EDC_SEAL_PKCS12_PASSWORD", "pin_env": "EDC_SEAL_PKCS11_PIN"}
+
+
+def _key_source_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    existing = click.Path(exists=True, dir_okay=False)
+    options = [
+        click.option("--pkcs12", type=existing, help="PKCS#12 (.p12/.pfx) file with the eSeal key."),
+        click.option("--password-file", type=existing, help="File whose first line is the PKCS#12 password."),
+        click.option("--password-env", metavar="VAR", help="Environment variable with the PKCS#12 password."),
+        click.option("--pkcs11-module", type=existing,
+                     help="PKCS#11 library of the token/HSM, e.g. /usr/lib/softhsm/libsofthsm2.so."),
+        click.option("--token-label", help="Label of the token holding the eSeal key."),
+        click.option("--key-label", help="Label of the private key (and of its certificate on the token)."),
+        click.option("--pin-file", type=existing, help="File whose first line is the token's user PIN."),
+        click.option("--pin-env", metavar="VAR", help="Environment variable holding the token's user PIN."),
+        click.option("--certificate", type=existing,
+                     help="eSeal certificate file (PEM/DER), when the token holds only the key."),
+        click.option("--chain", type=existing, help="PEM file of intermediate CA certificates."),
+        click.option("--dev-seal", "dev_seal_dir", metavar="DATA_DIR",
+                     type=click.Path(file_okay=False, path_type=Path),
+                     help=f"Use (creating it once) the development seal in DATA_DIR/{DEV_SEAL_DIRNAME}/. "
+                          "NOT QUALIFIED."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _settings(options: dict[str, Any]) -> dict[str, str]:
+    """The environment's EDC_* settings, with the key source replaced if any key option was given.
+
+    Options replace rather than mix with the environment's key settings, so ``--pkcs12 x.p12`` on a
+    host configured for a token checks the file, instead of failing as "two sources configured".
+    """
+    settings = {name: value for name, value in os.environ.items() if name.startswith("EDC_")}
+    given = {env: str(options[name]) for name, env in _PATH_OPTIONS.items() if options.get(name)}
+    for name, env in _ENV_OPTIONS.items():
+        variable = options.get(name)
+        if variable:
+            value = os.environ.get(variable)
+            if not value:
+                raise click.ClickException(f"--{name.replace('_', '-')}: environment variable {variable} "
+                                           "is not set")
+            given[env] = value
+    if options.get("dev_seal_dir"):
+        given["EDC_DEV_SEAL"] = "1"
+        given["EDC_DATA_DIR"] = str(options["dev_seal_dir"])
+    if given:
+        settings = {k: v for k, v in settings.items()
+                    if not k.startswith("EDC_SEAL_") and k != "EDC_DEV_SEAL"}
+        settings.update(given)
+    return settings
+
+
+def _open(options: dict[str, Any]) -> tuple[KeySource, str]:
+    settings = _settings(options)
+    try:
+        return open_key_source(settings), describe_key_source(settings)
+    except KeySourceError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _key_description(cert: x509.Certificate) -> str:
+    public = cert.public_key()
+    if isinstance(public, rsa.RSAPublicKey):
+        return f"RSA {public.key_size} bits"
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        return f"EC {public.curve.name}"
+    return type(public).__name__
+
+
+def _validity_problem(cert: x509.Certificate, now: dt.datetime) -> str | None:
+    if now < cert.not_valid_before_utc:
+        return "the eSeal certificate is not valid yet"
+    if now > cert.not_valid_after_utc:
+        return "the eSeal certificate has expired; seals made with it will not verify"
+    return None
+
+
+@click.group("keys")
+def keys() -> None:
+    """The eSeal key: create a development seal, show the configured one, test that it signs.
+
+    Without options, `info` and `test-sign` use the key configured in the environment exactly as the
+    sidecar does (EDC_SEAL_PKCS12*, EDC_SEAL_PKCS11_*, EDC_SEAL_CHAIN or EDC_DEV_SEAL=1); options select
+    another key for the check. PINs and passwords are read from files or environment variables, never
+    from the command line, so they stay out of shell histories and process lists.
+    """
+
+
+@keys.command("dev-seal", short_help="Create a NOT QUALIFIED development eSeal.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help=f"Where to write the files [default: $EDC_DATA_DIR/{DEV_SEAL_DIRNAME}, i.e. "
+                   f"./var/{DEV_SEAL_DIRNAME}, which EDC_DEV_SEAL=1 then uses].")
+@click.option("--org", default="EDC Bridge Demo University", show_default=True,
+              help="Organisation name written in the certificate.")
+@click.option("--org-id", default="VATFR-00000000000", show_default=True,
+              help="organizationIdentifier (ETSI EN 319 412-1), e.g. VATFR-12345678901 or NTRBE-0123456789.")
+@click.option("--country", default="FR", show_default=True, help="ISO 3166 two-letter country code.")
+@click.option("--key-type", type=click.Choice(["RSA", "EC"]), default="RSA", show_default=True,
+              help="RSA-2048 (seals with RS256) or EC P-256 (ES256).")
+@click.option("--force", is_flag=True, help="Replace a development seal that already exists there.")
+def dev_seal(directory: Path | None, org: str, org_id: str, country: str, key_type: str, force: bool) -> None:
+    """Create a self-signed development eSeal (key, certificate, CA) to try EDC Bridge.
+
+    It looks like a real eSeal (organisation name, organizationIdentifier, country) but is NOT
+    QUALIFIED: its CA is made up on the spot, so no wallet or verifier trusting the EU lists will
+    accept it. Add the printed dev-ca.pem to a verifier's trust folder to test verification.
+    """
+    if directory is None:
+        directory = Path(os.environ.get("EDC_DATA_DIR") or "var") / DEV_SEAL_DIRNAME
+    if (directory / "dev-seal.p12").exists() and not force:
+        raise click.ClickException(f"a development seal already exists in {directory}; "
+                                   "use --force to replace it (seals made with it will no longer match)")
+    try:
+        seal = create_dev_seal(directory, organisation=org, organization_identifier=org_id,
+                               country=country.upper(), key_type=key_type, password=DEV_SEAL_PASSWORD)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write to {directory}: {exc.strerror}") from None
+    password_file = directory / "dev-seal.password"
+    password_file.touch(mode=0o600, exist_ok=True)
+    password_file.write_text(DEV_SEAL_PASSWORD + "\n", encoding="utf-8")
+    click.echo(f"Development eSeal created ({key_type}) for {org} ({org_id}, {country.upper()}):")
+    click.echo(f"  key + certificate (PKCS#12): {seal.pkcs12_path}")
+    click.echo(f"  password file:               {password_file}")
+    click.echo(f"  eSeal certificate:           {seal.certificate_path}")
+    click.echo(f"  CA certificate (trust it):   {seal.ca_certificate_path}")
+    click.echo("Use it with:")
+    click.echo(f"  EDC_SEAL_PKCS12={seal.pkcs12_path.resolve()}")
+    click.echo(f"  EDC_SEAL_PKCS12_PASSWORD_FILE={password_file.resolve()}")
+    click.secho(f"WARNING: {WARNING}", fg="yellow", err=True)
+
+
+@keys.command("info", short_help="Show the eSeal certificate, key type and algorithms.")
+@_key_source_options
+def info(**options: Any) -> None:
+    """Show the eSeal certificate and key: organisation, organizationIdentifier, validity, algorithms.
+
+    Exits with status 1 and a message when the key cannot be opened (wrong PIN, unknown token or key
+    label, unreadable file) or when the certificate is expired or not yet valid. Examples:
+
+    \b
+      edc-bridge keys info                      # the key the sidecar is configured with
+      edc-bridge keys info --pkcs12 seal.p12 --password-file seal.password
+      edc-bridge keys info --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\
+          --token-label edc --key-label seal --pin-file /run/secrets/pin
+    """
+    source, described = _open(options)
+    cert = source.certificate
+    summary = summarise(cert)
+    allowed = RSA_ALGS if source.key_type == "RSA" else EC_ALGS
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        ("Key source", described),
+        ("Subject", summary.subject),
+        ("Organisation", summary.organization_name or "(none)"),
+        ("organizationIdentifier", summary.organization_identifier or "(missing: EDC needs it)"),
+        ("Country", summary.country or "(none)"),
+        ("Issuer", summary.issuer),
+        ("Serial number", format(cert.serial_number, "x")),
+        ("Valid from", f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"),
+        ("Valid until", f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
+                        f" ({(cert.not_valid_after_utc - now).days} days left)"),
+        ("Key", _key_description(cert)),
+        ("Algorithms", ", ".join(f"{a} (default)" if a == source.default_alg else a for a in allowed)),
+        ("Chain (x5c)", f"{len(source.chain)} certificate(s)"),
+        ("QC statements", "present (qualified status depends on the EU trusted lists)"
+         if _has_qc_statements(cert) else "none: NOT a qualified eSeal"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        click.echo(f"{label + ':':<{width + 1}} {value}")
+    common_names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if any(NOT_QUALIFIED in str(attr.value) for attr in common_names):
+        click.secho(f"WARNING: this is a development seal, {WARNING}", fg="yellow", err=True)
+    problem = _validity_problem(cert, now)
+    if problem:
+        raise click.ClickException(problem)
+
+
+def _has_qc_statements(cert: x509.Certificate) -> bool:
+    try:
+        cert.extensions.get_extension_for_oid(QC_STATEMENTS)
+    except x509.ExtensionNotFound:
+        return False
+    return True
+
+
+@keys.command("test-sign", short_help="Sign and verify a test message with the eSeal key.")
+@_key_source_options
+def test_sign(**options: Any) -> None:
+    """Sign a random test message with every algorithm the key allows and verify it with the certificate.
+
+    Proves the token (or file) really signs with the key the certificate names — the check to run
+    after installing an HSM or renewing the eSeal. Exits with status 1 if any signature fails.
+    """
+    source, described = _open(options)
+    click.echo(f"Key source: {described}")
+    failures = 0
+    for alg in RSA_ALGS if source.key_type == "RSA" else EC_ALGS:
+        message = secrets.token_bytes(64)
+        try:
+            signature = source.sign(message, alg)
+        except KeySourceError as exc:
+            click.echo(f"{alg}: FAILED ({exc})")
+            failures += 1
+            continue
+        if verify_signature(algorithm(alg), source.certificate.public_key(), signature, message):
+            click.echo(f"{alg}: ok ({len(signature)}-byte signature verified with the certificate)")
+        else:
+            click.echo(f"{alg}: FAILED (the signature does not verify with the certificate)")
+            failures += 1
+    if failures:
+        raise click.ClickException(f"{failures} test signature(s) failed")
