@@ -25,7 +25,3 @@ COMMANDS.extend([seal, verify])
 from bridge.commands.keys import keys  # noqa: E402
 
 COMMANDS.append(keys)
-
-from bridge.commands.keys import keys  # noqa: E402
-
-COMMANDS.append(keys)
