@@ -32,7 +32,7 @@ ESCO_SKILL_RE = re.compile(
 )
 MAX_TEXT = 4000
 MAX_NAME = 200
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def text(
@@ -43,7 +43,7 @@ def text(
     if not isinstance(value, str) or not value.strip():
         c.add(field, "expected a non-empty string")
         return None
-    if len(value) > max_len or _CONTROL.search(value):
+    if len(value) > max_len or CONTROL_CHARS.search(value):
         c.add(field, f"expected at most {max_len} characters without control characters")
         return None
     return value.strip()
@@ -187,7 +187,7 @@ def identifier(c: Collector, field: str, value: Any, *, max_len: int = 200) -> s
     """An external identifier: a non-empty string (an integer is accepted and stringified)."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or not value.strip() or len(value) > max_len or _CONTROL.search(value):
+    if not isinstance(value, str) or not value.strip() or len(value) > max_len or CONTROL_CHARS.search(value):
         c.add(field, f"expected a non-empty identifier of at most {max_len} characters")
         return None
     return value

@@ -233,12 +233,6 @@ def is_country(code: str) -> bool:
     return _EIDAS_COUNTRY_ALIASES.get(code, code) in COUNTRIES
 
 
-def language_code_for_uri(uri: str) -> str | None:
-    """ISO 639-1 code for an EU language authority URI (used to read foreign credentials)."""
-    tail = uri.rsplit("/", 1)[-1]
-    return next((code for code, (auth, _, _) in LANGUAGES.items() if auth == tail), None)
-
-
 def file_type_concept(kind: str) -> dict[str, Any]:
     """PNG or JPEG, as EDC labels media objects."""
     return concept(

@@ -27,7 +27,7 @@ from bridge.elm import checks
 from bridge.elm.assemble import SCHEMA_ISSUED_BY_MANDATE, assemble
 from bridge.elm.completion import Completion
 from bridge.elm.issuer import Issuer
-from bridge.elm.offline_jsonld import CONTEXT_FILES, UnknownContext, _context, to_graph
+from bridge.elm.offline_jsonld import CONTEXT_FILES, UnknownContext, context_document, to_graph
 from bridge.elm.template import CourseTemplate
 
 ELM = Namespace("http://data.europa.eu/snb/model/elm/")
@@ -117,7 +117,7 @@ def _terms() -> dict[str, str]:
                 walk(spec.get("@context"))
 
     for url in CONTEXT_FILES:
-        walk(_context(url))
+        walk(context_document(url))
     return out
 
 
@@ -261,7 +261,7 @@ def _is_text_map(value: Any) -> bool:
             and checks.LANG_TAG_RE.match(k)
             and isinstance(v, str)
             and v.strip()
-            and not checks._CONTROL.search(v)
+            and not checks.CONTROL_CHARS.search(v)
             for k, v in value.items()
         )
     )
@@ -336,12 +336,11 @@ class ConformanceGuard:
         with self._lock:
             self._count += 1
             sampled = self.sample_every > 0 and self._count % self.sample_every == 0
-            known = digest in self._known
-        if known and not self.strict and not sampled:
-            self.stats["fast"] += 1
+            fast = digest in self._known and not self.strict and not sampled
+            self.stats["fast" if fast else "full"] += 1
+        if fast:
             return "fast"
         report = shacl_validate(credential)
-        self.stats["full"] += 1
         if not report.conforms:
             raise NonConformant(report.messages)
         with self._lock:

@@ -38,7 +38,7 @@ class UnknownContext(ValueError):
 
 
 @cache
-def _context(url: str) -> Any:
+def context_document(url: str) -> Any:
     name = CONTEXT_FILES[url]
     text = resources.files("bridge.elm").joinpath("data", "context", name).read_text("utf-8")
     return json.loads(text)["@context"]
@@ -48,7 +48,7 @@ def _inline(value: Any) -> Any:
     if isinstance(value, str):
         if value not in CONTEXT_FILES:
             raise UnknownContext(f"JSON-LD context {value!r} is not available offline")
-        return _context(value)
+        return context_document(value)
     if isinstance(value, list):
         return [_inline(v) for v in value]
     return value

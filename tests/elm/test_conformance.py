@@ -174,7 +174,7 @@ def test_validation_is_offline(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     conformance.shapes_graph.cache_clear()
-    offline_jsonld._context.cache_clear()
+    offline_jsonld.context_document.cache_clear()
     assert shacl_validate(credential(MINIMAL)).conforms
     remote = credential(MINIMAL)
     remote["@context"].append("https://example.org/other-context.jsonld")
