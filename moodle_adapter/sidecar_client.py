@@ -130,5 +130,9 @@ class SidecarClient:
                         bool(answer.get("duplicate")))
 
     def credential_status(self, credential_id: str) -> dict[str, Any]:
-        """The credential's status document (used by tests and for operators' checks)."""
+        """The credential's status document (what ``status_url`` points at)."""
         return self._request("GET", f"/api/v1/credentials/{quote(credential_id, safe='')}").json()
+
+    def sealed_credential(self, credential_id: str) -> bytes:
+        """The sealed credential file (JAdES), once the status says it is sealed."""
+        return self._request("GET", f"/api/v1/credentials/{quote(credential_id, safe='')}/sealed").content

@@ -1,0 +1,92 @@
+"""End to end: fake Moodle → poller → the real sidecar app (embedded defaults) → sealed credential.
+
+The sidecar runs as it does out of the box: SQLite under a temporary EDC_DATA_DIR, a development
+seal, tasks in-process, email written to the local outbox. It is served by werkzeug on loopback,
+so the poller's requests cross real HTTP with the real signature check.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from moodle_adapter.config import load_config
+from moodle_adapter.moodle_client import MoodleClient
+from moodle_adapter.poller import Poller
+from moodle_adapter.sidecar_client import SidecarClient
+
+from .conftest import API_KEY, SOURCE, T0, Clock
+from .fake_moodle import ESCO_DATA_ANALYSIS, ESCO_PYTHON
+
+SETTLED = {"sealed", "delivered", "partially_delivered", "failed", "skipped"}
+
+
+@pytest.fixture
+def real_sidecar(tmp_path: Path) -> Iterator[str]:
+    from bridge.app import create_app
+    from bridge.auth import hash_api_key
+    from bridge.config import Settings
+    from bridge.db.models import Source
+    from bridge.db.session import session_factory
+
+    settings = Settings.from_env({"EDC_DATA_DIR": str(tmp_path / "edc")})
+    app = create_app(settings)
+    with session_factory(settings.database_url)() as session:  # what `edc-bridge sources add` does
+        session.add(Source(name=SOURCE, key_hash=hash_api_key(API_KEY)))
+        session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    dispatcher = app.extensions["edc"].dispatcher
+    if hasattr(dispatcher, "shutdown"):
+        dispatcher.shutdown()
+
+
+def _wait_settled(client: SidecarClient, credential_id: str, limit: float = 90.0) -> dict:
+    """Poll the status URL as an adapter would, until the credential leaves the pending states."""
+    deadline = time.monotonic() + limit
+    while True:
+        status = client.credential_status(credential_id)
+        if status["status"] in SETTLED or time.monotonic() > deadline:
+            return status
+        time.sleep(0.2)
+
+
+def test_completion_in_moodle_ends_as_a_sealed_credential(write_config, real_sidecar, moodle_data) -> None:
+    config = load_config(write_config(courses="ids = [2]", sidecar_url=real_sidecar), env={})
+    sidecar = SidecarClient(config.sidecar_url, config.source, config.api_key, timeout=30)
+    poller = Poller(config, MoodleClient(config.moodle_url, config.moodle_token, timeout=30), sidecar,
+                    emit=lambda _line: None, clock=Clock(T0))
+
+    report = poller.run_once()
+    assert report.templates_sent == 1 and report.completions_sent == 1, [str(e) for e in report.errors]
+    assert [str(e) for e in report.errors] == [
+        "course 2, learner 11: learner.email: Moodle gives no email address for this learner "
+        "(or the token may not see it: moodle/course:useremail)"]
+
+    credential_id = json.loads(config.state_path.read_text())["courses"]["2"]["sent"]["10"]["credential_id"]
+    status = _wait_settled(sidecar, credential_id)
+    assert status["status"] in {"sealed", "delivered", "partially_delivered"}, status
+
+    from sealer.verify import verify_seal
+
+    seal = verify_seal(sidecar.sealed_credential(credential_id))
+    assert (seal.format, seal.signature_valid, seal.errors) == ("JAdES", True, [])
+    credential = json.loads(seal.payload)
+    text = json.dumps(credential, ensure_ascii=False)
+    assert "Camille" in text and "Martin" in text
+    assert ESCO_PYTHON in text and ESCO_DATA_ANALYSIS in text
+    assert "Analyse de données avec Python" in text
+
+    # A second pass sends nothing new, and a forced re-send is recognised as the same credential.
+    assert poller.run_once().completions_sent == 0
+    config.state_path.unlink()
+    again = poller.run_once(backfill=True)
+    assert again.duplicates == 1
