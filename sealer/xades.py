@@ -80,7 +80,8 @@ def seal_xades(xml: bytes, key: KeySource, *, signing_time: dt.datetime | None =
     """Return ``xml`` with an enveloped XAdES-B-B ``ds:Signature`` appended to its root element.
 
     RSA keys seal with RSA-SHA256, P-256 keys with ECDSA-SHA256. ``signing_time`` (timezone-aware,
-    default now) becomes the signed ``xades:SigningTime``.
+    default now) becomes the signed ``xades:SigningTime``. Comments outside the root element are not
+    kept (canonical XML ignores comments, so they were never part of what a seal vouches for).
     """
     try:
         root = parse(xml)
@@ -88,6 +89,8 @@ def seal_xades(xml: bytes, key: KeySource, *, signing_time: dt.datetime | None =
         raise XadesError(f"xml: {exc}") from None
     if root.tag == ds("Signature") or root.find(f".//{ds('Signature')}") is not None:
         raise XadesError("xml: the document already carries a ds:Signature; seal the unsigned document")
+    if _outer_processing_instructions(root):
+        raise XadesError(f"xml: {_OUTER_PI}")
     if signing_time is None:
         signing_time = dt.datetime.now(dt.UTC)
     elif signing_time.tzinfo is None:
@@ -123,6 +126,9 @@ def verify_xades(xml: bytes, *, trust_roots: TrustRoots = None, at: dt.datetime 
         root = parse(xml)
     except ValueError as exc:
         report.errors.append(str(exc))
+        return report
+    if _outer_processing_instructions(root):
+        report.errors.append(_OUTER_PI)
         return report
     signatures = list(root.iter(ds("Signature")))
     if len(signatures) != 1:
@@ -186,6 +192,18 @@ def verify_xades(xml: bytes, *, trust_roots: TrustRoots = None, at: dt.datetime 
         moment = at or (sig_tst.gen_time if sig_tst else claimed_time) or dt.datetime.now(dt.UTC)
         _check_trust(report, leaf, certs[1:] + extra, trust_roots, moment, crls, ocsps)
     return report
+
+
+_OUTER_PI = (
+    "processing instructions outside the root element are not supported (the seal covers the root "
+    "element; move them inside or drop them)"
+)
+
+
+def _outer_processing_instructions(root: etree._Element) -> bool:
+    """Whether the document has PIs beside its root: ``URI=""`` would have to cover them as well."""
+    siblings = [*root.itersiblings(preceding=True), *root.itersiblings()]
+    return any(isinstance(node, etree._ProcessingInstruction) for node in siblings)
 
 
 def _b64(node: etree._Element) -> bytes:
@@ -352,8 +370,12 @@ def _check_issuer_serial(
     except (ValueError, TypeError, binascii.Error):
         errors.append("IssuerSerialV2 is not a DER IssuerSerial")
         return
-    expected = asn1_x509.Name.load(leaf.issuer.public_bytes())
-    if serial != leaf.serial_number or not any(name == expected for name in names):
+    issuer_der = leaf.issuer.public_bytes()
+    expected = asn1_x509.Name.load(issuer_der)
+    # Byte equality first: asn1crypto's RFC 5280 name comparison (case folding, stringprep) is slow.
+    if serial != leaf.serial_number or not any(
+        name.dump() == issuer_der or name == expected for name in names
+    ):
         errors.append("IssuerSerialV2 names a different certificate than the sealing certificate")
 
 

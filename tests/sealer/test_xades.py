@@ -243,6 +243,26 @@ def test_bad_seal_input_names_the_argument(seals, sealed_rsa) -> None:
         seal_xades(sealed_rsa, key)
     with pytest.raises(XadesError, match="^xml: xml:base above a signed element is not supported"):
         seal_xades(b'<credential xml:base="https://example.org/"><a/></credential>', key)
+    with pytest.raises(XadesError, match="^xml: processing instructions outside the root element"):
+        seal_xades(b'<?xml-stylesheet href="show.xsl"?><credential/>', key)
+
+
+def test_processing_instruction_beside_the_root_is_reported(sealed_rsa) -> None:
+    body = sealed_rsa.split(b"?>", 1)[1]
+    report = verify_xades(b'<?xml-stylesheet href="show.xsl"?>' + body)
+    assert not report.signature_valid
+    assert report.errors[0].startswith("processing instructions outside the root element are not supported")
+
+
+def test_removing_any_part_of_the_signature_invalidates_it_without_raising(sealed_rsa) -> None:
+    count = len(list(etree.fromstring(sealed_rsa)[-1].iter()))
+    for index in range(1, count):  # every element below ds:Signature, one at a time
+        root = etree.fromstring(sealed_rsa)
+        node = list(root[-1].iter())[index]
+        node.getparent().remove(node)
+        report = verify_xades(etree.tostring(root))
+        assert not report.signature_valid and report.errors, etree.QName(node).localname
+        assert report.payload == b""
 
 
 @pytest.mark.parametrize(("document", "error"), [
