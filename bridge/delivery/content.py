@@ -2,8 +2,10 @@
 
 The summary comes from ``bridge.elm.summary.summarise`` and describes credentials built from many
 templates and versions, so every key may be missing or shaped a little differently (a language map
-instead of a string, a grade object instead of text). Doing the defensive work here keeps the
-templates trivial and keeps one odd credential from blocking a learner's mail.
+instead of a string, a grade object instead of text, ``awarding_bodies``/``eqf_level``/``esco_skills``
+as summarise writes them or ``awarding_body``/``eqf``/``skills`` as hand-written summaries do).
+Doing the defensive work here keeps the templates trivial and keeps one odd credential from
+blocking a learner's mail.
 """
 from __future__ import annotations
 
@@ -83,8 +85,9 @@ def is_web_link(uri: Any) -> bool:
 
 
 def _number(value: Any, lang: str) -> str | None:
+    """ECTS and scores in the learner's convention (2.5 → "2,5" in French); text passes through."""
     if value is None or isinstance(value, bool):
-        return localise(value, lang) if value is not None else None
+        return None
     try:
         return format_decimal(Decimal(str(value)), locale=lang)
     except (InvalidOperation, ValueError):
@@ -136,6 +139,29 @@ def _name(value: Any, lang: str) -> str | None:
     return localise(value, lang)
 
 
+def _names(value: Any, lang: str) -> str | None:
+    """One or several awarding bodies (``summarise`` gives a list) as one line."""
+    items = value if isinstance(value, list | tuple) else [value]
+    names = [name for name in (_name(item, lang) for item in items) if name]
+    return ", ".join(dict.fromkeys(names)) or None
+
+
+def _isced(value: Any, lang: str) -> str | None:
+    """ISCED-F as a code, or ``summarise``'s ``[{code, label}]`` printed as "0613 Software …"."""
+    if not isinstance(value, list | tuple):
+        return localise(value, lang)
+    fields = []
+    for item in value:
+        if isinstance(item, Mapping):
+            parts = [localise(item.get("code"), lang), localise(item.get("label"), lang)]
+            text = " ".join(p for p in parts if p)
+        else:
+            text = localise(item, lang) or ""
+        if text:
+            fields.append(text)
+    return "; ".join(fields) or None
+
+
 def _skills(value: Any, lang: str) -> tuple[Skill, ...]:
     skills = []
     for item in value if isinstance(value, list | tuple) else ():
@@ -168,14 +194,14 @@ def _outcomes(value: Any, lang: str) -> tuple[tuple[str, ...], tuple[Skill, ...]
 def _achievement(raw: Mapping[str, Any], lang: str, default_body: str | None) -> Achievement:
     outcomes, nested_skills = _outcomes(raw.get("outcomes"), lang)
     skills: dict[tuple[str, str | None], Skill] = {}
-    for skill in (*_skills(raw.get("skills"), lang), *nested_skills):
+    for skill in (*_skills(raw.get("skills"), lang), *_skills(raw.get("esco_skills"), lang), *nested_skills):
         skills.setdefault((skill.label, skill.uri), skill)
     return Achievement(
         title=localise(raw.get("title"), lang),
-        awarding_body=_name(raw.get("awarding_body"), lang) or default_body,
+        awarding_body=_names(raw.get("awarding_body") or raw.get("awarding_bodies"), lang) or default_body,
         ects=_number(raw.get("ects"), lang),
-        eqf=_eqf(raw.get("eqf"), lang),
-        isced_f=localise(raw.get("isced_f"), lang),
+        eqf=_eqf(raw.get("eqf", raw.get("eqf_level")), lang),
+        isced_f=_isced(raw.get("isced_f"), lang),
         outcomes=outcomes,
         skills=tuple(skills.values()),
         grade=_grade(raw.get("grade"), lang),
@@ -185,13 +211,18 @@ def _achievement(raw: Mapping[str, Any], lang: str, default_body: str | None) ->
 def view_from_summary(summary: Mapping[str, Any] | None, lang: str) -> CredentialView:
     """Build the printable view; anything missing or malformed is left out rather than failing."""
     summary = summary if isinstance(summary, Mapping) else {}
-    body = _name(summary.get("awarding_body"), lang) or _name(summary.get("issuer"), lang)
+    issuer = _name(summary.get("issuer"), lang)
     raw_achievements = summary.get("achievements")
     achievements = tuple(
-        _achievement(item, lang, body)
+        _achievement(item, lang, issuer)
         for item in (raw_achievements if isinstance(raw_achievements, list | tuple) else ())
         if isinstance(item, Mapping)
     )
+    # Learners know the awarding body (their university), not necessarily the sealing organisation
+    # acting under its mandate, so the opening sentence names the former when the summary has it.
+    body = _names(summary.get("awarding_body"), lang) or _names(
+        [a.awarding_body for a in achievements if a.awarding_body], lang
+    ) or issuer
     title = localise(summary.get("title"), lang) or next((a.title for a in achievements if a.title), None)
     return CredentialView(
         title=title,

@@ -1,14 +1,21 @@
 """The credential e-mail as built (no transport): languages, structure, escaping, bad input."""
 from __future__ import annotations
 
+import json
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bridge.delivery.errors import DeliveryInputError
 from bridge.delivery.message import WALLET_URL, build_credential_message
+from bridge.elm.assemble import assemble
+from bridge.elm.completion import Completion
+from bridge.elm.issuer import Issuer
+from bridge.elm.summary import summarise
+from bridge.elm.template import CourseTemplate
 
 SENDER = "Registrar <registrar@univ.example>"
 SKILL_URI = "http://data.europa.eu/esco/skill/49de9958-2aa4-4eef-a89d-fe5d5bcd28c4"
@@ -178,3 +185,24 @@ def test_bad_input_names_the_field(summary, sealed_bytes, overrides, field):
         build(summary, sealed_bytes, **overrides)
     assert info.value.field == field
     assert str(info.value).startswith(f"{field}: ")
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("en", ["Dear Camille Martin,", "Université Exemple", "ECTS credits: 5", "EQF level: 6", "0613", "adapt to change",
+            "87.5/100 (Très bien)"]),
+    ("fr", ["Bonjour Camille Martin,", "Université Exemple vous a délivré", "Crédits ECTS : 5", "Niveau CEC : 6",
+            "s'adapter au changement"]),
+])
+def test_message_from_a_credential_assembled_and_summarised_by_bridge_elm(sealed_bytes, lang, expected):
+    """The real producer of ``summary``: assemble() on the shipped examples, then summarise()."""
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    credential = assemble(
+        CourseTemplate.from_dict(json.loads((examples / "course-template.json").read_text("utf-8"))),
+        Completion.from_dict(json.loads((examples / "completion.json").read_text("utf-8"))),
+        Issuer(legal_name={"en": "Credential Services SARL"}, eidas_identifier="NTRFR-987654321", country="FR"),
+    )
+    msg = roundtrip(build(summarise(credential, lang), sealed_bytes, lang=lang))
+    text, html = bodies(msg)
+    for snippet in expected:
+        assert snippet in text
+    assert f'<a href="{SKILL_URI}">' in html
