@@ -374,7 +374,7 @@ def _check_issuer_serial(
     expected = asn1_x509.Name.load(issuer_der)
     # Byte equality first: asn1crypto's RFC 5280 name comparison (case folding, stringprep) is slow.
     if serial != leaf.serial_number or not any(
-        name.dump() == issuer_der or name == expected for name in names
+        name.untag().dump() == issuer_der or name == expected for name in names
     ):
         errors.append("IssuerSerialV2 names a different certificate than the sealing certificate")
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 from xades_support import DS, NS, edit, xmlsec1_verify
 
-from sealer.certinfo import IssuerSerial
+from sealer.certinfo import IssuerSerial, issuer_serial_der
 from sealer.devseal import create_dev_seal
 from sealer.keys import KeySourceError, Pkcs12KeySource
 from sealer.pkcs11_source import Pkcs11KeySource
@@ -308,6 +308,21 @@ def test_unknown_transforms_are_refused_not_skipped(seals) -> None:
     assert not report.signature_valid
     assert report.errors == [
         "the seal does not verify: transform http://www.w3.org/TR/1999/REC-xslt-19991116 is not supported"]
+
+
+def test_issuer_serial_v2_must_name_the_sealing_certificate(seals) -> None:
+    """Even when the signer signs it, an IssuerSerialV2 of another certificate is a broken XAdES rule."""
+    key = seals["RSA"][1]
+    other = seals["EC"][1].certificate
+    root = etree.fromstring(seal_xades(CREDENTIAL, key, signing_time=SIGNED_AT))
+    props = root.find(".//xades:SignedProperties", NS)
+    props.find(".//xades:IssuerSerialV2", NS).text = base64.b64encode(issuer_serial_der(other)).decode()
+    reference = root.find(".//ds:Reference[@Type]", NS)
+    digest = hashlib.sha256(canonicalize(props, C14N_11)).digest()
+    reference.find("ds:DigestValue", NS).text = base64.b64encode(digest).decode()
+    report = verify_xades(_resign(root, key))
+    assert not report.signature_valid and not report.ok
+    assert report.errors == ["IssuerSerialV2 names a different certificate than the sealing certificate"]
 
 
 @pytest.mark.parametrize(("kind", "xpath", "error"), [
