@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from bridge.elm.assemble import Issuer
+from tests.reference import ELM_EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = Path("/work/shared/reference/elm/examples/elm-v3")
+REFERENCE = ELM_EXAMPLES / "elm-v3"
 ISSUED = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 ADAPT_TO_CHANGE = "http://data.europa.eu/esco/skill/49de9958-2aa4-4eef-a89d-fe5d5bcd28c4"
 

@@ -82,7 +82,6 @@ def test_matrix_conforms_under_full_shacl(name):
     assert report.messages == []
 
 
-@pytest.mark.skipif(not REFERENCE.exists(), reason="EDC reference samples not available")
 def test_edc_unsigned_sample_lacks_issued_and_eidas_identifier():
     sample = json.loads((REFERENCE / "Sample-CertOfPart-unsigned.jsonld").read_text("utf-8"))
     report = shacl_validate(sample)

@@ -35,7 +35,6 @@ def test_summary_of_a_bridge_credential(template_dict, completion_dict):
     assert summarise(cred)["achievements"][0]["esco_skills"][-1]["label"] == "adapt to change"
 
 
-@pytest.mark.skipif(not REFERENCE.exists(), reason="EDC reference samples not available")
 def test_summary_of_edc_samples():
     unsigned = json.loads((REFERENCE / "Sample-CertOfPart-unsigned.jsonld").read_text("utf-8"))
     summary = summarise(unsigned)
