@@ -39,7 +39,6 @@ from sealer.xades_dsig import (
     SIGNED_PROPERTIES_TYPE,
     EdcXadesSigner,
     EdcXadesVerifier,
-    UnsupportedXml,
     ancestor_xml_attributes,
     canonicalize,
     certificate_digest_matches,
@@ -82,6 +81,7 @@ def seal_xades(xml: bytes, key: KeySource, *, signing_time: dt.datetime | None =
     RSA keys seal with RSA-SHA256, P-256 keys with ECDSA-SHA256. ``signing_time`` (timezone-aware,
     default now) becomes the signed ``xades:SigningTime``. Comments outside the root element are not
     kept (canonical XML ignores comments, so they were never part of what a seal vouches for).
+    Raises :class:`XadesError` for input that cannot be sealed, ``KeySourceError`` when the key fails.
     """
     try:
         root = parse(xml)
@@ -108,7 +108,7 @@ def seal_xades(xml: bytes, key: KeySource, *, signing_time: dt.datetime | None =
     )
     try:
         sealed = signer.sign(root, key=signing_adapter(key), cert=key.chain, always_add_key_value=False)
-    except UnsupportedXml as exc:
+    except InvalidInput as exc:  # includes UnsupportedXml: a document signxml cannot sign faithfully
         raise XadesError(f"xml: {exc}") from None
     return etree.tostring(sealed, xml_declaration=True, encoding="UTF-8")
 
@@ -159,7 +159,7 @@ def verify_xades(xml: bytes, *, trust_roots: TrustRoots = None, at: dt.datetime 
     inside = min(max(claimed_time or leaf.not_valid_before_utc, leaf.not_valid_before_utc),
                  leaf.not_valid_after_utc)
     try:
-        results = verifier.verify(
+        results: list = verifier.verify(  # a list whenever expect_references is not exactly 1
             root, x509_cert=leaf, expect_config=_with_time(inside), validate_schema=True
         )
     except SignXMLException as exc:
@@ -171,7 +171,6 @@ def verify_xades(xml: bytes, *, trust_roots: TrustRoots = None, at: dt.datetime 
     except etree.DocumentInvalid as exc:
         report.errors.append(f"the ds:Signature does not follow the XAdES schema: {exc.args[0]}")
         return report
-    assert isinstance(results, list)  # expect_references=True always yields a list
 
     references = signature.findall(f"{ds('SignedInfo')}/{ds('Reference')}")
     payload = _covered_document(root, signature, references, results, report.errors)
