@@ -12,7 +12,9 @@ import unicodedata
 # Straight, typographic and modifier apostrophes all occur in ESCO labels and in user input.
 _APOSTROPHES = "'\u2019\u2018\u02bc\u02b9`\u00b4"
 _APOSTROPHE_RE = re.compile(f"[{_APOSTROPHES}]")
-_WORD_RE = re.compile(r"[0-9a-z]+")
+_WORD_RE = re.compile(r"[^\W_]+")
+# Combining diacritical marks (the blocks used by European scripts), removed after NFKD.
+_COMBINING_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 # Words too common to be required in a query: "adapting to the change" should still find
 # "adapt to change". They still count towards ranking when present.
@@ -23,10 +25,15 @@ STOPWORDS = frozenset(
 
 
 def fold(text: str) -> str:
-    """Lower-case, strip accents (NFKD minus combining marks) and unify apostrophes to "'"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _APOSTROPHE_RE.sub("'", stripped).replace("\u0153", "oe").replace("\u00e6", "ae")
+    """Lower-case, strip accents (NFKD minus combining marks) and unify apostrophes to "'".
+
+    Non-Latin scripts (ESCO also ships bg, el, ...) keep their letters; only the marks go.
+    """
+    folded = text.casefold()
+    if not folded.isascii():
+        folded = _COMBINING_RE.sub("", unicodedata.normalize("NFKD", folded))
+        folded = folded.replace("\u0153", "oe").replace("\u00e6", "ae")
+    return _APOSTROPHE_RE.sub("'", folded)
 
 
 def words(text: str) -> list[str]:

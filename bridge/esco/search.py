@@ -29,17 +29,18 @@ class _TierIndex:
     tokens_of: list[frozenset[str]] = field(default_factory=list)
     vocabulary: list[str] = field(default_factory=list)
 
-    def add(self, doc: int, tokens: Iterable[str]) -> None:
+    def add(self, doc: int, tokens: frozenset[str]) -> None:
+        """Add the next document (documents are added in order 0, 1, 2, ...)."""
+        self.tokens_of.append(tokens)
+        postings = self.postings
         for token in tokens:
-            self.postings.setdefault(token, set()).add(doc)
+            if token in postings:
+                postings[token].add(doc)
+            else:
+                postings[token] = {doc}
 
-    def freeze(self, size: int) -> None:
+    def freeze(self) -> None:
         self.vocabulary = sorted(self.postings)
-        per_doc: list[set[str]] = [set() for _ in range(size)]
-        for token, docs in self.postings.items():
-            for doc in docs:
-                per_doc[doc].add(token)
-        self.tokens_of = [frozenset(t) for t in per_doc]
 
     def prefix_docs(self, prefix: str) -> set[int]:
         start = bisect_left(self.vocabulary, prefix)
@@ -112,18 +113,18 @@ class SearchIndex:
             pref = concept.get("pref", {}).get(lang, "")
             alts = concept.get("alt", {}).get(lang, []) + concept.get("hidden", {}).get(lang, [])
             desc = concept.get("desc", {}).get(lang, "")
-            pref_tokens = index_tokens(pref)
-            alt_tokens = set().union(*(index_tokens(a) for a in alts)) if alts else set()
+            pref_tokens = frozenset(index_tokens(pref))
+            label_tokens = pref_tokens.union(*(index_tokens(a) for a in alts))
             tiers["preferred"].add(doc, pref_tokens)
-            tiers["alternative"].add(doc, pref_tokens | alt_tokens)
-            tiers["description"].add(doc, pref_tokens | alt_tokens | index_tokens(desc))
+            tiers["alternative"].add(doc, label_tokens)
+            tiers["description"].add(doc, label_tokens | index_tokens(desc) if desc else label_tokens)
             pref_phrase[doc], pref_label[doc], description[doc] = phrase(pref), pref, desc
             shown = concept.get("alt", {}).get(lang, [])
             # Hidden labels (misspellings) match but are never displayed: they show the preferred one.
             hidden = [(phrase(h), pref, frozenset(index_tokens(h))) for h in alts[len(shown):]]
             alt_labels.append([(phrase(a), a, frozenset(index_tokens(a))) for a in shown] + hidden)
         for tier in tiers.values():
-            tier.freeze(size)
+            tier.freeze()
         return _LanguageIndex(tiers, pref_phrase, pref_label, alt_labels, description)
 
     def _matching(self, tier: _TierIndex, query: ParsedQuery, allowed: set[int] | None) -> set[int]:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bridge.esco import snapshot as snapshot_file
-from bridge.esco.csv_import import import_directory
-from bridge.esco.service import EscoService
+from bridge.esco.csv_import import ImportResult, import_directory
+from bridge.esco.service import EscoService, default_service
 
 REFERENCE = Path("/work/shared/reference/esco/official-csv-v1.0")
 ADAPT_TO_CHANGE = "http://data.europa.eu/esco/skill/49de9958-2aa4-4eef-a89d-fe5d5bcd28c4"
@@ -78,17 +78,18 @@ def write_newer_export(directory: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def reference_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The full reference export imported once per test process."""
-    result = import_directory(REFERENCE)
-    path = tmp_path_factory.mktemp("esco-ref") / snapshot_file.SNAPSHOT_NAME
-    snapshot_file.write(path, snapshot_file.encode(result.esco_version, result.languages, result.concepts))
-    return path
+def reference_import() -> ImportResult:
+    """The full reference export (en + fr, 13,485 skills), imported once per test process."""
+    return import_directory(REFERENCE)
 
 
 @pytest.fixture(scope="session")
-def ref_service(reference_snapshot: Path) -> EscoService:
-    return EscoService.from_path(reference_snapshot)
+def ref_service() -> EscoService:
+    """Service over the bundled snapshot, which test_import proves byte-identical to the import of
+    the reference export; shared with default_service() so each process builds the index once."""
+    service = default_service(snapshot_file.BUNDLED_PATH)
+    assert not service.live
+    return service
 
 
 @pytest.fixture()

@@ -58,7 +58,9 @@ def test_import_error_is_a_message_not_a_traceback(tmp_path: Path) -> None:
     assert not (tmp_path / "out.json.gz").exists()
 
 
-def test_search_and_show_on_bundled_snapshot() -> None:
+def test_search_and_show_on_bundled_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EDC_DATA_DIR", raising=False)
+    monkeypatch.delenv("EDC_ESCO_API_URL", raising=False)
     code, output = _run("esco", "search", "s'adapter au changement", "--lang", "fr", "--limit", "3", "--json")
     assert code == 0
     hits = json.loads(output)

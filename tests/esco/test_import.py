@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from bridge.esco import snapshot as snapshot_file
-from bridge.esco.csv_import import EscoImportError, import_directory
+from bridge.esco.csv_import import EscoImportError, ImportResult, import_directory
 
 from .conftest import ADAPT_TO_CHANGE, GROUP, REFERENCE, SKILL
 
 
-def test_reference_export_merges_en_and_fr_by_uri() -> None:
-    result = import_directory(REFERENCE)
+def test_reference_export_merges_en_and_fr_by_uri(reference_import: ImportResult) -> None:
+    result = reference_import
     assert result.esco_version == "v1.0"
     assert result.languages == ["en", "fr"]
     assert result.skills == 13485
@@ -33,17 +33,17 @@ def test_reference_export_merges_en_and_fr_by_uri() -> None:
     assert "skills_en-us.csv.gz" in result.files
 
 
-def test_bundled_snapshot_is_the_reference_import() -> None:
+def test_bundled_snapshot_is_the_reference_import(reference_import: ImportResult) -> None:
     """The shipped file is exactly what `edc-bridge esco import` makes of the reference data."""
-    result = import_directory(REFERENCE)
+    result = reference_import
     rebuilt = snapshot_file.encode(result.esco_version, result.languages, result.concepts)
     assert snapshot_file.BUNDLED_PATH.read_bytes() == rebuilt
     assert len(rebuilt) < 4_000_000
 
 
-def test_reimport_is_idempotent(tmp_path: Path) -> None:
+def test_reimport_is_idempotent(tmp_path: Path, reference_import: ImportResult) -> None:
     target = tmp_path / "out" / "snap.json.gz"
-    first = import_directory(REFERENCE)
+    first = reference_import
     data = snapshot_file.encode(first.esco_version, first.languages, first.concepts)
     assert snapshot_file.write(target, data)
     before = target.read_bytes()
