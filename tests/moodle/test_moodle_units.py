@@ -114,3 +114,17 @@ def test_state_round_trip_atomic_and_locked(tmp_path: Path) -> None:
         State.load(path)
     with run_lock(path), pytest.raises(StateError, match="another poller run holds"), run_lock(path):
         pass
+
+
+def test_documented_configuration_loads(tmp_path: Path) -> None:
+    """The example in docs/moodle.md is a working configuration."""
+    doc = (Path(__file__).parents[2] / "docs" / "moodle.md").read_text()
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "moodle.toml"
+    path.write_text(example)
+    config = load_config(path, env={"EDC_MOODLE_TOKEN": "t", "EDC_MOODLE_API_KEY": "k"})
+    assert config.marker_field == "edc_issue" and config.course_ids == [42]
+    assert config.defaults["awarding_body"]["country"] == "FR" and config.policy == {"issue_when": "passed"}
+    template = build_template(course_record(42, "Cours", "C", [customfield("edc_eqf", "select", "4", "4")]),
+                              [], config.fields, config.defaults, config.policy).template
+    assert template["eqf_level"] == 4 and template["assessment"]["pass_score"] == 50
