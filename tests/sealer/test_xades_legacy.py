@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -17,14 +16,13 @@ from lxml import etree
 from xades_support import NS, xmlsec1_verify
 
 from sealer.xades import verify_xades
+from tests.reference import ELM_EXAMPLES
 
-SAMPLE = Path("/work/shared/reference/elm/examples/legacy-elm-v2-xml/EDC_DiplomaSupplement_AA.xml")
+SAMPLE = ELM_EXAMPLES / "legacy-elm-v2-xml" / "EDC_DiplomaSupplement_AA.xml"
 
 
 @pytest.fixture(scope="module")
 def sample() -> bytes:
-    if not SAMPLE.is_file():
-        pytest.skip(f"reference sample {SAMPLE} is not available")
     return SAMPLE.read_bytes()
 
 
