@@ -30,6 +30,8 @@ INSERT_CHUNK = 1000
 def _prefixed(prefix: str, field: str) -> str:
     if not prefix:
         return field
+    if field in ("", "(document)"):
+        return prefix
     return f"{prefix}.{field}" if field and not field.startswith("[") else f"{prefix}{field}"
 
 

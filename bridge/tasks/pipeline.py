@@ -71,21 +71,23 @@ def issue_one(ctx: Context, cred_id: str) -> str | None:
         channels = list(template_row.policy.get("channels", ["email"]))
         status = cred.status
         credential_json = cred.credential_json
+        values: dict[str, Any] = {}
         if status == "received":
             credential = ctx.services.build_credential(template_row.template, cred.completion,
                                                        credential_id=cred.id, issued=utcnow())
             credential_json = json.dumps(credential, ensure_ascii=False, separators=(",", ":"))
-            if not _set(session, cred_id, "received", status="assembled", credential_json=credential_json,
-                        template_version=template_row.version, error=None):
-                session.rollback()
-                return session.get(Credential, cred_id, populate_existing=True).status  # type: ignore[union-attr]
-            session.commit()
-            status = "assembled"
+            values = {"credential_json": credential_json, "template_version": template_row.version}
         assert credential_json is not None  # noqa: S101 - assembled rows always carry the credential
-        sealed_text = ctx.services.seal(credential_json.encode("utf-8"))
+        try:
+            sealed_text = ctx.services.seal(credential_json.encode("utf-8"))
+        except Exception:
+            # Keep the assembled credential (its id and issue date) so the retry seals the same one.
+            if values and _set(session, cred_id, "received", status="assembled", **values):
+                session.commit()
+            raise
         now = utcnow()
-        if not _set(session, cred_id, "assembled", status="sealed", sealed=sealed_text, sealed_at=now,
-                    error=None):
+        if not _set(session, cred_id, status, status="sealed", sealed=sealed_text, sealed_at=now, error=None,
+                    **values):
             session.rollback()
             return session.get(Credential, cred_id, populate_existing=True).status  # type: ignore[union-attr]
         existing = set(session.scalars(select(Delivery.channel).where(Delivery.credential_id == cred_id)))

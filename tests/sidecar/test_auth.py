@@ -44,8 +44,9 @@ def test_wrong_key_is_refused_without_revealing_secrets(sidecar: Sidecar) -> Non
 def test_body_tampering_breaks_the_signature(sidecar: Sidecar) -> None:
     key = sidecar.add_source()
     sidecar.put_template()
-    from bridge.auth import signature_headers
     import json
+
+    from bridge.auth import signature_headers
 
     signed_body = json.dumps(example_completion()).encode()
     headers = signature_headers("moodle-main", key, "POST", PATH, signed_body)
