@@ -49,7 +49,16 @@ def mailbox(value: object, field: str) -> Address:
 
 
 def make_address(name: str | None, address: str, field: str) -> Address:
-    """An :class:`Address` from a checked name and address (the email package quotes and encodes it)."""
+    """An :class:`Address` from a checked name and address (the email package quotes and encodes it).
+
+    An internationalised domain is converted to its ASCII (IDNA) form, which every server accepts;
+    left as Unicode, the email package would wrap it in an RFC 2047 encoded word, which is invalid
+    inside an address. A non-ASCII local part cannot be converted and needs SMTPUTF8.
+    """
     checked = check_address(address, field)
     local, _, domain = checked.rpartition("@")
-    return Address(display_name=check_display_name(name, field), username=local, domain=domain)
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise DeliveryInputError(field, "has an invalid domain name") from None
+    return Address(display_name=check_display_name(name, field), username=local, domain=ascii_domain)

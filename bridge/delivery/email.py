@@ -112,7 +112,7 @@ def classify_smtp_error(exc: BaseException) -> DeliveryError:
         return _by_code(exc.smtp_code, "mail server error", _decode(exc.smtp_error))
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return PermanentDeliveryError(
-            "the mail server lacks a required extension (STARTTLS or AUTH); check EDC_SMTP_SECURITY"
+            "the mail server lacks a required extension (STARTTLS, AUTH, or SMTPUTF8 for a non-ASCII address)"
         )
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         if isinstance(exc.__context__, TimeoutError):  # smtplib reports a read timeout as a disconnect

@@ -109,5 +109,8 @@ def build_credential_message(
     msg.add_attachment(bytes(sealed_bytes), maintype="application", subtype="ld+json", filename=attachment)
     # After the body: set_content()/add_alternative() move Content-* headers into the sub-parts.
     msg["Content-Language"] = language
-    msg.policy = MESSAGE_POLICY  # used by smtplib.send_message and as_bytes(); bodies are already encoded
+    # The policy is used by smtplib.send_message and as_bytes(); bodies are already encoded. A non-ASCII
+    # mailbox name (josé@…) can only travel as raw UTF-8 (RFC 6532), never as an encoded word.
+    international = not (recipient.username.isascii() and from_box.username.isascii())
+    msg.policy = MESSAGE_POLICY.clone(utf8=True) if international else MESSAGE_POLICY
     return msg

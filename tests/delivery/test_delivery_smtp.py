@@ -183,3 +183,22 @@ def test_bad_settings_name_the_field(kwargs, field):
     with pytest.raises(DeliveryInputError) as info:
         SmtpTransport(**args)
     assert info.value.field == field
+
+
+def test_international_addresses(smtp_server_factory, summary, sealed_bytes):
+    """IDN domains travel as IDNA; a non-ASCII local part needs a server offering SMTPUTF8."""
+    server = smtp_server_factory(enable_SMTPUTF8=True)
+    transport = SmtpTransport(server.host, server.port, security="none", sender=SENDER)
+    for address in ("camille@exämple.org", "josé@example.org"):
+        transport.send(build_credential_message(
+            to_email=address, learner_name="José", lang="fr", summary=summary, sealed_bytes=sealed_bytes,
+            filename="c", sender=SENDER))
+    assert [r.rcpt_tos for r in server.handler.received] == [["camille@xn--exmple-cua.org"], ["josé@example.org"]]
+    assert "To: José <josé@example.org>".encode() in server.handler.received[1].raw  # RFC 6532 raw UTF-8
+
+    plain = smtp_server_factory(enable_SMTPUTF8=False)
+    transport = SmtpTransport(plain.host, plain.port, security="none", sender=SENDER)
+    with pytest.raises(PermanentDeliveryError, match="SMTPUTF8"):
+        transport.send(build_credential_message(
+            to_email="josé@example.org", learner_name="José", lang="fr", summary=summary,
+            sealed_bytes=sealed_bytes, filename="c", sender=SENDER))
