@@ -12,8 +12,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
-from xades_support import DS, NS, edit, xmlsec1_verify
+from tsa_server import LoopbackTsa, make_tsa_identity, serve
+from xades_support import DS, NS, XADES, edit, xmlsec1_verify
 
+from sealer import tsa
 from sealer.certinfo import IssuerSerial, issuer_serial_der
 from sealer.devseal import create_dev_seal
 from sealer.keys import KeySourceError, Pkcs12KeySource
@@ -371,3 +373,40 @@ def test_seal_with_keys_generated_on_a_pkcs11_token(softhsm, tmp_path) -> None:
         ok, output = xmlsec1_verify(sealed, tmp_path, trusted_pem=softhsm.ca_certificate_path)
         assert ok, output
 
+
+
+@pytest.fixture
+def loopback_tsa():
+    server_tsa = LoopbackTsa(*make_tsa_identity())
+    server = serve(server_tsa)
+    yield server_tsa
+    server.shutdown()
+    server.server_close()
+
+
+def _add_signature_timestamp(root, token: bytes) -> None:
+    """Add a xades:SignatureTimeStamp (an unsigned property: no re-signing needed), as B-T seals have."""
+    qualifying = root.find(".//xades:QualifyingProperties", NS)
+    unsigned = etree.SubElement(qualifying, f"{{{XADES}}}UnsignedProperties")
+    usp = etree.SubElement(unsigned, f"{{{XADES}}}UnsignedSignatureProperties")
+    stamp = etree.SubElement(usp, f"{{{XADES}}}SignatureTimeStamp")
+    etree.SubElement(stamp, f"{{{DS}}}CanonicalizationMethod", Algorithm=C14N_11)
+    etree.SubElement(stamp, f"{{{XADES}}}EncapsulatedTimeStamp").text = base64.b64encode(token).decode()
+
+
+def test_signature_timestamp_is_checked_against_the_signature_value(seals, loopback_tsa) -> None:
+    key = seals["EC"][1]
+    root = etree.fromstring(seal_xades(CREDENTIAL, key))  # now: the TSA's time must not precede it
+    value = canonicalize(root.find(".//ds:SignatureValue", NS), C14N_11)
+    token = tsa.request_timestamp(loopback_tsa.url, value)
+    _add_signature_timestamp(root, token.der)
+    report = verify_xades(etree.tostring(root), trust_roots=[_ca(seals["EC"][0])])
+    assert report.ok, report.errors
+    assert report.level == "B-T"
+    assert report.timestamp.time == token.gen_time and "Loopback Test TSA" in report.timestamp.tsa
+
+    stale = etree.fromstring(seal_xades(CREDENTIAL, key))
+    _add_signature_timestamp(stale, token.der)  # a genuine token, but over another signature value
+    report = verify_xades(etree.tostring(stale))
+    assert report.timestamp is None and not report.ok
+    assert report.errors == ["SignatureTimeStamp: timestamp imprint does not match the timestamped data"]
