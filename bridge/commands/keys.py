@@ -110,12 +110,19 @@ def _key_description(cert: x509.Certificate) -> str:
     return type(public).__name__
 
 
-def _validity_problem(cert: x509.Certificate, now: dt.datetime) -> str | None:
+def _problems(cert: x509.Certificate, now: dt.datetime) -> list[str]:
+    """What would make sealing fail or seals unverifiable; the sidecar refuses such a certificate too."""
+    problems = []
     if now < cert.not_valid_before_utc:
-        return "the eSeal certificate is not valid yet"
+        problems.append("the eSeal certificate is not valid yet")
     if now > cert.not_valid_after_utc:
-        return "the eSeal certificate has expired; seals made with it will not verify"
-    return None
+        problems.append("the eSeal certificate has expired; seals made with it will not verify")
+    for oid, name in ((NameOID.ORGANIZATION_IDENTIFIER, "organizationIdentifier (2.5.4.97)"),
+                      (NameOID.ORGANIZATION_NAME, "organisation name (O)"),
+                      (NameOID.COUNTRY_NAME, "country (C)")):
+        if not cert.subject.get_attributes_for_oid(oid):
+            problems.append(f"the eSeal certificate has no {name}, which EDC needs to name the issuer")
+    return problems
 
 
 @click.group("keys")
@@ -180,7 +187,8 @@ def info(**options: Any) -> None:
     """Show the eSeal certificate and key: organisation, organizationIdentifier, validity, algorithms.
 
     Exits with status 1 and a message when the key cannot be opened (wrong PIN, unknown token or key
-    label, unreadable file) or when the certificate is expired or not yet valid. Examples:
+    label, unreadable file), when the certificate is expired or not yet valid, or when it lacks the
+    organizationIdentifier, organisation name or country EDC puts in every credential. Examples:
 
     \b
       edc-bridge keys info                      # the key the sidecar is configured with
@@ -216,9 +224,9 @@ def info(**options: Any) -> None:
     common_names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     if any(NOT_QUALIFIED in str(attr.value) for attr in common_names):
         click.secho(f"WARNING: this is a development seal, {WARNING}", fg="yellow", err=True)
-    problem = _validity_problem(cert, now)
-    if problem:
-        raise click.ClickException(problem)
+    problems = _problems(cert, now)
+    if problems:
+        raise click.ClickException("; ".join(problems))
 
 
 def _has_qc_statements(cert: x509.Certificate) -> bool:

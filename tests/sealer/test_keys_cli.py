@@ -7,6 +7,10 @@ import os
 import pytest
 from click.testing import CliRunner
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
 from softhsm import SoftHsm
 
 from bridge.cli import main
@@ -103,6 +107,22 @@ def test_info_reports_an_expired_certificate_with_status_1(runner, tmp_path) -> 
     assert result.exit_code == 1
     assert "Valid until:" in result.stdout  # the details are still shown
     assert "expired" in result.stderr
+
+
+def test_info_refuses_a_certificate_without_organisation_identifier(runner, tmp_path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Just a name")])
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(start).not_valid_after(start + dt.timedelta(days=9))
+            .sign(key, hashes.SHA256()))
+    p12 = tmp_path / "plain.p12"
+    p12.write_bytes(pkcs12.serialize_key_and_certificates(b"k", key, cert, None, serialization.NoEncryption()))
+    result = runner.invoke(main, ["keys", "info", "--pkcs12", str(p12)])
+    assert result.exit_code == 1
+    assert "EC secp256r1" in result.stdout
+    for missing in ("organizationIdentifier (2.5.4.97)", "organisation name (O)", "country (C)"):
+        assert f"has no {missing}" in result.stderr
 
 
 @pytest.mark.parametrize(("name", "key", "algs"), [("rsa", "RSA 2048 bits", "RS256 (default), PS256"),
