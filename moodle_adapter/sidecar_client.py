@@ -18,7 +18,11 @@ from moodle_adapter.signing import signed_headers
 
 
 class SidecarUnavailable(Exception):
-    """The sidecar could not be reached or failed on its side; nothing was stored."""
+    """The sidecar could not be reached, failed on its side, or refused our credentials.
+
+    In each case nothing was stored and every later request would fail the same way, so the
+    poller stops sending for this run and marks nothing as sent.
+    """
 
 
 class SidecarRejected(Exception):
@@ -102,6 +106,12 @@ class SidecarClient:
                 f"cannot reach the sidecar at {self.base_url} ({type(exc).__name__})") from None
         if response.status_code >= 500 or response.status_code in (408, 429):
             raise SidecarUnavailable(f"the sidecar answered HTTP {response.status_code}")
+        if response.status_code in (401, 403):
+            # Every later request would fail alike: a configuration problem, not a data problem.
+            title, errors = _problem_errors(response)
+            detail = "; ".join(errors) or title
+            raise SidecarUnavailable(f"the sidecar refused the request (HTTP {response.status_code}: {detail}); "
+                                     "check sidecar.source and the API key")
         if response.status_code >= 400:
             title, errors = _problem_errors(response)
             raise SidecarRejected(response.status_code, title, errors)

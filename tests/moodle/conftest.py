@@ -80,9 +80,9 @@ def write_config(tmp_path: Path, fake_moodle: FakeMoodle, sidecar: FakeSidecar) 
     """Write a TOML config (secrets in files, as documented) and return its path."""
 
     def write(courses: str = 'marker_field = "edc_issue"', sidecar_url: str | None = None,
-              token: str = TOKEN, extra: str = "") -> Path:
+              token: str = TOKEN, api_key: str = API_KEY, extra: str = "") -> Path:
         (tmp_path / "token").write_text(token + "\n")
-        (tmp_path / "api_key").write_text(API_KEY + "\n")
+        (tmp_path / "api_key").write_text(api_key + "\n")
         path = tmp_path / "moodle-edc.toml"
         path.write_text(f"""
 [moodle]

@@ -68,3 +68,32 @@ def test_console_script_installed() -> None:
     exe = Path(sys.executable).with_name("moodle-edc-bridge")
     done = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "--backfill" in done.stdout
+
+
+def test_interval_daemon_polls_repeatedly_and_stops_on_sigterm(write_config, sidecar, moodle_data) -> None:
+    import select
+    import signal
+
+    exe = Path(sys.executable).with_name("moodle-edc-bridge")
+    config = write_config(courses="ids = [2]")
+    proc = subprocess.Popen([str(exe), "--config", str(config), "--interval", "1", "--backfill"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    summaries: list[str] = []
+    try:
+        while len(summaries) < 2:
+            ready, _, _ = select.select([proc.stderr], [], [], 60)
+            assert ready, "the daemon printed nothing for 60 s"
+            line = proc.stderr.readline()
+            assert line, "the daemon exited early"
+            if "course(s)" in line:
+                summaries.append(line)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 1  # learner 11 still has no email
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "1 completion(s) sent" in summaries[0] and "0 completion(s) sent" in summaries[1]
+    assert len(sidecar.completion_posts()) == 1
+    polls = [p["userid"] for p in moodle_data.calls_to("core_completion_get_course_completion_status")]
+    assert sorted(polls[:4]) == ["10", "11", "12", "13"]
+    assert "10" not in polls[4:] and "11" in polls[4:]  # later passes skip the learner already sent

@@ -198,3 +198,15 @@ def test_completion_time_and_grade_shapes(make_poller, sidecar, moodle_data) -> 
     assert post["grade"] == {"score": 17.25, "max": 20.0, "text": "17.25"}
     assert post["completed_at"] == "2026-05-28T20:27:40Z" and DONE_AT == T0 + 60
     assert sidecar.templates[(SOURCE, "2")]["policy"] == {"issue_when": "passed", "min_grade": 50}
+
+
+def test_wrong_api_key_stops_sending_and_marks_nothing(make_poller, sidecar) -> None:
+    poller, _ = make_poller(courses="ids = [2, 3]", api_key="not-the-registered-key")
+    report = poller.run_once()
+    errors = _errors(report)
+    assert errors[0] == ("course 2: the sidecar refused the request (HTTP 401: bad signature); check "
+                         "sidecar.source and the API key (nothing lost: the next run retries)")
+    assert "course 3: not sent: sidecar unavailable (next run retries)" in errors
+    assert sidecar.rejected == ["bad signature"] and sidecar.requests == []
+    assert "not-the-registered-key" not in " ".join(errors)
+    assert State.load(poller.config.state_path).courses["2"].sent == {}
