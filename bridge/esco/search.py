@@ -18,6 +18,7 @@ from bridge.esco.normalize import STOPWORDS, index_tokens, phrase, words
 
 TIERS = ("preferred", "alternative", "description")
 _TIER_WEIGHT = {"preferred": 3.0, "alternative": 2.0, "description": 1.0}
+_MAX_UNION_EXPANSIONS = 64
 
 
 @dataclass
@@ -42,12 +43,15 @@ class _TierIndex:
     def freeze(self) -> None:
         self.vocabulary = sorted(self.postings)
 
-    def prefix_docs(self, prefix: str) -> set[int]:
+    def prefix_words(self, prefix: str) -> list[str]:
         start = bisect_left(self.vocabulary, prefix)
-        stop = bisect_left(self.vocabulary, prefix + "\uffff")
-        if stop - start == 1:
-            return self.postings[self.vocabulary[start]]
-        return set().union(*(self.postings[t] for t in self.vocabulary[start:stop]))
+        return self.vocabulary[start:bisect_left(self.vocabulary, prefix + "\uffff", start)]
+
+    def prefix_docs(self, prefix: str, expansions: list[str] | None = None) -> set[int]:
+        expansions = self.prefix_words(prefix) if expansions is None else expansions
+        if len(expansions) == 1:
+            return self.postings[expansions[0]]
+        return set().union(*(self.postings[t] for t in expansions))
 
 
 @dataclass
@@ -57,6 +61,15 @@ class _LanguageIndex:
     pref_label: list[str]
     alt_labels: list[list[tuple[str, str, frozenset[str]]]]  # (phrase, shown text, tokens) per doc
     description: list[str]
+    sorted_phrases: list[str] = field(default_factory=list)  # preferred phrases, sorted
+    sorted_docs: list[int] = field(default_factory=list)  # doc of each sorted phrase
+    rank_key: list[tuple[int, int, str]] = field(default_factory=list)  # (words, length, phrase)
+
+    def __post_init__(self) -> None:
+        order = sorted(range(len(self.pref_phrase)), key=self.pref_phrase.__getitem__)
+        self.sorted_docs = [d for d in order if self.pref_phrase[d]]
+        self.sorted_phrases = [self.pref_phrase[d] for d in self.sorted_docs]
+        self.rank_key = [(p.count(" ") + 1, len(p), p) for p in self.pref_phrase]
 
 
 @dataclass(frozen=True)
@@ -141,7 +154,11 @@ class SearchIndex:
                 result &= allowed
             if query.prefix is not None:
                 prefix = query.prefix
-                result = {d for d in result if any(t.startswith(prefix) for t in tier.tokens_of[d])}
+                expansions = tier.prefix_words(prefix)
+                if len(expansions) <= _MAX_UNION_EXPANSIONS:  # a union of few postings is C-fast
+                    result &= tier.prefix_docs(prefix, expansions)
+                else:  # a short prefix: check the (already few) candidates' own words instead
+                    result = {d for d in result if any(t.startswith(prefix) for t in tier.tokens_of[d])}
             return result
         result = set(tier.prefix_docs(query.prefix)) if query.prefix is not None else set()
         if allowed is not None:
@@ -164,9 +181,13 @@ class SearchIndex:
         for tier_name in TIERS:
             if len(hits) >= limit:
                 break
-            candidates = self._matching(index.tiers[tier_name], query, allowed) - seen
-            scored = (self._score(index, doc, tier_name, query) for doc in candidates)
-            best = heapq.nsmallest(limit - len(hits), scored, key=lambda s: (-s[0], len(s[1]), s[1]))
+            leading = self._leading(index, query, allowed, limit) if tier_name == "preferred" else None
+            if leading is not None:
+                best = [self._score(index, doc, tier_name, query) for doc in leading]
+            else:
+                candidates = self._matching(index.tiers[tier_name], query, allowed) - seen
+                scored = (self._score(index, doc, tier_name, query) for doc in candidates)
+                best = heapq.nsmallest(limit - len(hits), scored, key=lambda s: (-s[0], len(s[1]), s[1]))
             for score, _, doc, matched in best:
                 seen.add(doc)
                 concept = self._docs[doc]
@@ -176,6 +197,27 @@ class SearchIndex:
                     reuse_level=concept.get("reuse_level"), score=score,
                 ))
         return hits
+
+    @staticmethod
+    def _leading(index: _LanguageIndex, query: ParsedQuery, allowed: set[int] | None,
+                 need: int) -> list[int] | None:
+        """Best docs whose preferred label starts with the query, when there are ``need`` of them.
+
+        Such labels outrank every other match of the tier, and among them fewer words, then a
+        shorter label, wins: a binary search over the sorted labels finds them without scoring
+        the thousands of candidates a one- or two-letter type-ahead prefix has.
+        """
+        start = bisect_left(index.sorted_phrases, query.phrase)
+        stop = bisect_left(index.sorted_phrases, query.phrase + "\uffff")
+        docs = index.sorted_docs[start:stop]
+        if query.prefix is None:  # a finished last word must not match a longer word
+            docs = [d for d in docs if index.pref_phrase[d] == query.phrase
+                    or index.pref_phrase[d].startswith(query.phrase + " ")]
+        if allowed is not None:
+            docs = [d for d in docs if d in allowed]
+        if len(docs) < need:
+            return None
+        return heapq.nsmallest(need, docs, key=index.rank_key.__getitem__)
 
     @staticmethod
     def _closeness(label_phrase: str, query: ParsedQuery) -> float:

@@ -102,3 +102,15 @@ def test_invalid_parameters_are_all_reported(ref_service: EscoService) -> None:
     assert [field for field, _ in excinfo.value.errors] == ["q", "lang", "limit", "skill_type", "reuse_level"]
     with pytest.raises(EscoQueryError, match="limit"):
         ref_service.search("x", limit=101)
+
+
+@pytest.mark.parametrize(("query", "lang"), [("adapt", "en"), ("adapt to", "en"), ("gérer le p", "fr"),
+                                             ("teach ", "en"), ("enseigner ", "fr")])
+def test_top_hits_do_not_depend_on_limit(ref_service: EscoService, query: str, lang: str) -> None:
+    """A small limit takes the sorted-label shortcut, a large one scores every candidate: the top
+    of both rankings must agree."""
+    short = ref_service.search(query, lang=lang, limit=10)
+    full = ref_service.search(query, lang=lang, limit=100)
+    assert len(short) == 10 and len(full) > 10
+    assert [h.uri for h in short] == [h.uri for h in full[:10]]
+    assert all(fold(h.label).startswith(fold(query).strip()) for h in short)
