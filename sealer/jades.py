@@ -296,16 +296,13 @@ def _evidence_certs(
     ocsps: list[bytes] = []
     for entry in entries:
         try:
-            for item in entry.get("xVals", []):
-                val = item.get("x509Cert", {}).get("val") if isinstance(item, dict) else None
-                if val is not None:
-                    certs.append(x509.load_der_x509_certificate(b64_decode(val, "xVals x509Cert")))
+            for item in _list(entry.get("xVals", [])):
+                certs.append(x509.load_der_x509_certificate(b64_decode(item["x509Cert"]["val"], "xVals")))
             rvals = entry.get("rVals", {})
-            if isinstance(rvals, dict):
-                crls += [b64_decode(i.get("val"), "rVals crlVals") for i in rvals.get("crlVals", [])]
-                ocsps += [b64_decode(i.get("val"), "rVals ocspVals") for i in rvals.get("ocspVals", [])]
-        except (JoseFormatError, ValueError, AttributeError) as exc:
-            errors.append(f"validation data in etsiU cannot be read: {exc}")
+            crls += [b64_decode(i["val"], "rVals crlVals") for i in _list(rvals.get("crlVals", []))]
+            ocsps += [b64_decode(i["val"], "rVals ocspVals") for i in _list(rvals.get("ocspVals", []))]
+        except (JoseFormatError, ValueError, TypeError, KeyError, AttributeError):
+            errors.append("validation data (xVals/rVals) in etsiU cannot be read")
     return certs, crls, ocsps
 
 
@@ -316,6 +313,12 @@ def _level(sig_tst: bool, validation_data: bool, arc_tst: bool) -> str:
     if arc_tst:
         return "B-LTA"
     return "B-LT" if validation_data else "B-T"
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError("expected an array")
+    return value
 
 
 TrustRoots = Sequence[x509.Certificate] | str | Path | None
@@ -344,7 +347,11 @@ def verify_jades(
         errors.append(str(exc))
         return report
     report.algorithm = alg.name
-    payload = payload_text.encode("utf-8")
+    try:
+        payload = payload_text.encode("utf-8")
+    except UnicodeEncodeError:
+        errors.append("payload is not valid Unicode text (unpaired surrogate escape)")
+        return report
     report.payload = payload
     unprotected: dict[str, Any] = entry.get("header", {})
     _check_header_rules(header, unprotected, errors)
