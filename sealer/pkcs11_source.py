@@ -148,12 +148,17 @@ def _load_module(path: str) -> Any:
 
 
 def _module(path: str) -> _Module:
-    """The process's handle on ``path``, loading it, or re-initialising it in a forked child."""
+    """The process's handle on ``path``, loading it, or re-initialising it in a forked child.
+
+    Keyed by the resolved file: Debian's ``/usr/lib/softhsm/libsofthsm2.so`` is a symlink, and a
+    second spelling must not C_Initialize the same library twice.
+    """
+    key = os.path.realpath(path)
     with _modules_lock:
-        module = _modules.get(path)
+        module = _modules.get(key)
         if module is None:
             module = _Module(path, _load_module(path), os.getpid())
-            _modules[path] = module
+            _modules[key] = module
         elif module.pid != os.getpid():
             # Sessions and handles copied from the parent are not ours; PKCS#11 requires a fresh
             # C_Initialize in the child. C_Finalize first, because python-pkcs11 (and some modules)
@@ -173,19 +178,8 @@ def _module(path: str) -> _Module:
         return module
 
 
-def _token_labels(module: _Module) -> list[str]:
-    labels = []
-    for slot in module.lib.get_slots(token_present=True):
-        try:
-            label = slot.get_token().label
-        except p11err.PKCS11Error:
-            continue
-        if label:
-            labels.append(label)
-    return labels
-
-
 def _find_token(module: _Module, label: str) -> Any:
+    others = []
     for slot in module.lib.get_slots(token_present=True):
         try:
             token = slot.get_token()
@@ -193,8 +187,9 @@ def _find_token(module: _Module, label: str) -> Any:
             continue
         if token.label == label:
             return token
-    labels = _token_labels(module)
-    present = ", ".join(repr(name) for name in labels) if labels else "none (no initialised token)"
+        if token.label:
+            others.append(repr(token.label))
+    present = ", ".join(others) if others else "none (no initialised token)"
     raise KeySourceError(
         f"no token labelled {label!r} in PKCS#11 module {module.path}; tokens present: {present}"
     )

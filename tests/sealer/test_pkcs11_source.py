@@ -199,7 +199,7 @@ def test_many_threads_sign_concurrently(softhsm: SoftHsm) -> None:
 def _sign_in_child(source: Pkcs11KeySource, connection) -> None:
     try:
         signature = source.sign(b"from the child", "ES256")
-        module = pkcs11_source._modules[source.module_path]
+        module = pkcs11_source._module(source.module_path)
         connection.send((signature, module.pid == os.getpid(), None))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         connection.send((None, False, repr(exc)))
@@ -226,9 +226,17 @@ def test_forked_child_reinitialises_and_signs(softhsm: SoftHsm) -> None:
 
 def test_lost_session_is_reopened(softhsm: SoftHsm) -> None:
     source = open_source(softhsm, "rsa")
-    module = pkcs11_source._modules[source.module_path]
+    module = pkcs11_source._module(source.module_path)
     with module.lock:
         session, _ = module.sessions["edc-rsa"]
         session.close()  # what an HSM restart or a network drop does to the session
     verify(source, b"after", source.sign(b"after", "RS256"), "RS256")
     assert module.sessions["edc-rsa"][0] is not session
+
+
+def test_another_spelling_of_the_module_path_shares_the_loaded_module(softhsm: SoftHsm) -> None:
+    first = open_source(softhsm, "ec")
+    resolved = os.path.realpath(softhsm.module)
+    second = Pkcs11KeySource(resolved, "edc-ec", "seal", pin=softhsm.user_pin)
+    assert pkcs11_source._module(resolved) is pkcs11_source._module(first.module_path)
+    verify(second, b"data", second.sign(b"data", "ES256"), "ES256")
