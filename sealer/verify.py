@@ -47,7 +47,7 @@ def verify_seal(data: bytes, *, trust_dir: str | Path | None = None) -> SealRepo
     if kind == "XAdES":
         from sealer.xades import verify_xades  # imported here: XML support is optional for JSON users
 
-        return verify_xades(data, trust=trust_dir)
+        return verify_xades(data, trust_roots=trust_dir)
     if kind == "unsealed":
         return SealReport(
             format="unsealed",

@@ -286,3 +286,17 @@ def test_unsealed_and_unknown_input_give_clear_errors() -> None:
 
 def test_bom_prefixed_seal_verifies() -> None:
     assert verify_seal(b"\xef\xbb\xbf" + CERT_OF_PART.read_bytes()).ok
+
+
+def test_xml_is_dispatched_to_the_xades_verifier(dev, tmp_path: Path) -> None:
+    from sealer.xades import seal_xades
+
+    seal, _ = dev
+    key = Pkcs12KeySource(seal.pkcs12_path, seal.password)
+    sealed = seal_xades(b'<?xml version="1.0" encoding="UTF-8"?><credential><name>A</name></credential>', key)
+    (tmp_path / "ca.pem").write_bytes(seal.ca_certificate_path.read_bytes())
+    report = verify_seal(sealed, trust_dir=tmp_path)
+    assert report.format == "XAdES"
+    assert report.ok and report.trusted is True, report.errors
+    tampered = verify_seal(sealed.replace(b"<name>A</name>", b"<name>B</name>"))
+    assert tampered.format == "XAdES" and not tampered.ok
