@@ -128,3 +128,18 @@ def test_documented_configuration_loads(tmp_path: Path) -> None:
     template = build_template(course_record(42, "Cours", "C", [customfield("edc_eqf", "select", "4", "4")]),
                               [], config.fields, config.defaults, config.policy).template
     assert template["eqf_level"] == 4 and template["assessment"]["pass_score"] == 50
+
+
+def test_adapter_never_imports_the_sidecar_packages() -> None:
+    """The adapter must run on a host without bridge/sealer: it talks HTTP only."""
+    import ast
+
+    package = Path(__file__).parents[2] / "moodle_adapter"
+    imported = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+    assert "moodle_adapter" in imported and not imported & {"bridge", "sealer", "edx_xblock"}
