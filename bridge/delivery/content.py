@@ -181,9 +181,9 @@ def _outcomes(value: Any, lang: str) -> tuple[tuple[str, ...], tuple[Skill, ...]
     texts: list[str] = []
     nested: list[Skill] = []
     for item in value if isinstance(value, list | tuple) else ():
-        if isinstance(item, Mapping) and ("text" in item or "skills" in item):
+        if isinstance(item, Mapping) and ("text" in item or "skills" in item or "esco_skills" in item):
             text = localise(item.get("text"), lang)
-            nested.extend(_skills(item.get("skills"), lang))
+            nested.extend(_skills(item.get("skills") or item.get("esco_skills"), lang))
         else:
             text = localise(item, lang)
         if text:
@@ -192,7 +192,7 @@ def _outcomes(value: Any, lang: str) -> tuple[tuple[str, ...], tuple[Skill, ...]
 
 
 def _achievement(raw: Mapping[str, Any], lang: str, default_body: str | None) -> Achievement:
-    outcomes, nested_skills = _outcomes(raw.get("outcomes"), lang)
+    outcomes, nested_skills = _outcomes(raw.get("learning_outcomes") or raw.get("outcomes"), lang)
     skills: dict[tuple[str, str | None], Skill] = {}
     for skill in (*_skills(raw.get("skills"), lang), *_skills(raw.get("esco_skills"), lang), *nested_skills):
         skills.setdefault((skill.label, skill.uri), skill)

@@ -78,6 +78,17 @@ def _claim(claim: Any, lang: str) -> dict[str, Any]:
             if uri:
                 skills.setdefault(uri, _text(skill.get("prefLabel"), lang))
     grades = [_text(_first(a.get("grade")).get("noteLiteral"), lang) for a in _list(claim.get("provenBy"))]
+    outcomes = [
+        {
+            "text": _text(outcome.get("title"), lang),
+            "esco_skills": [
+                {"uri": uri, "label": skills.get(uri)}
+                for skill in _list(outcome.get("relatedESCOSkill"))
+                if (uri := _str(skill.get("id")))
+            ],
+        }
+        for outcome in _list(spec.get("learningOutcome"))
+    ]
     return {
         "type": _type(claim),
         "title": _text(claim.get("title"), lang) or _text(spec.get("title"), lang),
@@ -89,6 +100,15 @@ def _claim(claim: Any, lang: str) -> dict[str, Any]:
         "isced_f": isced,
         "esco_skills": [{"uri": uri, "label": label} for uri, label in skills.items()],
         "grade": next((g for g in grades if g), None),
+        "learning_outcomes": outcomes,
+        "mode": [label for m in _list(spec.get("mode")) if (label := _text(m.get("prefLabel"), lang))],
+        "languages": [label for m in _list(spec.get("language")) if (label := _text(m.get("prefLabel"), lang))],
+        "learning_setting": _text(_first(spec.get("learningSetting")).get("prefLabel"), lang),
+        "volume_of_learning": _str(spec.get("volumeOfLearning")),
+        "assessments": [
+            {"title": _text(a.get("title"), lang), "grade": _text(_first(a.get("grade")).get("noteLiteral"), lang)}
+            for a in _list(claim.get("provenBy"))
+        ],
     }
 
 

@@ -189,9 +189,9 @@ def test_bad_input_names_the_field(summary, sealed_bytes, overrides, field):
 
 @pytest.mark.parametrize(("lang", "expected"), [
     ("en", ["Dear Camille Martin,", "Université Exemple", "ECTS credits: 5", "EQF level: 6", "0613", "adapt to change",
-            "87.5/100 (Très bien)"]),
+            "87.5/100 (Très bien)", "Adapt to change at work"]),
     ("fr", ["Bonjour Camille Martin,", "Université Exemple vous a délivré", "Crédits ECTS : 5", "Niveau CEC : 6",
-            "s'adapter au changement"]),
+            "s'adapter au changement", "S'adapter au changement au travail"]),
 ])
 def test_message_from_a_credential_assembled_and_summarised_by_bridge_elm(sealed_bytes, lang, expected):
     """The real producer of ``summary``: assemble() on the shipped examples, then summarise()."""

@@ -33,6 +33,13 @@ def test_summary_of_a_bridge_credential(template_dict, completion_dict):
     assert {"uri": ADAPT_TO_CHANGE, "label": "s'adapter au changement"} in claim["esco_skills"]
     assert claim["grade"] == "87.5/100 (Très bien)"
     assert summarise(cred)["achievements"][0]["esco_skills"][-1]["label"] == "adapt to change"
+    # What recognition needs besides the skills: outcomes with their skills, mode, languages, volume.
+    outcomes = claim["learning_outcomes"]
+    assert [o["text"] for o in outcomes] == [o["text"]["fr"] for o in template_dict["learning_outcomes"]]
+    assert outcomes[-1]["esco_skills"] == [{"uri": ADAPT_TO_CHANGE, "label": "s'adapter au changement"}]
+    assert claim["volume_of_learning"] == template_dict["volume_of_learning"]
+    assert claim["mode"] and claim["languages"] and claim["learning_setting"]
+    assert claim["assessments"][0]["grade"] == claim["grade"]
 
 
 def test_summary_of_edc_samples():
