@@ -1,0 +1,43 @@
+"""End to end: credentials sealed (JAdES and XAdES) with keys that never left the SoftHSM2 token verify."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from softhsm import ORG_ID, SoftHsm
+
+from sealer.jades import dumps, seal_jades, verify_jades
+from sealer.pkcs11_source import Pkcs11KeySource
+from sealer.xades import seal_xades, verify_xades
+
+CREDENTIAL = json.dumps({"type": ["VerifiableCredential", "EuropeanDigitalCredential"],
+                         "credentialSubject": {"givenName": {"fr": "Camille"}}}, ensure_ascii=False).encode()
+XML = b'<?xml version="1.0" encoding="UTF-8"?><credential><name xml:lang="fr">Camille</name></credential>'
+
+
+@pytest.mark.parametrize(("name", "alg"), [("rsa", "RS256"), ("rsa", "PS256"), ("ec", "ES256")])
+def test_jades_seal_from_the_token_verifies_and_chains_to_the_ca(softhsm: SoftHsm, name: str, alg: str) -> None:
+    key = softhsm.keys[name]
+    source = Pkcs11KeySource(softhsm.module, key.token_label, key.key_label, pin_file=softhsm.pin_file())
+    sealed = dumps(seal_jades(CREDENTIAL, source, alg=alg))
+    report = verify_jades(sealed, trust_roots=[softhsm.ca_certificate])
+    assert report.errors == []
+    assert report.signature_valid
+    assert report.trusted is True
+    assert report.certificate.organization_identifier == ORG_ID
+    assert report.payload == CREDENTIAL
+
+    tampered = sealed.replace(b"Camille", b"Camilla")
+    assert tampered != sealed
+    assert not verify_jades(tampered, trust_roots=[softhsm.ca_certificate]).signature_valid
+
+
+@pytest.mark.parametrize("name", ["rsa", "ec"])
+def test_xades_seal_from_the_token_verifies(softhsm: SoftHsm, name: str) -> None:
+    key = softhsm.keys[name]
+    source = Pkcs11KeySource(softhsm.module, key.token_label, key.key_label, pin=softhsm.user_pin)
+    report = verify_xades(seal_xades(XML, source), trust_roots=[softhsm.ca_certificate])
+    assert report.errors == []
+    assert report.signature_valid
+    assert report.trusted is True
+    assert report.certificate.organization_identifier == ORG_ID
