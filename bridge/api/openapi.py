@@ -91,6 +91,7 @@ SPEC: dict[str, Any] = {
                                 security=[])},
         "/metrics": {"get": _op("Prometheus metrics", security=[], media="text/plain")},
         "/openapi.json": {"get": _op("This document", security=[])},
+        "/docs": {"get": _op("Human-readable list of the operations", security=[], media="text/html")},
     },
     "components": {
         "securitySchemes": {

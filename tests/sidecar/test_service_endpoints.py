@@ -1,0 +1,60 @@
+"""healthz, metrics, OpenAPI and docs page, and problem+json for routing errors."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .conftest import Sidecar, example_completion, make_sidecar
+
+
+def test_healthz_reports_each_dependency(sidecar: Sidecar) -> None:
+    response = sidecar.client.get("/healthz")
+    assert response.status_code == 200
+    checks = response.json["checks"]
+    assert checks["database"]["ok"] and checks["key_source"]["ok"]
+    assert checks["broker"] == {"ok": True, "mode": "in-process"}
+
+
+def test_healthz_is_503_when_broker_or_seal_is_unavailable(tmp_path: Path, db_url: str,
+                                                           dev_seal_p12: Path) -> None:
+    car = make_sidecar(tmp_path, db_url, dev_seal_p12, EDC_BROKER_URL="redis://127.0.0.1:1/0",
+                       EDC_SEAL_PKCS12_PASSWORD="wrong-password")
+    response = car.client.get("/healthz")
+    assert response.status_code == 503
+    checks = response.json["checks"]
+    assert checks["database"]["ok"] is True
+    assert checks["broker"]["ok"] is False
+    assert checks["key_source"]["ok"] is False
+    assert "wrong-password" not in response.get_data(as_text=True)
+
+
+def test_metrics_count_requests_and_pipeline_states(sidecar: Sidecar) -> None:
+    sidecar.add_source()
+    sidecar.put_template(policy={"issue_when": "passed"})
+    sidecar.admin("POST", "/api/v1/completions", example_completion(passed=False))
+    text = sidecar.client.get("/metrics").get_data(as_text=True)
+    assert 'edc_credentials{status="skipped"} 1.0' in text
+    assert 'edc_completions_received_total{outcome="skipped"} 1.0' in text
+    assert 'edc_http_requests_total{endpoint="completions.post_completion",method="POST",status="202"} 1.0' in text
+
+
+def test_openapi_and_docs_page(sidecar: Sidecar) -> None:
+    spec = sidecar.client.get("/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    assert "/api/v1/completions:batch" in spec["paths"]
+    routes = {re.sub(r"<(?:\w+:)?\w+>", "{}", rule.rule) for rule in sidecar.app.url_map.iter_rules()
+              if rule.endpoint != "static"}
+    documented = {re.sub(r"\{\w+\}", "{}", path) for path in spec["paths"]}
+    assert documented == routes
+    page = sidecar.client.get("/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert "/api/v1/credentials/{id}:revoke" in page.get_data(as_text=True)
+    assert "http" not in page.get_data(as_text=True).replace("https://edc-bridge.invalid", "")
+
+
+def test_routing_errors_are_problems(sidecar: Sidecar) -> None:
+    missing = sidecar.client.get("/api/v1/nothing")
+    assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
+    wrong_method = sidecar.client.delete("/api/v1/completions")
+    assert wrong_method.status_code == 405 and wrong_method.mimetype == "application/problem+json"
+    assert "POST" in wrong_method.headers["Allow"]
