@@ -14,6 +14,8 @@ SKILL_CONCEPT_SCHEME = "http://data.europa.eu/esco/concept-scheme/skills"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 SKILL_TYPES = ("skill/competence", "knowledge")
+# The ESCO web API names the first type ".../skill-type/skill": accept that short form too.
+SKILL_TYPE_ALIASES = {"skill": "skill/competence"}
 REUSE_LEVELS = ("transversal", "cross-sector", "sector-specific", "occupation-specific")
 
 

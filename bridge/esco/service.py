@@ -18,7 +18,15 @@ from typing import Any
 
 from bridge.esco import snapshot as snapshot_file
 from bridge.esco.live import EscoLiveError, EscoWebClient
-from bridge.esco.model import REUSE_LEVELS, SKILL_TYPES, EscoCheck, Skill, SkillHit, skill_uri
+from bridge.esco.model import (
+    REUSE_LEVELS,
+    SKILL_TYPE_ALIASES,
+    SKILL_TYPES,
+    EscoCheck,
+    Skill,
+    SkillHit,
+    skill_uri,
+)
 from bridge.esco.search import SearchIndex
 
 log = logging.getLogger(__name__)
@@ -134,8 +142,8 @@ class EscoService:
             errors.append(("lang", f"must be one of {', '.join(self._index.languages)}"))
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             errors.append(("limit", f"must be an integer from 1 to {MAX_LIMIT}"))
-        if skill_type is not None and skill_type not in SKILL_TYPES:
-            errors.append(("skill_type", f"must be one of {', '.join(SKILL_TYPES)}"))
+        if skill_type is not None and SKILL_TYPE_ALIASES.get(skill_type, skill_type) not in SKILL_TYPES:
+            errors.append(("skill_type", f"must be one of {', '.join(SKILL_TYPES)} (or skill)"))
         if reuse_level is not None and reuse_level not in REUSE_LEVELS:
             errors.append(("reuse_level", f"must be one of {', '.join(REUSE_LEVELS)}"))
         return errors
@@ -146,6 +154,7 @@ class EscoService:
 
         Raises :class:`EscoQueryError` for invalid parameters.
         """
+        skill_type = SKILL_TYPE_ALIASES.get(skill_type, skill_type) if skill_type else skill_type
         errors = self.validate_query(q, lang, limit, skill_type, reuse_level)
         if errors:
             raise EscoQueryError(errors)

@@ -79,6 +79,9 @@ def test_other_languages_of_an_import(newer_service: EscoService) -> None:
 def test_filters_by_skill_type_and_reuse_level(ref_service: EscoService) -> None:
     hits = ref_service.search("manage", lang="en", limit=30, skill_type="knowledge")
     assert hits and all(h.skill_type == "knowledge" for h in hits)
+    skills = ref_service.search("manage", lang="en", limit=30, skill_type="skill")  # ESCO API's name
+    assert skills == ref_service.search("manage", lang="en", limit=30, skill_type="skill/competence")
+    assert skills and all(h.skill_type == "skill/competence" for h in skills)
     hits = ref_service.search("adapt", lang="en", limit=30, reuse_level="transversal")
     assert hits and all(h.reuse_level == "transversal" for h in hits)
     assert ADAPT_TO_CHANGE in {h.uri for h in hits}
@@ -98,7 +101,7 @@ def test_limit_and_stable_results(ref_service: EscoService) -> None:
 
 def test_invalid_parameters_are_all_reported(ref_service: EscoService) -> None:
     with pytest.raises(EscoQueryError) as excinfo:
-        ref_service.search(" ", lang="xx", limit=0, skill_type="skill", reuse_level="global")
+        ref_service.search(" ", lang="xx", limit=0, skill_type="soft", reuse_level="global")
     assert [field for field, _ in excinfo.value.errors] == ["q", "lang", "limit", "skill_type", "reuse_level"]
     with pytest.raises(EscoQueryError, match="limit"):
         ref_service.search("x", limit=101)
