@@ -122,10 +122,11 @@ class Poller:
         for course in courses:
             report.courses += 1
             cid = int(course["id"])
+            # Created even when skipped: the course's start time is this run, not the next one.
+            course_state = state.course(cid, int(self.clock()), backfill)
             if sidecar_down:
                 report.errors.append(Problem(cid, None, "not sent: sidecar unavailable (next run retries)"))
                 continue
-            course_state = state.course(cid, int(self.clock()), backfill)
             try:
                 self._poll_course(course, course_state, report, backfill, dry_run)
             except MoodleError as exc:

@@ -107,7 +107,8 @@ def test_sidecar_down_loses_nothing(make_poller, sidecar) -> None:
     errors = _errors(report)
     assert any(e.startswith("course 2: cannot reach the sidecar") for e in errors)
     assert "course 3: not sent: sidecar unavailable (next run retries)" in errors
-    assert State.load(down.config.state_path).courses["2"].sent == {}
+    first_state = State.load(down.config.state_path)
+    assert first_state.courses["2"].sent == {} and first_state.courses["3"].since == T0  # started now
 
     sidecar.outage = True  # reachable but failing (503): same outcome
     up, _ = make_poller(courses="ids = [2, 3]")
