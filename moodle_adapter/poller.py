@@ -136,6 +136,10 @@ class Poller:
             except SidecarUnavailable as exc:
                 report.errors.append(Problem(cid, None, f"{exc} (nothing lost: the next run retries)"))
                 sidecar_down = True
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                # A Moodle version or plugin answering in another shape: report it, go on.
+                report.errors.append(Problem(cid, None, f"unexpected answer from Moodle ({type(exc).__name__}: "
+                                                        f"{exc})"))
             if not dry_run:
                 state.save()  # after each course, so a crash later cannot lose what was sent
         if not dry_run:

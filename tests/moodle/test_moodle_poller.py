@@ -211,3 +211,12 @@ def test_wrong_api_key_stops_sending_and_marks_nothing(make_poller, sidecar) -> 
     assert sidecar.rejected == ["bad signature"] and sidecar.requests == []
     assert "not-the-registered-key" not in " ".join(errors)
     assert State.load(poller.config.state_path).courses["2"].sent == {}
+
+
+def test_malformed_moodle_answer_is_reported_per_course(make_poller, sidecar, moodle_data) -> None:
+    moodle_data.competencies[2] = ["not an object"]  # e.g. a plugin altering the function's output
+    poller, _ = make_poller(courses="ids = [2, 3]")
+    report = poller.run_once()
+    assert _errors(report)[0] == "course 2: unexpected answer from Moodle (AttributeError: 'str' object " \
+                                 "has no attribute 'get')"
+    assert (SOURCE, "3") in sidecar.templates and (SOURCE, "2") not in sidecar.templates
