@@ -110,7 +110,8 @@ class SearchIndex:
                 self._by_skill_type.setdefault(value, set()).add(doc)
             if concept.get("reuse_level"):
                 self._by_reuse_level.setdefault(concept["reuse_level"], set()).add(doc)
-        languages = sorted({lang for c in self._docs for lang in c.get("pref", {})})
+        languages = sorted({lang for c in self._docs for key in ("pref", "alt", "desc")
+                            for lang in c.get(key, {})})
         for lang in languages:
             self._langs[lang] = self._build(lang)
 
@@ -131,10 +132,14 @@ class SearchIndex:
             tiers["preferred"].add(doc, pref_tokens)
             tiers["alternative"].add(doc, label_tokens)
             tiers["description"].add(doc, label_tokens | index_tokens(desc) if desc else label_tokens)
-            pref_phrase[doc], pref_label[doc], description[doc] = phrase(pref), pref, desc
+            # A skill not yet translated into ``lang`` can still match through other fields; it is
+            # then shown under its English (or any) label rather than a blank line.
+            labels = concept.get("pref", {})
+            shown_label = pref or labels.get("en") or next(iter(labels.values()), concept["uri"])
+            pref_phrase[doc], pref_label[doc], description[doc] = phrase(pref), shown_label, desc
             shown = concept.get("alt", {}).get(lang, [])
             # Hidden labels (misspellings) match but are never displayed: they show the preferred one.
-            hidden = [(phrase(h), pref, frozenset(index_tokens(h))) for h in alts[len(shown):]]
+            hidden = [(phrase(h), shown_label, frozenset(index_tokens(h))) for h in alts[len(shown):]]
             alt_labels.append([(phrase(a), a, frozenset(index_tokens(a))) for a in shown] + hidden)
         for tier in tiers.values():
             tier.freeze()

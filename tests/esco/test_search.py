@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bridge.esco.normalize import fold, index_tokens, words
+from bridge.esco.search import SearchIndex
 from bridge.esco.service import EscoQueryError, EscoService
 
 from .conftest import ADAPT_TO_CHANGE, SKILL
@@ -117,3 +118,13 @@ def test_top_hits_do_not_depend_on_limit(ref_service: EscoService, query: str, l
     assert len(short) == 10 and len(full) > 10
     assert [h.uri for h in short] == [h.uri for h in full[:10]]
     assert all(fold(h.label).startswith(fold(query).strip()) for h in short)
+
+
+def test_untranslated_label_falls_back_to_english() -> None:
+    """A row with alternative labels but no preferred label in a language still shows a label."""
+    index = SearchIndex([{"uri": SKILL + "00000000-0000-4000-8000-000000000009",
+                          "concept_type": "KnowledgeSkillCompetence", "pref": {"en": "bake bread"},
+                          "alt": {"de": ["Brotherstellung"]}, "status": "released"}])
+    hits = index.search("brot", "de", 5)
+    assert [(h.label, h.matched_field, h.matched_text) for h in hits] == [
+        ("bake bread", "alternative", "Brotherstellung")]
