@@ -8,6 +8,7 @@ certificate and must be computed identically when sealing and verifying.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 
 from asn1crypto import core
@@ -30,6 +31,7 @@ def der(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(Encoding.DER)
 
 
+@functools.lru_cache(maxsize=64)
 def x5t_s256(cert: x509.Certificate) -> str:
     """RFC 7515 ``x5t#S256``: base64url SHA-256 thumbprint of the DER certificate."""
     return b64url_encode(hashlib.sha256(der(cert)).digest())
@@ -47,8 +49,9 @@ def issuer_serial_der(cert: x509.Certificate) -> bytes:
     return value.dump()
 
 
+@functools.lru_cache(maxsize=64)
 def kid_for(cert: x509.Certificate) -> str:
-    """The ``kid`` value EDC writes: standard base64 of the DER IssuerSerial."""
+    """The ``kid`` value EDC writes: standard base64 of the DER IssuerSerial (cached: one seal key, many seals)."""
     return base64.b64encode(issuer_serial_der(cert)).decode("ascii")
 
 

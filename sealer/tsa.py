@@ -216,7 +216,9 @@ def _find_signer(signed_data: cms.SignedData, signer_info: cms.SignerInfo) -> x5
         cert = choice.chosen
         if sid.name == "issuer_and_serial_number":
             wanted = sid.chosen
-            if cert.issuer == wanted["issuer"] and cert.serial_number == wanted["serial_number"].native:
+            if cert.serial_number == wanted["serial_number"].native and (
+                cert.issuer.dump() == wanted["issuer"].dump() or cert.issuer == wanted["issuer"]
+            ):
                 return x509.load_der_x509_certificate(cert.dump())
         elif cert.key_identifier == sid.chosen.native:
             return x509.load_der_x509_certificate(cert.dump())
@@ -252,7 +254,8 @@ def _verify_signed_data(signed_data: cms.SignedData) -> x509.Certificate:
         raise TimestampError("timestamp token signed content type is not TSTInfo")
     _check_signing_certificate(signed_attrs, signer)
     # The signature covers the attributes DER-encoded as a SET OF, not with their [0] IMPLICIT tag.
-    to_be_signed = b"\x31" + signed_attrs.dump()[1:]
+    # Built from the received bytes: re-serialising with asn1crypto is slow and could alter them.
+    to_be_signed = b"\x31" + _der_length(len(signed_attrs.contents)) + signed_attrs.contents
     _verify_cms_signature(signer, signer_info["signature_algorithm"], digest_name,
                           signer_info["signature"].native, to_be_signed)
     try:
@@ -262,6 +265,13 @@ def _verify_signed_data(signed_data: cms.SignedData) -> x509.Certificate:
     if usages is None or ExtendedKeyUsageOID.TIME_STAMPING not in usages:
         raise TimestampError("the TSA certificate lacks the timeStamping extended key usage")
     return signer
+
+
+def _der_length(size: int) -> bytes:
+    if size < 0x80:
+        return bytes([size])
+    raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
 
 
 def _check_signing_certificate(signed_attrs: cms.CMSAttributes, signer: x509.Certificate) -> None:
