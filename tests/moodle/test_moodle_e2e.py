@@ -90,3 +90,46 @@ def test_completion_in_moodle_ends_as_a_sealed_credential(write_config, real_sid
     config.state_path.unlink()
     again = poller.run_once(backfill=True)
     assert again.duplicates == 1
+
+
+def test_plugin_payload_is_accepted_and_sealed_by_the_real_sidecar(real_sidecar, tmp_path: Path) -> None:
+    """The PHP plugin's builder and signer (run by php-cli) against the real sidecar over HTTP."""
+    import os
+    import shutil
+    import subprocess
+
+    from sealer.verify import verify_seal
+
+    php = shutil.which("php")
+    assert php, "php-cli is missing: run `make system-deps`"
+    case = {
+        "source": SOURCE, "courseid": 77, "timecompleted": 1764374400,
+        "course": {"fullname": '<span lang="fr" class="multilang">Statistique</span>'
+                               '<span lang="en" class="multilang">Statistics</span>',
+                   "summary": "", "lang": "fr"},
+        "customfields": {"edc_ects": "3", "edc_eqf": "5", "edc_iscedf": "0542", "edc_lang": "fr,en"},
+        "competencies": [{"id": 1, "shortname": "Python (computer programming)", "idnumber": ESCO_PYTHON,
+                          "description": ""}],
+        "defaults": {"mode": "blended", "learning_setting": "formal",
+                     "awarding_body": {"legal_name": {"fr": "Université Exemple"}, "legal_identifier": "123456789",
+                                       "country": "FR", "homepage": "https://univ.example"}},
+        "user": {"id": 31, "firstname": "Zoé", "lastname": "Lefèvre", "email": "zoe@example.org", "lang": "fr"},
+        "grade": {"score": 15.5, "max": 20, "text": "15,50", "pass": 10},
+    }
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case, ensure_ascii=False))
+    done = subprocess.run([php, str(Path(__file__).parent / "php" / "send_to_sidecar.php"), real_sidecar, str(path)],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "EDC_API_KEY": API_KEY})
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    assert results["template"]["status"] == 201, results["template"]
+    assert results["completion"]["status"] == 202, results["completion"]
+    credential_id = results["completion"]["answer"]["id"]
+
+    client = SidecarClient(real_sidecar, SOURCE, API_KEY)
+    status = _wait_settled(client, credential_id)
+    assert status["status"] in {"sealed", "delivered", "partially_delivered"}, status
+    seal = verify_seal(client.sealed_credential(credential_id))
+    assert seal.signature_valid and seal.errors == []
+    text = json.dumps(json.loads(seal.payload), ensure_ascii=False)
+    assert "Zoé" in text and "Statistique" in text and ESCO_PYTHON in text
