@@ -274,13 +274,32 @@ def _tokens(value: Any, what: str) -> list[bytes]:
 
 def _check_timestamp(
     what: str, value: Any, data: bytes | None, errors: list[str]
-) -> tsa.TimestampToken | None:
+) -> tuple[tsa.TimestampToken | None, bool]:
+    """Verify every token of a JAdES timestamp property; returns the first token and whether its
+    imprint covers ``data``. A token whose signature fails is dropped, one that covers other data is
+    kept (to be reported) but flagged, so it never serves as proof of time."""
     try:
-        tokens = [tsa.verify_token(der, data) for der in _tokens(value, what)]
+        tokens = [tsa.verify_token(der) for der in _tokens(value, what)]
     except (JoseFormatError, tsa.TimestampError) as exc:
         errors.append(f"{what}: {exc}")
-        return None
-    return tokens[0]
+        return None, False
+    imprint_ok = True
+    if data is not None:
+        for token in tokens:
+            if tsa.digest(data, token.hash_algorithm) != token.imprint:
+                errors.append(f"{what}: timestamp imprint does not match the timestamped data")
+                imprint_ok = False
+                break
+    return tokens[0], imprint_ok
+
+
+def _usable_for_seals(cert: x509.Certificate) -> bool:
+    """RFC 5280 4.2.1.3: when key usage is present, a signing certificate must allow signatures."""
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return True
+    return usage.digital_signature or usage.content_commitment
 
 
 def _validity(cert: x509.Certificate, moment: dt.datetime) -> bool:
@@ -369,11 +388,13 @@ def verify_jades(
     entries = _etsi_u(unprotected, errors)
     if "adoTst" in header:
         _check_timestamp("adoTst", header["adoTst"], payload, errors)
-    sig_tst = None
+    sig_tst: tsa.TimestampToken | None = None
+    sig_tst_ok = False
     has_arc_tst = False
     for item in entries:
         if "sigTst" in item:
-            sig_tst = _check_timestamp("sigTst", item["sigTst"], entry["signature"].encode("ascii"), errors)
+            sig_tst, sig_tst_ok = _check_timestamp("sigTst", item["sigTst"], entry["signature"].encode("ascii"),
+                                                   errors)
         elif "arcTst" in item:
             # The archive-timestamp imprint (ETSI TS 119 182-1 5.3.6) is not recomputed; its token is checked.
             _check_timestamp("arcTst", item["arcTst"], None, errors)
@@ -383,11 +404,16 @@ def verify_jades(
     report.level = _level(has_sig_tst, bool(extra_certs or crls or ocsps), has_arc_tst)
 
     if sig_tst is not None:
-        report.timestamp = TimestampInfo(time=sig_tst.gen_time, tsa=sig_tst.tsa_name)
+        report.timestamp = TimestampInfo(time=sig_tst.gen_time, tsa=sig_tst.tsa_name, imprint_valid=sig_tst_ok)
+        if not sig_tst_ok:
+            sig_tst = None  # a timestamp over something else proves nothing about this seal
+    if sig_tst is not None:
         if report.signing_time and sig_tst.gen_time < report.signing_time - dt.timedelta(minutes=5):
             errors.append("the signature timestamp is earlier than the claimed signing time sigT")
         if not _validity(leaf, sig_tst.gen_time):
             errors.append("the certificate was not valid at the signature timestamp time")
+    if not _usable_for_seals(leaf):
+        errors.append("the certificate's key usage allows neither digitalSignature nor nonRepudiation")
     if report.signing_time and not _validity(leaf, report.signing_time):
         errors.append("the certificate was not valid at the signing time sigT")
     now = dt.datetime.now(dt.UTC)

@@ -149,6 +149,11 @@ def test_baseline_t_with_loopback_tsa(key, loopback) -> None:
     assert content_token.gen_time <= token.gen_time
     assert loopback.requests_seen == 2
 
+    registry = {name: jws.JWSEHeaderParameter(name, True, True, None) for name in ("sigT", "adoTst")}
+    checker = jws.JWS(header_registry=registry)
+    checker.deserialize(dumps(sealed).decode("utf-8"))
+    checker.verify(jwk.JWK.from_pyca(key.certificate.public_key()))  # etsiU does not disturb JOSE
+
     report = verify_jades(dumps(sealed))
     assert report.ok, report.errors
     assert report.level == "B-T"

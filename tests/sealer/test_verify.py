@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from jwcrypto import jwk, jws
 
 from sealer import certinfo
 from sealer.devseal import create_dev_seal
@@ -175,6 +176,19 @@ def test_misplaced_signature_timestamp_is_rejected(sample: Path) -> None:
     assert report.signature_valid  # the signature itself is untouched
     assert not report.ok
     assert any(e.startswith("sigTst: ") and "imprint" in e for e in report.errors)
+    assert report.timestamp is not None and report.timestamp.imprint_valid is False
+
+
+def test_edc_sample_also_verifies_with_jwcrypto() -> None:
+    """An independent JOSE library agrees on EDC's signing input (RFC 7797, b64=false)."""
+    text = CERT_OF_PART.read_text()
+    header = _header(json.loads(text))
+    leaf = x509.load_der_x509_certificate(base64.b64decode(header["x5c"][0]))
+    registry = {name: jws.JWSEHeaderParameter(name, True, True, None) for name in ("sigT", "adoTst")}
+    checker = jws.JWS(header_registry=registry)
+    checker.deserialize(text)
+    checker.verify(jwk.JWK.from_pyca(leaf.public_key()))
+    assert checker.payload == json.loads(text)["payload"]
 
 
 def test_signing_time_outside_certificate_validity(dev) -> None:
@@ -237,10 +251,14 @@ def test_empty_or_missing_trust_directory(own_seal: bytes, tmp_path: Path) -> No
     assert any("do not exist" in e for e in verify_seal(own_seal, trust_dir=tmp_path / "nope").errors)
 
 
-def _cert(subject: str, issuer: str, key, issuer_key, *, ca: bool) -> x509.Certificate:
+def _cert(subject: str, issuer: str, key, issuer_key, *, ca: bool, sign: bool = True) -> x509.Certificate:
     now = dt.datetime.now(dt.UTC)
+    usage = x509.KeyUsage(digital_signature=sign and not ca, content_commitment=False, key_encipherment=not sign,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
+                          encipher_only=False, decipher_only=False)
     return (
         x509.CertificateBuilder()
+        .add_extension(usage, critical=True)
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
         .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
@@ -300,3 +318,11 @@ def test_xml_is_dispatched_to_the_xades_verifier(dev, tmp_path: Path) -> None:
     assert report.ok and report.trusted is True, report.errors
     tampered = verify_seal(sealed.replace(b"<name>A</name>", b"<name>B</name>"))
     assert tampered.format == "XAdES" and not tampered.ok
+
+
+def test_certificate_not_meant_for_signatures_is_rejected() -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _cert("Encryption only", "Encryption only", key, key, ca=False, sign=False)
+    report = verify_jades(seal_jades(b"{}", SoftwareKeySource(key, cert), alg="ES256"))
+    assert report.signature_valid and not report.ok
+    assert "allows neither digitalSignature nor nonRepudiation" in report.errors[0]
