@@ -32,7 +32,7 @@ class _TierIndex:
 
     def add(self, doc: int, tokens: frozenset[str]) -> None:
         """Add the next document (documents are added in order 0, 1, 2, ...)."""
-        self.tokens_of.append(tokens)
+        self.tokens_of.append(tokens)  # tokens interned by the caller: one string per word
         postings = self.postings
         for token in tokens:
             if token in postings:
@@ -123,15 +123,22 @@ class SearchIndex:
         size = len(self._docs)
         tiers = {name: _TierIndex() for name in TIERS}
         pref_phrase, pref_label, alt_labels, description = [""] * size, [""] * size, [], [""] * size
+        # Each distinct word is stored once (about 350,000 token occurrences share ~30,000 strings).
+        canonical: dict[str, str] = {}
+
+        def tokens(text: str) -> frozenset[str]:
+            return frozenset(canonical.setdefault(t, t) for t in index_tokens(text))
+
         for doc, concept in enumerate(self._docs):
             pref = concept.get("pref", {}).get(lang, "")
             alts = concept.get("alt", {}).get(lang, []) + concept.get("hidden", {}).get(lang, [])
             desc = concept.get("desc", {}).get(lang, "")
-            pref_tokens = frozenset(index_tokens(pref))
-            label_tokens = pref_tokens.union(*(index_tokens(a) for a in alts))
+            pref_tokens = tokens(pref)
+            alt_tokens = [tokens(a) for a in alts]
+            label_tokens = pref_tokens.union(*alt_tokens)
             tiers["preferred"].add(doc, pref_tokens)
             tiers["alternative"].add(doc, label_tokens)
-            tiers["description"].add(doc, label_tokens | index_tokens(desc) if desc else label_tokens)
+            tiers["description"].add(doc, label_tokens | tokens(desc) if desc else label_tokens)
             # A skill not yet translated into ``lang`` can still match through other fields; it is
             # then shown under its English (or any) label rather than a blank line.
             labels = concept.get("pref", {})
@@ -139,8 +146,9 @@ class SearchIndex:
             pref_phrase[doc], pref_label[doc], description[doc] = phrase(pref), shown_label, desc
             shown = concept.get("alt", {}).get(lang, [])
             # Hidden labels (misspellings) match but are never displayed: they show the preferred one.
-            hidden = [(phrase(h), shown_label, frozenset(index_tokens(h))) for h in alts[len(shown):]]
-            alt_labels.append([(phrase(a), a, frozenset(index_tokens(a))) for a in shown] + hidden)
+            entries = [(phrase(a), a if i < len(shown) else shown_label, t)
+                       for i, (a, t) in enumerate(zip(alts, alt_tokens, strict=True))]
+            alt_labels.append(entries)
         for tier in tiers.values():
             tier.freeze()
         return _LanguageIndex(tiers, pref_phrase, pref_label, alt_labels, description)
