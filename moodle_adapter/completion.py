@@ -72,7 +72,7 @@ def build_completion(source: str, course_id: int, user: dict[str, Any], status: 
     email = str(user.get("email") or "").strip()
     if not email or "@" not in email:
         raise LearnerDataError("learner.email", "Moodle gives no email address for this learner "
-                                                "(or the token cannot see it: moodle/site:viewuseridentity)")
+                                                "(or the token cannot see it: moodle/course:useremail)")
     given, family = str(user.get("firstname") or "").strip(), str(user.get("lastname") or "").strip()
     if not given and not family:
         raise LearnerDataError("learner.given_name", "the learner has neither first nor last name")

@@ -69,7 +69,7 @@ def test_completion_in_moodle_ends_as_a_sealed_credential(write_config, real_sid
     assert report.templates_sent == 1 and report.completions_sent == 1, [str(e) for e in report.errors]
     assert [str(e) for e in report.errors] == [
         "course 2, learner 11: learner.email: Moodle gives no email address for this learner "
-        "(or the token cannot see it: moodle/site:viewuseridentity)"]
+        "(or the token cannot see it: moodle/course:useremail)"]
 
     credential_id = json.loads(config.state_path.read_text())["courses"]["2"]["sent"]["10"]["credential_id"]
     status = _wait_settled(sidecar, credential_id)

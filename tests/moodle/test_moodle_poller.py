@@ -52,7 +52,7 @@ def test_first_run_builds_templates_and_sends_completions(make_poller, sidecar, 
     }
     errors = _errors(report)
     assert "course 2, learner 11: learner.email: Moodle gives no email address for this learner " \
-           "(or the token cannot see it: moodle/site:viewuseridentity)" in errors
+           "(or the token cannot see it: moodle/course:useremail)" in errors
     assert any(e.startswith("course 3: core_completion_get_course_completion_status: nocriteriaset")
                for e in errors)
     assert "course 5: customfield edc_eqf: EQF level must be 1 to 8, got 'nine'" in errors
