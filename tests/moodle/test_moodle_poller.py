@@ -220,3 +220,27 @@ def test_malformed_moodle_answer_is_reported_per_course(make_poller, sidecar, mo
     assert _errors(report)[0] == "course 2: unexpected answer from Moodle (AttributeError: 'str' object " \
                                  "has no attribute 'get')"
     assert (SOURCE, "3") in sidecar.templates and (SOURCE, "2") not in sidecar.templates
+
+
+def test_moodle_client_error_shapes(fake_moodle) -> None:
+    from moodle_adapter.moodle_client import MoodleClient, MoodleError
+
+    client = MoodleClient(fake_moodle.url, TOKEN, timeout=5)
+    cases = [
+        (lambda: client.call("core_enrol_get_enrolled_users"), "invalidparameter"),
+        (lambda: client.call("core_enrol_get_enrolled_users", courseid="two"), "invalidparameter"),
+        (lambda: client.completion_status(999, 10), "invalidrecord"),
+        (lambda: client.completion_status(2, 14 + 1000), "invalidrecord"),
+        (lambda: client.call("core_user_delete_users", userids=[2]), "accessexception"),
+        (lambda: MoodleClient(fake_moodle.url + "/sub", TOKEN).site_info(), "httperror"),
+        (lambda: MoodleClient(_closed_port_url(), TOKEN, timeout=5).site_info(), "unreachable"),
+    ]
+    for call, errorcode in cases:
+        try:
+            call()
+        except MoodleError as exc:
+            assert exc.errorcode == errorcode, (errorcode, str(exc))
+            assert TOKEN not in str(exc)
+        else:
+            raise AssertionError(f"expected {errorcode}")
+    assert "MoodleClient(" in repr(client) and TOKEN not in repr(client)
