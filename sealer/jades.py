@@ -7,7 +7,8 @@ payload``. The protected header carries, in EDC's order: ``alg``, ``cty``, ``kid
 IssuerSerial), ``x5t#S256``, ``x5c``, ``typ`` (``jose+json``), ``b64``, ``sigT``, optionally ``adoTst``
 (a content timestamp over the payload), and ``crit``. Baseline T adds, in the unprotected ``etsiU``
 array, a base64url-encoded JSON ``{"sigTst": {"tstTokens": [{"val": <base64 DER token>}]}}`` whose
-message imprint is the hash of the base64url signature value (ETSI TS 119 182-1, 5.3.4).
+message imprint is the hash of the base64url signature value (ETSI TS 119 182-1, sigTst; checked
+against the signature timestamps of EDC's samples).
 
 The verifier accepts EDC's own B-LTA seals: it checks every timestamp token it finds, and uses the
 certificates of ``xVals`` and the revocation data of ``rVals`` for chain validation.
@@ -396,7 +397,7 @@ def verify_jades(
             sig_tst, sig_tst_ok = _check_timestamp("sigTst", item["sigTst"], entry["signature"].encode("ascii"),
                                                    errors)
         elif "arcTst" in item:
-            # The archive-timestamp imprint (ETSI TS 119 182-1 5.3.6) is not recomputed; its token is checked.
+            # The archive-timestamp imprint (ETSI TS 119 182-1 arcTst) is not recomputed; its token is checked.
             _check_timestamp("arcTst", item["arcTst"], None, errors)
             has_arc_tst = True
     extra_certs, crls, ocsps = _evidence_certs(entries, errors)
