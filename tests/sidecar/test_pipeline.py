@@ -1,0 +1,203 @@
+"""The pipeline against real channels: Europass wallet contract server, SMTP (aiosmtpd), and the
+outbox sweep repairing lost messages and killed workers."""
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from collections.abc import Iterator
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import update
+
+from bridge.db.models import Credential, Delivery
+from bridge.tasks.dispatch import InProcessDispatcher
+from bridge.tasks.pipeline import deliver_one, issue_one
+from bridge.tasks.sweep import sweep
+
+from .conftest import Sidecar, example_completion, make_sidecar
+from .wallet_server import WalletState, wallet_server
+
+BOTH = {"channels": ["email", "wallet"]}
+
+
+@pytest.fixture
+def wallet() -> Iterator[WalletState]:
+    with wallet_server() as state:
+        yield state
+
+
+@pytest.fixture
+def car(tmp_path: Path, db_url: str, dev_seal_p12: Path, wallet: WalletState) -> Iterator[Sidecar]:
+    sidecar = make_sidecar(tmp_path, db_url, dev_seal_p12, EDC_WALLET_URL=wallet.url)
+    sidecar.add_source()
+    sidecar.put_template(policy=BOTH)
+    yield sidecar
+    sidecar.drain()
+
+
+def _issue(car: Sidecar, learner_id: str = "17") -> dict:
+    cred_id = car.admin("POST", "/api/v1/completions", example_completion(learner={"id": learner_id})).json["id"]
+    car.drain()
+    return car.admin("GET", f"/api/v1/credentials/{cred_id}").json
+
+
+def _delivery(status: dict, channel: str) -> dict:
+    return next(d for d in status["deliveries"] if d["channel"] == channel)
+
+
+def test_wallet_deposit_stores_the_viewer_url(car: Sidecar, wallet: WalletState) -> None:
+    status = _issue(car)
+    assert status["status"] == "delivered"
+    result = _delivery(status, "wallet")["result"]
+    assert result == {"wallet_status": "delivered", "viewer_url": f"{wallet.url}/view/1"}
+    deposit = wallet.deposits[0]
+    assert deposit.email == "camille@example.org" and deposit.locale == "fr" and deposit.send_email == "true"
+    sealed = car.admin("GET", f"/api/v1/credentials/{status['id']}/sealed").data
+    assert deposit.credential == sealed
+
+
+def test_wallet_conflict_means_already_delivered(car: Sidecar, wallet: WalletState) -> None:
+    wallet.script = [409]
+    status = _issue(car)
+    assert _delivery(status, "wallet")["status"] == "delivered"
+    assert _delivery(status, "wallet")["result"]["wallet_status"] == "already_present"
+
+
+def test_wallet_rejection_is_permanent_and_visible(car: Sidecar, wallet: WalletState) -> None:
+    wallet.script = [400]
+    status = _issue(car)
+    wallet_delivery = _delivery(status, "wallet")
+    assert wallet_delivery["status"] == "failed" and wallet_delivery["attempts"] == 1
+    assert "not a valid credential" in wallet_delivery["last_error"]
+    assert _delivery(status, "email")["status"] == "delivered"
+    assert status["status"] == "partially_delivered"
+
+
+def test_wallet_outage_is_retried_by_the_sweep(car: Sidecar, wallet: WalletState) -> None:
+    wallet.script = [503, 404]
+    status = _issue(car)
+    pending = _delivery(status, "wallet")
+    assert pending["status"] == "pending" and pending["attempts"] == 1
+    assert "unavailable" in pending["last_error"]
+    assert status["status"] == "sealed"
+    rt = car.rt
+    due = dt.datetime.fromisoformat(pending["next_attempt_at"])
+    assert due > dt.datetime.now(dt.UTC)
+    for _ in range(2):
+        # Let the back-off elapse: move the scheduled retry into the past.
+        with rt.sessions() as session:
+            session.execute(update(Delivery).where(Delivery.credential_id == status["id"],
+                                                   Delivery.channel == "wallet", Delivery.status == "pending")
+                            .values(next_attempt_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+            session.commit()
+        report = sweep(rt.sessions, rt.dispatcher, grace=300, signature_window=300, retries_due_now=True)
+        assert report.deliveries == 1
+        car.drain()
+    final = car.admin("GET", f"/api/v1/credentials/{status['id']}").json
+    assert _delivery(final, "wallet")["status"] == "delivered"
+    assert _delivery(final, "wallet")["attempts"] == 3
+    assert final["status"] == "delivered"
+
+
+class _SmtpSink:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd hook name
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+def test_email_over_real_smtp(tmp_path: Path, db_url: str, dev_seal_p12: Path) -> None:
+    sink = _SmtpSink()
+    with socket.socket() as probe:  # a free port, found by binding port 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        car = make_sidecar(tmp_path, db_url, dev_seal_p12, EDC_SMTP_HOST="127.0.0.1", EDC_SMTP_PORT=str(port),
+                           EDC_SMTP_SECURITY="none", EDC_MAIL_FROM="Registrar <registrar@univ.example>")
+        car.add_source()
+        car.put_template()
+        status = _issue(car)
+    finally:
+        controller.stop()
+    assert status["status"] == "delivered", status
+    assert len(sink.messages) == 1
+    sender, recipients, content = sink.messages[0]
+    assert sender == "registrar@univ.example" and recipients == ["camille@example.org"]
+    message = BytesParser(policy=policy.default).parsebytes(content)
+    attachment = next(message.iter_attachments())
+    assert attachment.get_filename() == f"credential-{status['id']}.jsonld"
+    sealed = car.admin("GET", f"/api/v1/credentials/{status['id']}/sealed").data
+    assert attachment.get_payload(decode=True) == sealed
+    assert message.get_body(("plain",)).get_content()  # localised text body present
+    assert not list(car.settings.outbox_dir.glob("*.eml"))
+
+
+class _LostMessages:
+    """A broker that loses every message: the rows must still get processed by the sweep."""
+
+    def __init__(self) -> None:
+        self.lost = 0
+
+    def issue(self, credential_ids) -> None:
+        self.lost += len(credential_ids)
+
+    def deliver(self, delivery_id, eta=None) -> None:
+        self.lost += 1
+
+
+def test_sweep_recovers_lost_messages(tmp_path: Path, db_url: str, dev_seal_p12: Path) -> None:
+    lost = _LostMessages()
+    car = make_sidecar(tmp_path, db_url, dev_seal_p12, dispatcher=lost)
+    car.add_source()
+    car.put_template()
+    cred_id = car.admin("POST", "/api/v1/completions", example_completion()).json["id"]
+    assert lost.lost == 1
+    rt = car.rt
+    worker = InProcessDispatcher(issue=lambda ids: [issue_one(rt.context, i) for i in ids],
+                                 deliver=lambda d: deliver_one(rt.context, d))
+    rt.context.dispatcher = worker
+    fresh = sweep(rt.sessions, worker, grace=300, signature_window=300, retries_due_now=True)
+    assert fresh.credentials == 0  # within the grace period the original message may still come
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=301)
+    report = sweep(rt.sessions, worker, grace=300, signature_window=300, retries_due_now=True, now=later)
+    assert report.credentials == 1
+    worker.drain()
+    assert car.admin("GET", f"/api/v1/credentials/{cred_id}").json["status"] == "delivered"
+
+
+def test_killed_worker_delivery_is_released_and_sent_once(car: Sidecar) -> None:
+    status = _issue(car)
+    rt = car.rt
+    sealed_before = car.admin("GET", f"/api/v1/credentials/{status['id']}/sealed").data
+    assert issue_one(rt.context, status["id"]) == "delivered"  # re-running issuance is a no-op
+    assert car.admin("GET", f"/api/v1/credentials/{status['id']}/sealed").data == sealed_before
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    with rt.sessions() as session:  # as if a worker died after claiming the email delivery
+        session.execute(update(Delivery).where(Delivery.credential_id == status["id"], Delivery.channel == "email")
+                        .values(status="sending", updated_at=long_ago))
+        session.execute(update(Credential).where(Credential.id == status["id"]).values(status="sealed"))
+        session.commit()
+    email_id = next(d.id for d in _rows(car, status["id"]) if d.channel == "email")
+    assert deliver_one(rt.context, email_id) == "sending"  # claimed elsewhere: not sent twice
+    report = sweep(rt.sessions, rt.dispatcher, grace=300, signature_window=300, retries_due_now=True,
+                   now=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=301))
+    assert report.unstuck == 1 and report.deliveries == 1
+    car.drain()
+    final = car.admin("GET", f"/api/v1/credentials/{status['id']}").json
+    assert final["status"] == "delivered"
+    assert len(list(car.settings.outbox_dir.glob("*.eml"))) == 2
+
+
+def _rows(car: Sidecar, cred_id: str) -> list[Delivery]:
+    from sqlalchemy import select
+
+    with car.rt.sessions() as session:
+        return list(session.scalars(select(Delivery).where(Delivery.credential_id == cred_id)))
