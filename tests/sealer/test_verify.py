@@ -326,3 +326,16 @@ def test_certificate_not_meant_for_signatures_is_rejected() -> None:
     report = verify_jades(seal_jades(b"{}", SoftwareKeySource(key, cert), alg="ES256"))
     assert report.signature_valid and not report.ok
     assert "allows neither digitalSignature nor nonRepudiation" in report.errors[0]
+
+
+def test_trust_bundle_file_and_bad_anchor_file(dev, own_seal: bytes, tmp_path: Path) -> None:
+    seal, other = dev
+    bundle = tmp_path / "eu-bundle.pem"
+    bundle.write_bytes(other.ca_certificate_path.read_bytes() + seal.ca_certificate_path.read_bytes())
+    assert verify_jades(own_seal, trust_roots=bundle).trusted is True
+    assert verify_jades(own_seal, trust_roots=str(bundle)).trusted is True
+    junk = tmp_path / "junk.crt"
+    junk.write_bytes(b"not a certificate")
+    report = verify_jades(own_seal, trust_roots=junk)
+    assert report.trusted is False
+    assert report.errors == [f"{junk} is not a PEM or DER X.509 certificate file"]
