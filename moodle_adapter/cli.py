@@ -44,7 +44,8 @@ def main(config_path: Path | None, mode: str, interval: int | None, backfill: bo
     try:
         config = load_config(config_path)
     except ConfigError as exc:
-        raise click.ClickException(f"configuration: {exc}") from None
+        click.echo(f"error: configuration: {exc}", err=True)
+        sys.exit(2)
     moodle = MoodleClient(config.moodle_url, config.moodle_token, timeout=config.timeout)
     sidecar = SidecarClient(config.sidecar_url, config.source, config.api_key, timeout=config.timeout)
     poller = Poller(config, moodle, sidecar, emit=click.echo)

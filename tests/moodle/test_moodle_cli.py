@@ -60,8 +60,8 @@ def test_bad_config_names_the_setting(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text('[moodle]\nurl = "ftp://moodle"\n')
     result = _run("--config", str(path))
-    assert result.exit_code == 1
-    assert "configuration: moodle.url: expected an http(s) URL, got 'ftp://moodle'" in result.output
+    assert result.exit_code == 2
+    assert "error: configuration: moodle.url: expected an http(s) URL, got 'ftp://moodle'" in result.stderr
 
 
 def test_console_script_installed() -> None:
