@@ -114,7 +114,7 @@ class EscoService:
     def labels(self, uri: str) -> dict[str, str] | None:
         """prefLabel language map for ELM's ``relatedESCOSkill`` concept, or None when unknown."""
         skill = self.get(uri)
-        return dict(skill.pref_labels) if skill else None
+        return dict(skill.pref_labels) if skill and skill.pref_labels else None
 
     def check(self, uris: Iterable[str]) -> EscoCheck:
         """Unknown URIs (the caller rejects them) and obsolete ones with their replacement (warn)."""
@@ -122,7 +122,7 @@ class EscoService:
         obsolete: list[dict[str, str | None]] = []
         for uri in dict.fromkeys(uris):
             skill = self.get(uri) if isinstance(uri, str) else None
-            if skill is None:
+            if skill is None or not skill.pref_labels:  # a credential could not name it
                 unknown.append(uri)
             elif skill.obsolete:
                 obsolete.append({"uri": skill.uri, "replaced_by": skill.replaced_by})

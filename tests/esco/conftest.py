@@ -44,6 +44,7 @@ NEW_SKILLS_DE = [
      "status": "released"},
 ]
 GROUP = SKILL + "00000000-0000-4000-8000-0000000000aa"
+UNLABELED_GROUP = SKILL + "00000000-0000-4000-8000-0000000000bb"  # in the relations file only
 
 
 def _csv_text(columns: list[str], rows: list[dict[str, str]]) -> str:
@@ -72,8 +73,8 @@ def write_newer_export(directory: Path) -> Path:
     (directory / "broaderRelationsSkillPillar_en.csv").write_text(
         "conceptType,conceptUri,broaderType,broaderUri\n"
         f"KnowledgeSkillCompetence,{SKILL}00000000-0000-4000-8000-000000000001,SkillGroup,{GROUP}\n"
-        f"KnowledgeSkillCompetence,{SKILL}00000000-0000-4000-8000-000000000003,"
-        f"KnowledgeSkillCompetence,{SKILL}00000000-0000-4000-8000-000000000001\n", encoding="utf-8")
+        f"KnowledgeSkillCompetence,{SKILL}00000000-0000-4000-8000-000000000003,SkillGroup,{UNLABELED_GROUP}\n"
+        f"SkillGroup,{UNLABELED_GROUP},SkillGroup,{GROUP}\n", encoding="utf-8")
     return directory
 
 

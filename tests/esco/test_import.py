@@ -10,7 +10,7 @@ import pytest
 from bridge.esco import snapshot as snapshot_file
 from bridge.esco.csv_import import EscoImportError, ImportResult, import_directory
 
-from .conftest import ADAPT_TO_CHANGE, GROUP, REFERENCE, SKILL
+from .conftest import ADAPT_TO_CHANGE, GROUP, REFERENCE, SKILL, UNLABELED_GROUP
 
 
 def test_reference_export_merges_en_and_fr_by_uri(reference_import: ImportResult) -> None:
@@ -75,6 +75,11 @@ def test_newer_format_columns_status_and_replacement(newer_export: Path) -> None
     assert hygiene["skill_type"] == "knowledge"  # ESCO URIs reduced to the CSV codes
     assert hygiene["reuse_level"] == "cross-sector"
     assert result.concepts[GROUP]["concept_type"] == "SkillGroup"
+    # a group known only from the relations is kept, unlabeled, so the hierarchy stays whole
+    assert result.concepts[UNLABELED_GROUP] == {
+        "uri": UNLABELED_GROUP, "concept_type": "SkillGroup", "pref": {}, "broader": [GROUP],
+        "status": "released"}
+    assert hygiene["broader"] == [UNLABELED_GROUP]
 
 
 def test_missing_column_names_file_and_column(tmp_path: Path) -> None:

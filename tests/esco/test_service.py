@@ -9,7 +9,7 @@ from bridge.esco import service as service_module
 from bridge.esco import snapshot as snapshot_file
 from bridge.esco.service import EscoService, default_service
 
-from .conftest import ADAPT_TO_CHANGE, SKILL
+from .conftest import ADAPT_TO_CHANGE, GROUP, SKILL, UNLABELED_GROUP
 
 BREAD = SKILL + "00000000-0000-4000-8000-000000000001"
 KNEAD = SKILL + "00000000-0000-4000-8000-000000000002"
@@ -46,6 +46,10 @@ def test_check_reports_unknown_and_obsolete_with_replacement(newer_service: Esco
     assert not result.ok
     assert result.to_dict() == {"unknown": result.unknown, "obsolete": result.obsolete}
     assert newer_service.check([BREAD]).ok
+    # known to ESCO but without any label: a credential could not name it
+    assert newer_service.check([UNLABELED_GROUP]).unknown == [UNLABELED_GROUP]
+    assert newer_service.labels(UNLABELED_GROUP) is None
+    assert newer_service.get(UNLABELED_GROUP).broader == [GROUP]
 
 
 def test_default_service_prefers_imported_snapshot(tmp_path: Path, newer_service: EscoService,
