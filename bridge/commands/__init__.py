@@ -17,10 +17,10 @@ from bridge.commands.serve import COMMANDS as _SERVE_COMMANDS  # noqa: E402
 
 COMMANDS.extend(_SERVE_COMMANDS)
 
-from bridge.commands.seal import seal  # noqa: E402
+from bridge.commands.seal import seal, seal_xml  # noqa: E402
 from bridge.commands.verify import verify  # noqa: E402
 
-COMMANDS.extend([seal, verify])
+COMMANDS.extend([seal, seal_xml, verify])
 
 from bridge.commands.keys import keys  # noqa: E402
 

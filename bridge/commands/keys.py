@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,87 +18,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from bridge.commands.key_options import key_source_options, open_from_options
 from sealer.certinfo import summarise
 from sealer.devseal import NOT_QUALIFIED, create_dev_seal
 from sealer.jose_util import algorithm, verify_signature
-from sealer.keys import EC_ALGS, RSA_ALGS, KeySource, KeySourceError
-from sealer.keys_config import DEV_SEAL_DIRNAME, DEV_SEAL_PASSWORD, describe_key_source, open_key_source
+from sealer.keys import EC_ALGS, RSA_ALGS, KeySourceError
+from sealer.keys_config import DEV_SEAL_DIRNAME, DEV_SEAL_PASSWORD
 
 QC_STATEMENTS = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.3")
 WARNING = "NOT QUALIFIED — for development and tests only. Never seal real credentials with it."
-
-# Command-line options -> the environment variables of sealer.keys_config they stand for.
-_PATH_OPTIONS = {
-    "pkcs12": "EDC_SEAL_PKCS12",
-    "password_file": "EDC_SEAL_PKCS12_PASSWORD_FILE",
-    "pkcs11_module": "EDC_SEAL_PKCS11_MODULE",
-    "token_label": "EDC_SEAL_PKCS11_TOKEN_LABEL",
-    "key_label": "EDC_SEAL_PKCS11_KEY_LABEL",
-    "pin_file": "EDC_SEAL_PKCS11_PIN_FILE",
-    "certificate": "EDC_SEAL_PKCS11_CERT",
-    "chain": "EDC_SEAL_CHAIN",
-}
-_ENV_OPTIONS = {"password_env": "EDC_SEAL_PKCS12_PASSWORD", "pin_env": "EDC_SEAL_PKCS11_PIN"}
-
-
-def _key_source_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    existing = click.Path(exists=True, dir_okay=False)
-    options = [
-        click.option("--pkcs12", type=existing, help="PKCS#12 (.p12/.pfx) file with the eSeal key."),
-        click.option("--password-file", type=existing, help="File whose first line is the PKCS#12 password."),
-        click.option("--password-env", metavar="VAR", help="Environment variable with the PKCS#12 password."),
-        click.option("--pkcs11-module", type=existing,
-                     help="PKCS#11 library of the token/HSM, e.g. /usr/lib/softhsm/libsofthsm2.so."),
-        click.option("--token-label", help="Label of the token holding the eSeal key."),
-        click.option("--key-label", help="Label of the private key (and of its certificate on the token)."),
-        click.option("--pin-file", type=existing, help="File whose first line is the token's user PIN."),
-        click.option("--pin-env", metavar="VAR", help="Environment variable holding the token's user PIN."),
-        click.option("--certificate", type=existing,
-                     help="eSeal certificate file (PEM/DER), when the token holds only the key."),
-        click.option("--chain", type=existing, help="PEM file of intermediate CA certificates."),
-        click.option("--dev-seal", "dev_seal_dir", metavar="DATA_DIR",
-                     type=click.Path(file_okay=False, path_type=Path),
-                     help=f"Use (creating it once) the development seal in DATA_DIR/{DEV_SEAL_DIRNAME}/. "
-                          "NOT QUALIFIED."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def _settings(options: dict[str, Any]) -> dict[str, str]:
-    """The environment's EDC_* settings, with the key source replaced if any key option was given.
-
-    Options replace rather than mix with the environment's key settings, so ``--pkcs12 x.p12`` on a
-    host configured for a token checks the file, instead of failing as "two sources configured".
-    """
-    settings = {name: value for name, value in os.environ.items() if name.startswith("EDC_")}
-    given = {env: str(options[name]) for name, env in _PATH_OPTIONS.items() if options.get(name)}
-    for name, env in _ENV_OPTIONS.items():
-        variable = options.get(name)
-        if variable:
-            value = os.environ.get(variable)
-            if not value:
-                raise click.ClickException(f"--{name.replace('_', '-')}: environment variable {variable} "
-                                           "is not set")
-            given[env] = value
-    if options.get("dev_seal_dir"):
-        given["EDC_DEV_SEAL"] = "1"
-        given["EDC_DATA_DIR"] = str(options["dev_seal_dir"])
-    if given:
-        settings = {k: v for k, v in settings.items()
-                    if not k.startswith("EDC_SEAL_") and k != "EDC_DEV_SEAL"}
-        settings.update(given)
-    return settings
-
-
-def _open(options: dict[str, Any]) -> tuple[KeySource, str]:
-    settings = _settings(options)
-    try:
-        return open_key_source(settings), describe_key_source(settings)
-    except KeySourceError as exc:
-        raise click.ClickException(str(exc)) from None
-
 
 def _key_description(cert: x509.Certificate) -> str:
     public = cert.public_key()
@@ -182,7 +109,7 @@ def dev_seal(directory: Path | None, org: str, org_id: str, country: str, key_ty
 
 
 @keys.command("info", short_help="Show the eSeal certificate, key type and algorithms.")
-@_key_source_options
+@key_source_options
 def info(**options: Any) -> None:
     """Show the eSeal certificate and key: organisation, organizationIdentifier, validity, algorithms.
 
@@ -196,7 +123,7 @@ def info(**options: Any) -> None:
       edc-bridge keys info --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\
           --token-label edc --key-label seal --pin-file /run/secrets/pin
     """
-    source, described = _open(options)
+    source, described = open_from_options(options)
     cert = source.certificate
     summary = summarise(cert)
     allowed = RSA_ALGS if source.key_type == "RSA" else EC_ALGS
@@ -238,14 +165,14 @@ def _has_qc_statements(cert: x509.Certificate) -> bool:
 
 
 @keys.command("test-sign", short_help="Sign and verify a test message with the eSeal key.")
-@_key_source_options
+@key_source_options
 def test_sign(**options: Any) -> None:
     """Sign a random test message with every algorithm the key allows and verify it with the certificate.
 
     Proves the token (or file) really signs with the key the certificate names — the check to run
     after installing an HSM or renewing the eSeal. Exits with status 1 if any signature fails.
     """
-    source, described = _open(options)
+    source, described = open_from_options(options)
     click.echo(f"Key source: {described}")
     failures = 0
     for alg in RSA_ALGS if source.key_type == "RSA" else EC_ALGS:

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from bridge.commands.key_options import key_source_options, open_from_options
 from bridge.elm.assemble import assemble
 from bridge.elm.completion import Completion
 from bridge.elm.conformance import shacl_validate
@@ -21,59 +22,7 @@ from bridge.elm.errors import ValidationFailed
 from bridge.elm.issuer import Issuer
 from bridge.elm.template import CourseTemplate
 from sealer.jades import SealingError, dumps, seal_jades
-from sealer.keys import KeySource, KeySourceError
-
-# CLI options that override the environment variables the sidecar reads (see sealer.keys_config).
-_KEY_OPTIONS = {
-    "pkcs12": "EDC_SEAL_PKCS12",
-    "password_file": "EDC_SEAL_PKCS12_PASSWORD_FILE",
-    "pkcs11_module": "EDC_SEAL_PKCS11_MODULE",
-    "token_label": "EDC_SEAL_PKCS11_TOKEN_LABEL",
-    "key_label": "EDC_SEAL_PKCS11_KEY_LABEL",
-    "pin_file": "EDC_SEAL_PKCS11_PIN_FILE",
-    "certificate": "EDC_SEAL_PKCS11_CERT",
-}
-
-
-def key_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The options that choose the eSeal; shared by commands that sign."""
-    options = [
-        click.option("--pkcs12", type=click.Path(exists=True, dir_okay=False),
-                     help="PKCS#12 (.p12/.pfx) file holding the eSeal key and certificate."),
-        click.option("--password-file", type=click.Path(exists=True, dir_okay=False),
-                     help="File whose first line is the PKCS#12 password (or set EDC_SEAL_PKCS12_PASSWORD)."),
-        click.option("--pkcs11-module", type=click.Path(exists=True, dir_okay=False),
-                     help="PKCS#11 library of the token/HSM, e.g. /usr/lib/softhsm/libsofthsm2.so."),
-        click.option("--token-label", help="PKCS#11 token label."),
-        click.option("--key-label", help="PKCS#11 label of the private key (and of its certificate)."),
-        click.option("--pin-file", type=click.Path(exists=True, dir_okay=False),
-                     help="File whose first line is the token PIN (or set EDC_SEAL_PKCS11_PIN)."),
-        click.option("--certificate", type=click.Path(exists=True, dir_okay=False),
-                     help="eSeal certificate file, when the token holds only the key."),
-        click.option("--dev-seal", "dev_seal_dir", type=click.Path(file_okay=False, path_type=Path),
-                     help="Use (and create once) a development seal under DIR/dev-seal/. NOT QUALIFIED."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def open_key_from_options(options: dict[str, Any]) -> KeySource:
-    """Environment first, command-line options on top; exactly one key source must result."""
-    from sealer.keys_config import open_key_source
-
-    settings = {k: v for k, v in os.environ.items() if k.startswith("EDC_")}
-    given = {env: str(options[name]) for name, env in _KEY_OPTIONS.items() if options.get(name)}
-    if options.get("dev_seal_dir"):
-        given["EDC_DEV_SEAL"] = "1"
-        given["EDC_DATA_DIR"] = str(options["dev_seal_dir"])
-    if given:  # options replace, not mix with, whatever source the environment configures
-        settings = {k: v for k, v in settings.items() if not k.startswith("EDC_SEAL_") and k != "EDC_DEV_SEAL"}
-        settings.update(given)
-    try:
-        return open_key_source(settings)
-    except KeySourceError as exc:
-        raise click.ClickException(str(exc)) from None
+from sealer.keys import KeySourceError
 
 
 def _load_json(path: Path, what: str) -> Any:
@@ -101,7 +50,7 @@ def _skill_labels(esco_data: Path | None) -> Callable[[str], dict[str, str] | No
               help="Completion JSON: the learner, grade and date (see examples/completion.json).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the sealed credential (.jsonld). Default: standard output.")
-@key_options
+@key_source_options
 @click.option("--alg", type=click.Choice(["RS256", "PS256", "ES256"]),
               help="Signature algorithm. Default: RS256 for RSA keys, ES256 for EC keys.")
 @click.option("--tsa", "tsa_url", metavar="URL", default=lambda: os.environ.get("EDC_TSA_URL") or None,
@@ -118,10 +67,10 @@ def seal(template_path: Path, completion_path: Path, output: Path | None, alg: s
     Choose the eSeal with one of:
       --pkcs12 seal.p12 (password in EDC_SEAL_PKCS12_PASSWORD or --password-file)
       --pkcs11-module LIB --token-label T --key-label K (PIN in EDC_SEAL_PKCS11_PIN or --pin-file)
-      --dev-seal DIR   (a generated, NOT qualified development seal)
+      --dev-seal DATA_DIR   (a generated, NOT qualified development seal)
     or the EDC_SEAL_* environment variables used by the sidecar.
     """
-    key = open_key_from_options(key_opts)
+    key, _ = open_from_options(key_opts)
     try:
         template = CourseTemplate.from_dict(_load_json(template_path, "template"))
         completion = Completion.from_dict(_load_json(completion_path, "completion"))
@@ -142,14 +91,41 @@ def seal(template_path: Path, completion_path: Path, output: Path | None, alg: s
             out = dumps(seal_jades(payload, key, alg=alg, tsa_url=tsa_url))
         except (SealingError, KeySourceError) as exc:
             raise click.ClickException(f"sealing failed: {exc}") from None
-    if output is None:
-        sys.stdout.buffer.write(out + b"\n")
-        return
-    tmp = output.with_name(output.name + ".tmp")
-    tmp.write_bytes(out)
-    tmp.replace(output)
-    click.echo(f"sealed credential {credential['id']} written to {output}", err=True)
+    click.echo(f"credential {credential['id']}", err=True)
+    _write(out, output)
 
 
 def _field_errors(exc: ValidationFailed) -> str:
     return "invalid input:\n" + "\n".join(f"  - {e.field}: {e.message}" for e in exc.errors)
+
+
+@click.command("seal-xml")
+@click.argument("xml_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the sealed XML. Default: standard output.")
+@key_source_options
+def seal_xml(xml_file: Path, output: Path | None, **key_opts: Any) -> None:
+    """Seal an XML credential (legacy EDC / ELM v2 format) with an enveloped XAdES-B signature.
+
+    The XML is not converted or validated against ELM v3: this is for institutions that still
+    exchange the legacy XML format. Key options are those of `edc-bridge seal`.
+    """
+    from sealer.xades import XadesError, seal_xades
+
+    key, _ = open_from_options(key_opts)
+    try:
+        out = seal_xades(xml_file.read_bytes(), key)
+    except (XadesError, KeySourceError) as exc:
+        raise click.ClickException(f"sealing failed: {exc}") from None
+    _write(out, output)
+
+
+def _write(data: bytes, output: Path | None) -> None:
+    """Standard output, or an atomic replace so a reader never sees half a file."""
+    if output is None:
+        sys.stdout.buffer.write(data + b"\n")
+        return
+    tmp = output.with_name(output.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(output)
+    click.echo(f"written to {output}", err=True)

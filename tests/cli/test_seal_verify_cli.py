@@ -107,3 +107,29 @@ def test_no_key_configured_is_a_clear_error(tmp_path) -> None:
     ], env={k: "" for k in ("EDC_SEAL_PKCS12", "EDC_SEAL_PKCS11_MODULE", "EDC_DEV_SEAL")})
     assert result.exit_code == 1
     assert "EDC_SEAL_PKCS12" in result.output
+
+
+def test_seal_xml_then_verify(tmp_path) -> None:
+    source = tmp_path / "credential.xml"
+    source.write_text('<?xml version="1.0" encoding="UTF-8"?>\n'
+                      '<credential xmlns="http://data.europa.eu/snb" xml:lang="fr"><title>Diplôme</title></credential>',
+                      "utf-8")
+    out = tmp_path / "sealed.xml"
+    result = CliRunner().invoke(main, ["seal-xml", str(source), "--dev-seal", str(tmp_path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    ca = tmp_path / "dev-seal" / "dev-ca.pem"
+    result = CliRunner().invoke(main, ["verify", str(out), "--json", "--trust", str(ca)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["format"] == "XAdES" and report["trusted"] and report["shacl_conforms"] is None
+    out.write_bytes(out.read_bytes().replace("Diplôme".encode(), b"Diplome"))
+    assert CliRunner().invoke(main, ["verify", str(out)]).exit_code == 1
+
+
+def test_legacy_edc_xml_sample_is_reported() -> None:
+    sample = ELM_EXAMPLES / "legacy-elm-v2-xml" / "EDC_DiplomaSupplement_AA.xml"
+    result = CliRunner().invoke(main, ["verify", str(sample), "--json"])
+    report = json.loads(result.output)
+    assert report["format"] == "XAdES" and report["signature_valid"] is True
+    assert report["certificate"]["organization_identifier"] == "VATES-B00000000"
+    assert result.exit_code == 0
