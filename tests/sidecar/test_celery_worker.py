@@ -1,0 +1,74 @@
+"""A real Celery worker process on the local Redis runs completions through to sealed and delivered."""
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import text
+
+from bridge.db.models import Base
+from bridge.db.session import get_engine
+
+from .conftest import ROOT, example_completion, make_sidecar, wait_for
+
+REDIS = "redis://127.0.0.1:6379"
+
+
+def _redis_db() -> int:
+    try:
+        redis.Redis.from_url(REDIS, socket_connect_timeout=2).ping()
+    except redis.RedisError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Redis on 127.0.0.1:6379 is required in CI")
+        pytest.skip("Redis on 127.0.0.1:6379 is not reachable")
+    return random.randint(1, 15)  # plus a queue name unique to this run, so parallel runs never mix
+
+
+def test_real_worker_seals_and_delivers(tmp_path: Path, dev_seal_p12: Path, pg_database: str) -> None:
+    broker = f"{REDIS}/{_redis_db()}"
+    queue = f"edc-test-{secrets.token_hex(6)}"
+    with get_engine(pg_database).begin() as conn:
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+                          + " RESTART IDENTITY CASCADE"))
+    env_vars = {"EDC_BROKER_URL": broker, "EDC_CELERY_QUEUE": queue}
+    car = make_sidecar(tmp_path, pg_database, dev_seal_p12, **env_vars)
+    car.add_source()
+    car.put_template()
+    # Posted before any worker runs: the message waits in Redis, nothing is lost.
+    early = car.admin("POST", "/api/v1/completions", example_completion(learner={"id": "early"}))
+    assert early.status_code == 202 and early.json["status"] == "received"
+
+    env = {**os.environ, "EDC_DATA_DIR": str(car.settings.data_dir), "EDC_DATABASE_URL": pg_database,
+           "EDC_SEAL_PKCS12": str(dev_seal_p12), "EDC_SEAL_PKCS12_PASSWORD": "dev-seal", **env_vars}
+    celery = Path(sys.executable).with_name("celery")
+    worker = subprocess.Popen(
+        [str(celery), "-A", "bridge.tasks.celery_app", "worker", "--pool=solo", "-Q", queue, "-l", "WARNING",
+         "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        items = [example_completion(learner={"id": f"B{i}", "email": f"b{i}@example.org"}) for i in range(20)]
+        batch = car.admin("POST", "/api/v1/completions:batch", {"completions": items})
+        assert batch.status_code == 202
+        progress = wait_for(lambda: (p := car.admin("GET", f"/api/v1/batches/{batch.json['batch_id']}").json)
+                            ["done"] and p, timeout=120)
+        assert progress["counts"]["delivered"] == 20
+        early_status = wait_for(lambda: (s := car.admin("GET", f"/api/v1/credentials/{early.json['id']}").json)
+                                ["status"] == "delivered" and s, timeout=60)
+        assert early_status["sealed_at"]
+        assert len(list(car.settings.outbox_dir.glob("*.eml"))) == 21
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            output, _ = worker.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            output, _ = worker.communicate()
+        redis.Redis.from_url(broker).delete(queue)
+    assert b"Traceback" not in output, output.decode(errors="replace")[-3000:]
