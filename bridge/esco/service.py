@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 MAX_LIMIT = 100
 MAX_QUERY_LENGTH = 200
 LIVE_URL_ENV = "EDC_ESCO_API_URL"
+MAX_LIVE_CACHE = 10_000
 
 
 class EscoQueryError(ValueError):
@@ -102,6 +103,8 @@ class EscoService:
             log.warning("ESCO live lookup failed: %s", exc)
             return None  # not cached: the next call retries
         with self._lock:
+            if len(self._live_cache) >= MAX_LIVE_CACHE:  # bounded: lookups come from user input
+                del self._live_cache[next(iter(self._live_cache))]
             self._live_cache[uri] = fetched
         return fetched
 
@@ -120,8 +123,15 @@ class EscoService:
         """Unknown URIs (the caller rejects them) and obsolete ones with their replacement (warn)."""
         unknown: list[str] = []
         obsolete: list[dict[str, str | None]] = []
-        for uri in dict.fromkeys(uris):
-            skill = self.get(uri) if isinstance(uri, str) else None
+        seen: set[str] = set()
+        for uri in uris:
+            if not isinstance(uri, str):  # a malformed template entry is unknown, never a crash
+                unknown.append(str(uri))
+                continue
+            if uri in seen:
+                continue
+            seen.add(uri)
+            skill = self.get(uri)
             if skill is None or not skill.pref_labels:  # a credential could not name it
                 unknown.append(uri)
             elif skill.obsolete:

@@ -12,8 +12,9 @@ import pytest
 from bridge.esco import snapshot as snapshot_file
 from bridge.esco.csv_import import ImportResult, import_directory
 from bridge.esco.service import EscoService, default_service
+from tests.reference import ESCO_REFERENCE
 
-REFERENCE = Path("/work/shared/reference/esco/official-csv-v1.0")
+REFERENCE = ESCO_REFERENCE / "official-csv-v1.0"
 ADAPT_TO_CHANGE = "http://data.europa.eu/esco/skill/49de9958-2aa4-4eef-a89d-fe5d5bcd28c4"
 SKILL = "http://data.europa.eu/esco/skill/"
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from bridge.esco import service as service_module
 from bridge.esco.service import EscoService
 
 from .conftest import SKILL
@@ -126,6 +127,15 @@ def test_unknown_remotely_is_unknown_and_cached(live_service: EscoService,
     assert live_service.check([missing, missing]).unknown == [missing]
     assert live_service.get(missing) is None
     assert len(esco_api[1]) == 1
+
+
+def test_live_cache_is_bounded(live_service: EscoService, esco_api: tuple[str, list[str]],
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service_module, "MAX_LIVE_CACHE", 1)
+    assert live_service.get(NEW) is not None
+    assert live_service.get(RETIRED) is not None  # evicts NEW
+    assert live_service.get(NEW) is not None
+    assert sum(1 for c in esco_api[1] if c.startswith("/resource/skill")) == 3
 
 
 def test_obsolete_remote_skill_warns_with_replacement(live_service: EscoService) -> None:

@@ -40,8 +40,8 @@ def test_labels_is_the_preflabel_language_map(ref_service: EscoService) -> None:
 
 def test_check_reports_unknown_and_obsolete_with_replacement(newer_service: EscoService) -> None:
     unknown = SKILL + "00000000-0000-4000-8000-0000000000ff"
-    result = newer_service.check([BREAD, KNEAD, SHAPE, unknown, "bogus", BREAD])
-    assert result.unknown == [unknown, "bogus"]
+    result = newer_service.check([BREAD, KNEAD, SHAPE, unknown, "bogus", BREAD, None])
+    assert result.unknown == [unknown, "bogus", "None"]
     assert result.obsolete == [{"uri": KNEAD, "replaced_by": BREAD}, {"uri": SHAPE, "replaced_by": None}]
     assert not result.ok
     assert result.to_dict() == {"unknown": result.unknown, "obsolete": result.obsolete}
