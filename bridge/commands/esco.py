@@ -45,7 +45,10 @@ def import_command(directory: Path, output: Path | None, esco_version: str | Non
     except EscoImportError as exc:
         raise click.ClickException(str(exc)) from None
     data = snapshot_file.encode(result.esco_version, result.languages, result.concepts)
-    changed = snapshot_file.write(target, data)
+    try:
+        changed = snapshot_file.write(target, data)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {target}: {exc.strerror or exc}") from None
     click.echo(
         f"ESCO {result.esco_version}: {result.skills} skills, {result.groups} skill groups, "
         f"{result.broader_relations} broader relations, {result.obsolete} obsolete; "

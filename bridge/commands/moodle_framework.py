@@ -44,5 +44,8 @@ def competency_framework(skills: str | None, all_skills: bool, group: str | None
         rows = framework_rows(service, spec)
     except FrameworkError as exc:
         raise click.UsageError(str(exc)) from None
-    output.write_text(write_csv(rows), encoding="utf-8")
+    try:
+        output.write_text(write_csv(rows), encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"wrote {output}: framework + {len(rows) - 1} competencies")

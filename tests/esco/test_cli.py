@@ -165,3 +165,10 @@ def test_framework_refuses_obsolete_skills(imported: Path, tmp_path: Path) -> No
     code, text = _run("moodle", "competency-framework", "--skills", KNEAD, "--snapshot", str(imported),
                       "-o", str(tmp_path / "x.csv"))
     assert code == 2 and f"obsolete, replaced by {BREAD}" in text
+
+
+def test_unwritable_output_is_a_message(newer_export: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    code, output = _run("esco", "import", str(newer_export), "-o", str(blocker / "sub" / "snap.json.gz"))
+    assert code == 1 and "cannot write" in output and "Traceback" not in output
