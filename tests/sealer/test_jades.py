@@ -5,7 +5,6 @@ import base64
 import datetime as dt
 import hashlib
 import json
-from pathlib import Path
 
 import pytest
 from asn1crypto import x509 as asn1_x509
@@ -20,9 +19,10 @@ from sealer.devseal import create_dev_seal
 from sealer.jades import SealingError, dumps, seal_jades, verify_jades
 from sealer.jose_util import b64url_decode
 from sealer.keys import Pkcs12KeySource, UnsupportedAlgorithm
+from tests.reference import ELM_EXAMPLES
 
-EDC_SAMPLE = Path("/work/shared/reference/elm/examples/elm-v3/Sample-CertOfPart-signed.jsonld")
-UNSIGNED = Path("/work/shared/reference/elm/examples/elm-v3/Sample-CertOfPart-unsigned.jsonld")
+EDC_SAMPLE = ELM_EXAMPLES / "elm-v3" / "Sample-CertOfPart-signed.jsonld"
+UNSIGNED = ELM_EXAMPLES / "elm-v3" / "Sample-CertOfPart-unsigned.jsonld"
 
 
 @pytest.fixture(params=["RSA", "EC"])

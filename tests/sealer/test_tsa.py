@@ -12,8 +12,9 @@ from tsa_server import LoopbackTsa, make_tsa_identity, serve
 
 from sealer import tsa
 from sealer.jose_util import b64url_decode
+from tests.reference import ELM_EXAMPLES
 
-EDC_SAMPLES = Path("/work/shared/reference/elm/examples")
+EDC_SAMPLES = ELM_EXAMPLES
 SAMPLES = [
     EDC_SAMPLES / "elm-v3/Sample-CertOfPart-signed.jsonld",
     EDC_SAMPLES / "edc-software/json_to_seal-signed-jades-baseline-lta.json",

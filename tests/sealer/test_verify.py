@@ -21,8 +21,9 @@ from sealer.jades import dumps, seal_jades, verify_jades
 from sealer.jose_util import b64url_decode, b64url_encode, compact_json
 from sealer.keys import Pkcs12KeySource, SoftwareKeySource
 from sealer.verify import detect_format, verify_seal
+from tests.reference import ELM_EXAMPLES
 
-EXAMPLES = Path("/work/shared/reference/elm/examples")
+EXAMPLES = ELM_EXAMPLES
 CERT_OF_PART = EXAMPLES / "elm-v3/Sample-CertOfPart-signed.jsonld"
 LTA = EXAMPLES / "edc-software/json_to_seal-signed-jades-baseline-lta.json"
 UNSIGNED = EXAMPLES / "elm-v3/Sample-CertOfPart-unsigned.jsonld"
