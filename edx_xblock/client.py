@@ -1,0 +1,150 @@
+"""Small HTTP client of the sidecar's v1 API, signed as the Open edX source.
+
+Two failure kinds matter to callers: :class:`SidecarUnavailable` (network, timeout, 5xx: try again
+later, never surface as an LMS error) and :class:`SidecarRejected` (4xx: the request itself is wrong;
+its RFC 9457 field errors are kept so forms can show them next to the field).
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import requests
+
+from edx_xblock.config import BridgeConfig
+from edx_xblock.signing import signed_headers
+
+
+class SidecarError(Exception):
+    """Base of the client's errors; messages carry no secret and no learner data."""
+
+
+class SidecarUnavailable(SidecarError):
+    """The sidecar could not be reached or failed (5xx); the call may be retried."""
+
+
+@dataclass
+class SidecarRejected(SidecarError):
+    """A 4xx answer: ``detail`` and ``errors`` (``[{"field", "message"}]``) come from the problem body."""
+
+    status: int
+    detail: str
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"sidecar answered {self.status}: {self.detail}"
+
+
+class _UniqueSigner:
+    """Signs with a timestamp never used before for the same request in this process.
+
+    The sidecar refuses a signature it has seen, and identical requests (a learner reloading a page,
+    two saves of the same form) within one second would otherwise sign identically. Moving the
+    timestamp a second ahead stays well inside the sidecar's ±300 s window.
+    """
+
+    def __init__(self, memory: int = 600) -> None:
+        self._lock = threading.Lock()
+        self._used: dict[str, int] = {}
+        self._memory = memory
+
+    def headers(self, source: str, api_key: str, method: str, path: str, data: bytes) -> dict[str, str]:
+        now = int(time.time())
+        with self._lock:
+            self._used = {sig: ts for sig, ts in self._used.items() if ts > now - self._memory}
+            ts = now
+            while True:
+                headers = signed_headers(source, api_key, method, path, data, timestamp=ts)
+                if headers["X-EDC-Signature"] not in self._used:
+                    self._used[headers["X-EDC-Signature"]] = ts
+                    return headers
+                ts += 1
+
+
+_SIGNATURES = _UniqueSigner()
+
+
+def _segment(value: str) -> str:
+    """Percent-encode a path segment fully, so the signed path is exactly the one sent."""
+    return quote(value, safe="")
+
+
+class SidecarClient:
+    """Signed calls to one sidecar as one source."""
+
+    def __init__(self, config: BridgeConfig, session: requests.Session | None = None) -> None:
+        self._config = config
+        self._http = session or requests.Session()
+
+    def _call(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None,
+              raw: bool = False) -> Any:
+        if query:
+            path = f"{path}?{urlencode({k: v for k, v in query.items() if v is not None})}"
+        data = b"" if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        response = self._send(method, path, data)
+        if response.status_code == 401 and method == "GET":
+            # Another LMS process may have sent the very same read in the same second (same signature,
+            # refused as a replay); a read is safe to sign again with the next timestamp.
+            response = self._send(method, path, data)
+        if response.status_code >= 500:
+            raise SidecarUnavailable(f"the sidecar failed ({response.status_code})")
+        if response.status_code >= 400:
+            raise _rejection(response)
+        if raw:
+            return response.content
+        try:
+            return response.json()
+        except ValueError:
+            raise SidecarUnavailable("the sidecar answered with a body that is not JSON") from None
+
+    def _send(self, method: str, path: str, data: bytes) -> requests.Response:
+        headers = _SIGNATURES.headers(self._config.source, self._config.api_key, method, path, data)
+        if data:
+            headers["Content-Type"] = "application/json"
+        try:
+            return self._http.request(method, self._config.sidecar_url + path, data=data or None,
+                                      headers=headers, timeout=self._config.timeout)
+        except requests.RequestException as exc:
+            raise SidecarUnavailable(f"the sidecar is unreachable ({type(exc).__name__})") from None
+
+    def put_template(self, course_id: str, template: dict[str, Any]) -> dict[str, Any]:
+        """Store the course's credential template (and policy); answers the stored version + ESCO report."""
+        return self._call("PUT", f"/api/v1/sources/{_segment(self._config.source)}/courses/"
+                                 f"{_segment(course_id)}/template", template)
+
+    def search_skills(self, q: str, lang: str, limit: int = 10) -> dict[str, Any]:
+        return self._call("GET", "/api/v1/esco/skills", query={"q": q, "lang": lang, "limit": limit})
+
+    def credentials_for(self, course_id: str, learner_id: str) -> list[dict[str, Any]]:
+        """This source's credentials of one learner in one course (newest first)."""
+        answer = self._call("GET", "/api/v1/credentials",
+                            query={"source": self._config.source, "course_id": course_id, "learner_id": learner_id})
+        return list(answer.get("items") or [])
+
+    def credential(self, credential_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/v1/credentials/{_segment(credential_id)}")
+
+    def sealed(self, credential_id: str) -> bytes:
+        """The sealed JAdES file, byte for byte."""
+        return self._call("GET", f"/api/v1/credentials/{_segment(credential_id)}/sealed", raw=True)
+
+    def post_completion(self, completion: dict[str, Any]) -> dict[str, Any]:
+        """Hand a completion over; a repeat for the same (course, learner) answers the existing id."""
+        return self._call("POST", "/api/v1/completions", completion)
+
+
+def _rejection(response: requests.Response) -> SidecarRejected:
+    try:
+        problem = response.json()
+    except ValueError:
+        problem = {}
+    if not isinstance(problem, dict):
+        problem = {}
+    errors = [{"field": str(e.get("field", "")), "message": str(e.get("message", ""))}
+              for e in problem.get("errors") or [] if isinstance(e, dict)]
+    detail = str(problem.get("detail") or problem.get("title") or response.reason or "request refused")
+    return SidecarRejected(response.status_code, detail, errors)
