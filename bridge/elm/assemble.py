@@ -62,14 +62,17 @@ def assemble(
     credential_id: str | None = None,
     issued: datetime | None = None,
     skill_labels: SkillLabels | None = None,
+    learning_opportunity: str | None = None,
 ) -> dict[str, Any]:
     """Build the unsigned credential.
 
     ``credential_id`` is ``urn:credential:<uuid>`` or a bare UUID; by default it is derived from
     (source, course, learner) so a repeated completion yields the same credential. ``issued``
     defaults to now (UTC, whole seconds). ``skill_labels(uri)`` returns ESCO prefLabels (the ESCO
-    service); labels written in the template are the fallback. Raises ValidationFailed when a
-    skill has no label from either, or ``credential_id`` is malformed.
+    service); labels written in the template are the fallback. ``learning_opportunity``: the IRI of
+    the course's published LearningOpportunity (``bridge.elm.learning_opportunity.opportunity_url``),
+    linked from the achievement. Raises ValidationFailed when a skill has no label from either, or
+    ``credential_id`` is malformed.
     """
     c = Collector()
     cred_uuid = _credential_uuid(c, completion, credential_id)
@@ -99,6 +102,8 @@ def assemble(
     if template.assessment:
         achievement["provenBy"] = [_assessment(ids, template, completion, awarding, primary)]
     achievement["specifiedBy"] = _specification(ids, template, skills)
+    if learning_opportunity:
+        achievement["learningOpportunity"] = _opportunity_link(learning_opportunity, template, body, achievement)
 
     credential: dict[str, Any] = {
         "@context": list(CONTEXTS),
@@ -126,6 +131,21 @@ def assemble(
     if template.valid_for:
         credential["expirationDate"] = _dt(checks.add_duration(issued_at, template.valid_for))
     return credential
+
+
+def _opportunity_link(
+    iri: str, template: CourseTemplate, body: dict[str, Any], achievement: dict[str, Any]
+) -> dict[str, Any]:
+    """The course's published LearningOpportunity (its catalogue IRI), so a receiving institution can
+    look the course up. Organisation and specification are node references to the nodes already in
+    the credential, which keeps the credential small and the two descriptions identical."""
+    return {
+        "id": iri,
+        "type": "LearningOpportunity",
+        "title": dict(template.title),
+        "providedBy": [{"id": body["id"]}],
+        "learningAchievementSpecification": {"id": achievement["specifiedBy"]["id"]},
+    }
 
 
 class _Ids:

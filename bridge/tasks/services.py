@@ -133,12 +133,16 @@ class Services:
         from bridge.elm.completion import Completion
         from bridge.elm.conformance import NonConformant
         from bridge.elm.errors import ValidationFailed
+        from bridge.elm.learning_opportunity import opportunity_url
         from bridge.elm.template import CourseTemplate
 
         try:
-            credential = assemble(CourseTemplate.from_dict(template), Completion.from_dict(completion),
+            parsed = Completion.from_dict(completion)
+            credential = assemble(CourseTemplate.from_dict(template), parsed,
                                   self.issuer, credential_id=f"urn:credential:{credential_id}", issued=issued,
-                                  skill_labels=self.esco.labels)
+                                  skill_labels=self.esco.labels,
+                                  learning_opportunity=opportunity_url(self.settings.public_url, parsed.source,
+                                                                       parsed.course_id))
         except ValidationFailed as exc:
             raise PermanentIssueError(f"cannot assemble the credential: {exc}") from None
         try:

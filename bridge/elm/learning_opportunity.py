@@ -1,0 +1,188 @@
+"""Publish a course template as an ELM ``LearningOpportunity`` (JSON-LD) for the course catalogue.
+
+The ECCOE guide asks institutions to publish each micro-credential's course with its learning
+outcomes linked to ESCO, so that learners and recognising institutions can see what a credential
+stands for before and after it is issued. The catalogue document is built from the same template,
+and with the same node builders, as the credentials (:mod:`bridge.elm.assemble`), so a course page
+and the credentials issued for it can never describe different outcomes, ECTS or skills.
+
+The output targets the official QDR "LOQ" application profile (``LOQ-constraints.ttl`` and its
+controlled-vocabulary companion ``LOQ-constraints-mdr.ttl``), which differs from the credential
+profile in two ways that shape this module:
+
+* LOQ's ``Qualification`` requires an NQF level, which a MOOC template does not have, and LOQ's
+  ``LearningAchievementSpecification`` is closed and has no ``EQFLevel``. The specification is
+  therefore published as a ``LearningAchievementSpecification`` whose EQF level is given as its
+  ``educationLevel`` (an education level "within a semantic framework": the EQF concept).
+* ``defaultLanguage`` (required by LOQ) has no term in the EDC JSON-LD context, so the document's
+  context adds that term for ``elm:defaultLanguage`` (and the ``id``/``type`` aliases, which the EDC
+  context leaves to the W3C credentials context).
+
+LOQ ships its ``LearningAchievementSpecification`` shape deactivated (``sh:deactivated true``), so
+for the specification itself the MDR vocabulary checks (ISCED-F, language, learning setting) apply,
+and the shapes of the nodes inside it (outcomes, credit points, concepts, organisations) as usual.
+
+``LOQ-constraints-mdr.ttl`` restricts the ``skos:inScheme`` of ESCO skills to the pattern
+``^https://ec.europa.eu/esco/skill/``, which no real ESCO skill matches: ESCO publishes its skills in
+``http://data.europa.eu/esco/concept-scheme/skills``, which the EDC credential shapes require. That
+one restriction is left out of :func:`loq_validate`; every other LOQ and MDR constraint applies.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+from urllib.parse import quote
+
+import pyshacl
+from rdflib import Graph, Namespace, URIRef
+from rdflib.namespace import RDF, SH
+
+from bridge.elm import codelists
+from bridge.elm.assemble import CONTEXTS, SkillLabels, _Ids, _organisation, _skill_concepts, _specification
+from bridge.elm.errors import Collector
+from bridge.elm.offline_jsonld import UnknownContext, to_graph
+from bridge.elm.template import CourseTemplate
+
+__all__ = ["LoqReport", "learning_opportunity", "loq_validate", "opportunity_url", "page_url"]
+
+EDC_CONTEXT = CONTEXTS[1]
+# The EDC context relies on the W3C credentials context for the "id"/"type" keyword aliases; a
+# LearningOpportunity is not a credential, so it declares them itself.
+LOCAL_TERMS = {"id": "@id", "type": "@type", "defaultLanguage": {"@id": "elm:defaultLanguage", "@type": "@id"}}
+_LOQ_MDR = Namespace("http://data.europa.eu/snb/model/ap/loq-constraints-mdr/")
+_LOQ_SHAPES = ("LOQ-constraints.ttl", "LOQ-constraints-mdr.ttl")
+_NAMESPACE = uuid.UUID("0d3c4c8e-4f43-4d55-9b6e-4c1f1a7a2f10")
+
+
+def opportunity_url(base_url: str, source: str, course_id: str) -> str:
+    """The stable IRI of a course's LearningOpportunity document, also its JSON-LD ``id``.
+
+    Source and course id are percent-encoded as one path segment each, so an LMS course id such as
+    ``course-v1:Org+X+2026`` or one holding ``/`` cannot change the shape of the URL.
+    """
+    return f"{base_url.rstrip('/')}/catalogue/{_segment(source)}/{_segment(course_id)}.jsonld"
+
+
+def page_url(base_url: str, source: str, course_id: str) -> str:
+    """The human-readable catalogue page of the course (the LearningOpportunity's homepage)."""
+    return f"{base_url.rstrip('/')}/catalogue/{_segment(source)}/{_segment(course_id)}"
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def learning_opportunity(
+    template: CourseTemplate,
+    *,
+    base_url: str,
+    source: str,
+    course_id: str,
+    modified: datetime | None = None,
+    skill_labels: SkillLabels | None = None,
+) -> dict[str, Any]:
+    """The LearningOpportunity JSON-LD document of one course.
+
+    Node ids are UUIDv5 of the document IRI, so republishing an unchanged template gives identical
+    JSON. ``skill_labels(uri)`` gives ESCO labels (the ESCO service); labels written in the template
+    are the fallback. Raises ``ValidationFailed`` when a skill has no label from either.
+    """
+    iri = opportunity_url(base_url, source, course_id)
+    c = Collector()
+    skills = _skill_concepts(c, template, skill_labels)
+    c.raise_if_any()
+    ids = _Ids(uuid.uuid5(_NAMESPACE, iri))
+    spec = _specification(ids, template, skills)
+    if spec["type"] == "Qualification":
+        eqf = spec.pop("eqfLevel")
+        spec.pop("isPartialQualification", None)
+        spec["type"] = "LearningAchievementSpecification"
+        spec["educationLevel"] = [eqf]
+    primary = next((lang for lang in template.languages if lang in template.title), template.languages[0])
+    document: dict[str, Any] = {
+        "@context": [EDC_CONTEXT, dict(LOCAL_TERMS)],
+        "id": iri,
+        "type": "LearningOpportunity",
+        "title": dict(template.title),
+    }
+    if template.description:
+        document["description"] = dict(template.description)
+    document["homepage"] = [
+        {"id": ids("webResource"), "type": "WebResource", "contentURL": page_url(base_url, source, course_id)}
+    ]
+    if "mode" in spec:
+        document["mode"] = list(spec["mode"])
+    document["providedBy"] = [_organisation(ids, "providedBy", template.awarding_body)]
+    document["defaultLanguage"] = codelists.language_concept(primary)
+    document["learningAchievementSpecification"] = spec
+    if modified is not None:
+        document["modified"] = modified.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return document
+
+
+@dataclass(frozen=True)
+class LoqReport:
+    """``messages``: one line per violation, "<node> <property>: <problem>"."""
+
+    conforms: bool
+    messages: list[str] = field(default_factory=list)
+
+
+@cache
+def _loq_shapes() -> Graph:
+    graph = Graph()
+    for name in _LOQ_SHAPES:
+        data = resources.files("bridge.elm").joinpath("data", "shacl", name).read_text("utf-8")
+        graph.parse(data=data, format="turtle")
+    # The one MDR restriction no real ESCO skill can meet (see the module docstring).
+    for prop in list(graph.subjects(SH.node, _LOQ_MDR.EscoSkillRestriction)):
+        for owner in list(graph.subjects(SH.property, prop)):
+            graph.remove((owner, SH.property, prop))
+    # QDR's URL patterns are written for Java (\p{L} classes, a mid-pattern (?i)), which Python's
+    # re cannot compile; each sits in an sh:and beside an RFC 3986 pattern that still applies.
+    for shape, pattern in list(graph.subject_objects(SH.pattern)):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # Java's nested classes look odd to re
+                re.compile(str(pattern))
+        except re.error:
+            graph.remove((shape, SH.pattern, pattern))
+    return graph
+
+
+_LOCK = threading.Lock()
+
+
+def loq_validate(document: dict[str, Any]) -> LoqReport:
+    """Validate a LearningOpportunity document against the official LOQ shapes, offline."""
+    try:
+        data = to_graph(document)
+    except UnknownContext as exc:
+        return LoqReport(False, [f"@context: {exc}"])
+    except Exception as exc:  # rdflib raises many types on malformed JSON-LD
+        return LoqReport(False, [f"(document): not parseable as JSON-LD ({type(exc).__name__})"])
+    with _LOCK:
+        conforms, results, _text = pyshacl.validate(data, shacl_graph=_loq_shapes(), inference="none")
+    if conforms:
+        return LoqReport(True)
+    messages = []
+    for result in results.subjects(RDF.type, SH.ValidationResult):
+        focus = results.value(result, SH.focusNode)
+        path = results.value(result, SH.resultPath)
+        text = results.value(result, SH.resultMessage)
+        messages.append(f"{focus} {_local(path)}: {text}")
+    return LoqReport(False, sorted(messages))
+
+
+def _local(path: Any) -> str:
+    if not isinstance(path, URIRef):
+        return "" if path is None else str(path)
+    return str(path).rstrip("/#").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
