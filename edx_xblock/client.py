@@ -119,6 +119,10 @@ class SidecarClient:
     def search_skills(self, q: str, lang: str, limit: int = 10) -> dict[str, Any]:
         return self._call("GET", "/api/v1/esco/skills", query={"q": q, "lang": lang, "limit": limit})
 
+    def skill(self, uuid: str) -> dict[str, Any]:
+        """One ESCO skill with its labels in all languages."""
+        return self._call("GET", f"/api/v1/esco/skills/{_segment(uuid)}")
+
     def credentials_for(self, course_id: str, learner_id: str) -> list[dict[str, Any]]:
         """This source's credentials of one learner in one course (newest first)."""
         answer = self._call("GET", "/api/v1/credentials",

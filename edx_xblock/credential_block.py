@@ -44,7 +44,7 @@ def _pick(texts: dict[str, str], lang: str, fallbacks: list[str]) -> str:
 
 
 @XBlock.needs("i18n", "user")
-@XBlock.wants("settings")
+@XBlock.wants("settings", "studio_user_permissions")
 class EdcCredentialBlock(XBlock):
     """Describes the course's European Digital Credential and shows each learner where theirs stands."""
 
@@ -93,6 +93,23 @@ class EdcCredentialBlock(XBlock):
             if value not in (None, ""):
                 return str(value)
         return None
+
+    def may_edit(self) -> bool:
+        """Whether the current user may change the credential (course handlers are reachable by learners too).
+
+        Studio provides ``studio_user_permissions``; in the LMS only global staff may; runtimes that are
+        neither (the SDK workbench) have no notion of roles.
+        """
+        permissions = self.runtime.service(self, "studio_user_permissions")
+        course = self.course_key()
+        if permissions is not None:
+            from opaque_keys.edx.keys import CourseKey
+
+            return course is not None and bool(permissions.can_write(CourseKey.from_string(course)))
+        attrs = getattr(self.runtime.service(self, "user").get_current_user(), "opt_attrs", {}) or {}
+        if "edx-platform.user_id" in attrs:
+            return bool(attrs.get("edx-platform.user_is_staff"))
+        return True
 
     def field_values(self) -> dict[str, Any]:
         return {"display_name": self.display_name, "languages": list(self.languages), "title": dict(self.title),
@@ -200,6 +217,8 @@ class EdcCredentialBlock(XBlock):
     def search_skills(self, data: Any, _suffix: str = "") -> dict[str, Any]:
         """Type-ahead: ESCO skills matching ``q`` in the teacher's language (or ``lang``)."""
         _ = self._gettext()
+        if not self.may_edit():
+            return {"results": [], "errors": [{"field": "q", "message": _("Only the course team may do this.")}]}
         q = data.get("q") if isinstance(data, dict) else None
         lang = data.get("lang") if isinstance(data, dict) and data.get("lang") else self._language()
         if not isinstance(q, str) or len(q.strip()) < SEARCH_MIN_CHARS:
@@ -220,6 +239,8 @@ class EdcCredentialBlock(XBlock):
     def save_settings(self, data: Any, _suffix: str = "") -> dict[str, Any]:
         """Validate, push the template to the sidecar, and only then store the fields (all or nothing)."""
         _ = self._gettext()
+        if not self.may_edit():
+            return {"result": "error", "errors": [{"field": "", "message": _("Only the course team may do this.")}]}
         form = validate_form(data, _)
         if form.errors:
             return {"result": "error", "errors": form.errors}
@@ -233,9 +254,11 @@ class EdcCredentialBlock(XBlock):
         course = self.course_key()
         if course is None:
             return {"result": "error", "errors": [{"field": "", "message": _("This block is not in a course.")}]}
+        client = SidecarClient(config)
+        _complete_labels(client, form.values["outcomes"], form.values["languages"])
         template = build_template(form.values, config.awarding_body, config.assessment, config.policy)
         try:
-            stored = SidecarClient(config).put_template(course, template)
+            stored = client.put_template(course, template)
         except SidecarRejected as exc:
             return {"result": "error", "errors": exc.errors or [{"field": "", "message": exc.detail}]}
         except SidecarUnavailable:
@@ -263,6 +286,25 @@ class EdcCredentialBlock(XBlock):
     @staticmethod
     def workbench_scenarios() -> list[tuple[str, str]]:
         return [("EDC credential", olx.EXAMPLE)]
+
+
+def _complete_labels(client: SidecarClient, outcomes: list[dict[str, Any]], languages: list[str]) -> None:
+    """Give each chosen skill its ESCO label in every course language (the search returned only one).
+
+    Best effort: when the lookup fails the labels stay as chosen, and the sidecar still labels the
+    credential from its own ESCO data at issuance.
+    """
+    for outcome in outcomes:
+        for skill in outcome["esco_skills"]:
+            if all(skill["labels"].get(lang) for lang in languages):
+                continue
+            try:
+                found = client.skill(skill["uri"].rsplit("/", 1)[-1])
+            except SidecarError:
+                continue
+            labels = found.get("pref_label") if isinstance(found.get("pref_label"), dict) else {}
+            skill["labels"] = {**{k: v for k, v in labels.items() if k in languages and isinstance(v, str)},
+                               **skill["labels"]}
 
 
 def _queued_in_outbox(course: str, learner: str) -> bool:

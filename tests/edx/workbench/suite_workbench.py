@@ -237,3 +237,27 @@ def test_olx_round_trip(bridge: dict[str, Any]) -> None:
 def test_olx_with_bad_numbers_is_refused_with_the_attribute_name(xml: str) -> None:
     with pytest.raises(ValueError, match="edc_credential: attribute"):
         new_block(xml)
+
+
+def test_users_who_may_not_edit_cannot_save_or_search(bridge: dict[str, Any]) -> None:
+    from django.conf import settings
+
+    usage = new_block()
+    before = block(usage).field_values()
+    services = {**settings.WORKBENCH["services"],
+                "studio_user_permissions": "tests.edx.workbench.permissions.ReadOnlyPermissions"}
+    with override_settings(WORKBENCH={**settings.WORKBENCH, "services": services}):
+        saved = call(usage, "save_settings", valid_form(), student="1005")
+        found = call(usage, "search_skills", {"q": "adapt"}, student="1005")
+    assert saved["result"] == "error" and saved["errors"][0]["message"] == "Only the course team may do this."
+    assert found["results"] == []
+    assert block(usage).field_values() == before
+
+
+def test_labels_are_completed_in_every_course_language(bridge: dict[str, Any], sidecar: Any) -> None:
+    usage = new_block()
+    form = valid_form(outcomes=[{"text": {"en": "Adapt", "fr": "S'adapter"},
+                                 "esco_skills": [{"uri": ADAPT, "labels": {"en": "adapt to change"}}]}])
+    assert call(usage, "save_settings", form)["result"] == "saved"
+    labels = block(usage).outcomes[0]["esco_skills"][0]["labels"]
+    assert labels["en"] == "adapt to change" and labels["fr"]  # the French label came from the sidecar's ESCO
