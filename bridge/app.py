@@ -8,7 +8,7 @@ from flask import Flask, request
 from sqlalchemy.engine import make_url
 
 from bridge import problems
-from bridge.api import completions, credentials, health, openapi, templates
+from bridge.api import completions, credentials, health, openapi, templates, verify_api
 from bridge.api.common import Runtime
 from bridge.auth import Authenticator
 from bridge.config import Settings
@@ -17,6 +17,7 @@ from bridge.metrics import Metrics
 from bridge.tasks.dispatch import CeleryDispatcher, Dispatcher, InProcessDispatcher
 from bridge.tasks.pipeline import Context, deliver_one, issue_many
 from bridge.tasks.services import Services
+from bridge.web import pages as web_pages
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,8 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
 
     problems.install(app)
     metrics.install(app)
-    blueprints: Sequence = (templates.bp, completions.bp, credentials.bp, health.bp, openapi.bp)
+    blueprints: Sequence = (templates.bp, completions.bp, credentials.bp, health.bp, openapi.bp, verify_api.bp,
+                            web_pages.bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     _register_esco(app)

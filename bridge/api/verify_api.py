@@ -1,0 +1,39 @@
+"""``POST /api/v1/verify``: the recognition report of a sealed credential, as JSON.
+
+Public like the verification page (verifying needs no secret). The file is the raw body (JAdES JSON
+or XAdES XML, any content type) or the ``file`` field of a multipart form. The answer is 200 with
+the report whatever the verdict — a forged or revoked credential is a successful verification with
+``"ok": false`` — except for uploads that are not a credential file at all (empty, not UTF-8,
+truncated JSON), which are 422 problems naming the ``file`` field, and oversized ones (413).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from bridge.problems import FieldProblem, Problem
+from bridge.web.i18n import choose_language
+from bridge.web.receiving import TooLarge, allow_upload, raw_body, recognise_upload, uploaded_file
+
+bp = Blueprint("verify_api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def _limit() -> None:
+    allow_upload()
+
+
+@bp.post("/verify")
+def verify() -> Response:
+    try:
+        data = uploaded_file(request) if request.mimetype == "multipart/form-data" else raw_body(request)
+    except TooLarge as exc:
+        raise Problem(413, "Payload Too Large", f"The credential file is larger than {exc.limit} bytes.",
+                      kind="too-large", errors=[FieldProblem("file", f"at most {exc.limit} bytes")]) from None
+    if data is None:
+        raise Problem(400, "Bad Request", "Send the credential as the body or as the form field 'file'.",
+                      kind="missing-file", errors=[FieldProblem("file", "no file was sent")])
+    report = recognise_upload(data, choose_language(request))
+    if report.get("refused"):
+        raise Problem(422, "Not a credential file", report["errors"][0], kind="not-a-credential",
+                      errors=[FieldProblem("file", report["errors"][0])])
+    return jsonify(report)

@@ -1,0 +1,59 @@
+"""Language choice and Jinja environments of the public pages (English and French).
+
+The pages use the sidecar's shared gettext catalogue (``bridge/i18n``, maintained with
+``scripts/i18n.sh``). One environment per language: gettext callables are installed on an
+environment, and sharing one between languages would mix them up across concurrent requests.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+
+from babel.dates import format_datetime
+from flask import Request
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from bridge.delivery.i18n import translations
+
+PAGE_LANGUAGES = ("en", "fr")
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+
+
+def choose_language(request: Request) -> str:
+    """``?lang=`` when it names a page language, else the best Accept-Language match, else English."""
+    asked = (request.args.get("lang") or "").replace("_", "-").split("-", 1)[0].strip().lower()
+    if asked in PAGE_LANGUAGES:
+        return asked
+    return request.accept_languages.best_match(PAGE_LANGUAGES, default="en") or "en"
+
+
+@lru_cache(maxsize=len(PAGE_LANGUAGES))
+def environment(lang: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["when"] = lambda value: human_time(value, lang)
+    return env
+
+
+def render(name: str, lang: str, **context: object) -> str:
+    return environment(lang).get_template(name).render(lang=lang, **context)
+
+
+def human_time(value: object, lang: str) -> str:
+    """An ISO 8601 date-time in the reader's conventions; anything unparseable is shown as given."""
+    if not isinstance(value, str) or not value:
+        return "" if value is None else str(value)
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return format_datetime(moment.astimezone(dt.UTC), format="medium", tzinfo=dt.UTC, locale=lang) + " UTC"
