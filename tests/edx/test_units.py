@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import gettext
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -170,3 +172,13 @@ def test_never_imports_bridge_or_sealer() -> None:
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
                 assert name.split(".")[0] not in ("bridge", "sealer", "moodle_adapter"), f"{path}: {name}"
+
+
+@pytest.mark.parametrize("script", ["studio.js", "student.js"])
+def test_javascript_parses(script: str) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    result = subprocess.run([node, "--check", str(PACKAGE / "static" / "js" / script)], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
