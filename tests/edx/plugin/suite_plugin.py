@@ -27,6 +27,7 @@ from openedx_events.learning.signals import (
     PERSISTENT_GRADE_SUMMARY_CHANGED,
 )
 
+from edx_xblock.credential_block import _queued_in_outbox
 from edx_xblock.plugin import outbox, receivers
 from edx_xblock.plugin.models import OutboxCompletion
 
@@ -74,10 +75,12 @@ def test_passing_learner_becomes_a_sealed_credential(bridge: dict[str, Any], sid
     assert row.payload["learner"] == {"id": "17", "given_name": "Camille", "family_name": "Martin",
                                       "email": "camille@example.org", "language": "en"}
     assert outbox.is_queued(COURSE, "17")
+    assert _queued_in_outbox(COURSE, "17")  # what the XBlock asks to show "being issued" meanwhile
     report = outbox.drain()
     assert (report.sent, report.retried, report.failed) == (1, 0, 0)
     row.refresh_from_db()
     assert row.status == "sent" and row.credential_id and row.payload == {}  # personal data cleared
+    assert not _queued_in_outbox(COURSE, "17")
     sidecar.drain()
     [cred] = credentials_of(sidecar, "17")
     assert cred["id"] == row.credential_id and cred["status"] in ("sealed", "delivered")
