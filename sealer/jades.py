@@ -57,7 +57,27 @@ def _sigt(value: dt.datetime | None) -> str:
     return moment.astimezone(dt.UTC).strftime(SIGT_FORMAT)
 
 
-def _tst_tokens(token: tsa.TimestampToken) -> dict[str, Any]:
+def key_header(key: KeySource, alg: str, *, kid: bool = True) -> dict[str, Any]:
+    """The protected header members that depend only on the key, in EDC's order (``alg`` to ``b64``).
+
+    ``sigT``, ``adoTst`` and ``crit`` follow per seal. Shared with the bulk sealer
+    (:mod:`sealer.jades_sealer`), which computes this once per key. Refuses an ``alg`` that does not
+    fit the key.
+    """
+    key.check_alg(alg)
+    leaf = key.certificate
+    header: dict[str, Any] = {"alg": alg, "cty": CTY}
+    if kid:
+        header["kid"] = certinfo.kid_for(leaf)
+    header["x5t#S256"] = certinfo.x5t_s256(leaf)
+    header["x5c"] = [base64.b64encode(certinfo.der(c)).decode("ascii") for c in key.chain]
+    header["typ"] = TYP
+    header["b64"] = False
+    return header
+
+
+def tst_tokens(token: tsa.TimestampToken) -> dict[str, Any]:
+    """The JAdES timestamp property value holding one token (adoTst, sigTst)."""
     return {"tstTokens": [{"val": base64.b64encode(token.der).decode("ascii")}]}
 
 
@@ -84,32 +104,25 @@ def seal_jades(
     except UnicodeDecodeError:
         raise SealingError("payload is not valid UTF-8 text; JAdES with b64=false needs text") from None
     alg = alg or key.default_alg
-    key.check_alg(alg)
-    leaf = key.certificate
-    header: dict[str, Any] = {"alg": alg, "cty": CTY}
-    if kid:
-        header["kid"] = certinfo.kid_for(leaf)
-    header["x5t#S256"] = certinfo.x5t_s256(leaf)
-    header["x5c"] = [base64.b64encode(certinfo.der(c)).decode("ascii") for c in key.chain]
-    header["typ"] = TYP
-    header["b64"] = False
+    header = key_header(key, alg, kid=kid)
     header["sigT"] = _sigt(signing_time)
     crit = ["b64", "sigT"]
     if tsa_url and content_timestamp:
-        header["adoTst"] = _tst_tokens(_timestamp(tsa_url, bytes(payload)))
+        header["adoTst"] = tst_tokens(timestamp(tsa_url, bytes(payload)))
         crit.append("adoTst")
     header["crit"] = crit
     protected = b64url_encode(compact_json(header))
     signature = b64url_encode(key.sign(protected.encode("ascii") + b"." + bytes(payload), alg))
     entry: dict[str, Any] = {"protected": protected}
     if tsa_url:
-        sig_tst = _timestamp(tsa_url, signature.encode("ascii"))
-        entry["header"] = {"etsiU": [b64url_encode(compact_json({"sigTst": _tst_tokens(sig_tst)}))]}
+        sig_tst = timestamp(tsa_url, signature.encode("ascii"))
+        entry["header"] = {"etsiU": [b64url_encode(compact_json({"sigTst": tst_tokens(sig_tst)}))]}
     entry["signature"] = signature
     return {"payload": payload_text, "signatures": [entry]}
 
 
-def _timestamp(url: str, data: bytes) -> tsa.TimestampToken:
+def timestamp(url: str, data: bytes) -> tsa.TimestampToken:
+    """A token from the TSA at ``url`` over ``data``; a TSA failure becomes a SealingError."""
     try:
         return tsa.request_timestamp(url, data)
     except tsa.TimestampError as exc:

@@ -1,0 +1,104 @@
+"""JAdES seals in bulk: one :class:`JadesSealer` per key, so per-key work is done once, not per seal.
+
+:func:`sealer.jades.seal_jades` stays the reference implementation; this produces the same JWS JSON
+(the same protected header members in the same order, the same serialization). What differs is
+where the time goes. Per key, once: the certificate members (``kid``, ``x5t#S256``, ``x5c``) and
+the JSON text of the header around ``sigT``. Per second: the base64url protected header, since
+without a TSA only ``sigT`` changes and it has one-second resolution. Per seal: the signature, and
+the JWS JSON written by concatenating bytes. JSON-escaping a 20 KB payload for the ``payload``
+member costs about as much as everything else together, so a caller that already has the escaped
+text (``bridge.elm.compiled`` renders both) passes it in.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import time
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+
+from sealer.jades import SIGT_FORMAT, SealingError, key_header, timestamp, tst_tokens
+from sealer.jose_util import b64url_encode, compact_json
+from sealer.keys import KeySource
+
+__all__ = ["JadesSealer"]
+
+
+class JadesSealer:
+    """Seals payloads with one key; ``seal`` is thread-safe (the per-second cache is one tuple)."""
+
+    def __init__(
+        self,
+        key: KeySource,
+        *,
+        alg: str | None = None,
+        tsa_url: str | None = None,
+        kid: bool = True,
+        content_timestamp: bool = True,
+    ) -> None:
+        self.key = key
+        self.alg = alg or key.default_alg
+        self.tsa_url = tsa_url
+        self._content_timestamp = bool(tsa_url) and content_timestamp
+        header = compact_json(key_header(key, self.alg, kid=kid))
+        # '{"alg":…,"b64":false}' -> '{"alg":…,"b64":false,"sigT":"' + sigT + '",' + rest.
+        self._head = header[:-1] + b',"sigT":"'
+        self._crit = b'"crit":["b64","sigT"]}'
+        self._cached: tuple[int, bytes] = (-1, b"")
+
+    def seal(
+        self, payload: bytes, *, escaped: bytes | None = None, signing_time: dt.datetime | None = None
+    ) -> bytes:
+        """The sealed file's bytes for ``payload`` (UTF-8 JSON text): what ``dumps(seal_jades(...))``
+        gives with this key and options.
+
+        ``escaped`` is ``payload`` JSON-string-escaped without quotes (as json.dumps with
+        ensure_ascii=False escapes); when given it is trusted, which is the point: it saves escaping
+        the payload here. ``signing_time`` defaults to now.
+        """
+        if escaped is None:
+            if not isinstance(payload, bytes | bytearray):
+                raise SealingError("payload must be bytes (the UTF-8 JSON text of the credential)")
+            try:
+                escaped = encode_basestring(bytes(payload).decode("utf-8"))[1:-1].encode("utf-8")
+            except UnicodeDecodeError:
+                raise SealingError("payload is not valid UTF-8 text; JAdES with b64=false needs text") from None
+        if self._content_timestamp:
+            assert self.tsa_url is not None
+            ado = compact_json({"adoTst": tst_tokens(timestamp(self.tsa_url, bytes(payload)))})
+            protected = b64url_encode(
+                self._head + _sigt(_second(signing_time)) + b'",' + ado[1:-1] + b',"crit":["b64","sigT","adoTst"]}'
+            ).encode("ascii")
+        else:
+            protected = self._protected(signing_time)
+        signature = b64url_encode(self.key.sign(protected + b"." + payload, self.alg)).encode("ascii")
+        parts = [b'{"payload":"', escaped, b'","signatures":[{"protected":"', protected]
+        if self.tsa_url:
+            sig_tst = compact_json({"sigTst": tst_tokens(timestamp(self.tsa_url, signature))})
+            parts += [b'","header":{"etsiU":["', b64url_encode(sig_tst).encode("ascii"), b'"]}']
+        else:
+            parts.append(b'"')
+        parts += [b',"signature":"', signature, b'"}]}']
+        return b"".join(parts)
+
+    def _protected(self, signing_time: dt.datetime | None) -> bytes:
+        """The base64url protected header, recomputed only when the second of ``sigT`` changes."""
+        second = _second(signing_time)
+        cached = self._cached
+        if cached[0] == second:
+            return cached[1]
+        protected = b64url_encode(self._head + _sigt(second) + b'",' + self._crit).encode("ascii")
+        self._cached = (second, protected)
+        return protected
+
+
+def _second(moment: dt.datetime | None) -> int:
+    """Whole UTC seconds since the epoch (sigT's resolution) of ``moment``, or of now."""
+    if moment is None:
+        return int(time.time())
+    if moment.tzinfo is None:
+        raise SealingError("signing_time must be timezone-aware")
+    return calendar.timegm(moment.utctimetuple())
+
+
+def _sigt(second: int) -> bytes:
+    return time.strftime(SIGT_FORMAT, time.gmtime(second)).encode("ascii")
