@@ -23,19 +23,36 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
     "reported as not checked.",
 )
 @click.option("--lang", default="en", show_default=True, help="Language of the summary (e.g. en, fr).")
-def verify(file: Path, as_json: bool, trust: Path | None, lang: str) -> None:
+@click.option("--report", "report_format", type=click.Choice(["text", "html"]),
+              help="Print the recognition report (plain text, or a self-contained HTML page to archive or "
+              "print) as the sidecar's verification page shows it.")
+def verify(file: Path, as_json: bool, trust: Path | None, lang: str, report_format: str | None) -> None:
     """Verify the seal and the content of a credential FILE ('-' reads standard input).
 
     Accepts JAdES-sealed JSON-LD credentials (ELM v3, as EDC and EDC Bridge issue them) and legacy
     XAdES-sealed XML credentials. Exit status 0 only when the seal is valid (and trusted, when --trust
     is given) and the content conforms to the official EDC shapes; 1 otherwise; 2 for usage errors.
     """
+    if as_json and report_format:
+        raise click.UsageError("--json and --report are alternatives; give one of them")
     data = _read(file)
+    if report_format:
+        _recognition_report(data, file, report_format, trust, lang)
     report = verify_credential(data, trust_dir=trust, lang=lang).to_dict()
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         click.echo(_render(report))
+    sys.exit(0 if report["ok"] else 1)
+
+
+def _recognition_report(data: bytes, file: Path, fmt: str, trust: Path | None, lang: str) -> None:
+    from bridge.recognition import recognise
+    from bridge.web.report import cli_trust_hint, render_report
+
+    report = recognise(data, lang=lang, trust_dir=trust)
+    name = "stdin" if str(file) == "-" else file.name
+    click.echo(render_report(report, fmt, lang, filename=name, untrusted_hint=None if trust else cli_trust_hint(lang)))
     sys.exit(0 if report["ok"] else 1)
 
 
