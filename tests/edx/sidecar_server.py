@@ -32,15 +32,28 @@ class RunningSidecar:
         return self.app.test_client().get(path, headers={"Authorization": f"Bearer {ADMIN}"})
 
 
+class HeldDispatcher:
+    """Accepts issuing work and never runs it: credentials stay 'received' (the 'being issued' state)."""
+
+    def issue(self, credential_ids: Any) -> None:
+        return None
+
+    def deliver(self, delivery_id: int, eta: Any = None) -> None:
+        return None
+
+    def drain(self) -> None:
+        return None
+
+
 @contextmanager
-def running_sidecar(data_dir: Path, **env: str) -> Iterator[RunningSidecar]:
+def running_sidecar(data_dir: Path, dispatcher: Any = None, **env: str) -> Iterator[RunningSidecar]:
     from bridge.app import create_app
     from bridge.auth import hash_api_key
     from bridge.config import Settings
     from bridge.db.models import Source
 
     settings = Settings.from_env({"EDC_DATA_DIR": str(data_dir), "EDC_ADMIN_TOKEN": ADMIN, **env})
-    app = create_app(settings)
+    app = create_app(settings, dispatcher=dispatcher)
     with app.extensions["edc"].sessions() as session:  # what `edc-bridge sources add` does
         session.add(Source(name=SOURCE, key_hash=hash_api_key(API_KEY)))
         session.commit()

@@ -261,3 +261,18 @@ def test_labels_are_completed_in_every_course_language(bridge: dict[str, Any], s
     assert call(usage, "save_settings", form)["result"] == "saved"
     labels = block(usage).outcomes[0]["esco_skills"][0]["labels"]
     assert labels["en"] == "adapt to change" and labels["fr"]  # the French label came from the sidecar's ESCO
+
+
+def test_credential_being_issued(tmp_path: Any) -> None:
+    from tests.edx.sidecar_server import HeldDispatcher, running_sidecar
+
+    with running_sidecar(tmp_path / "held", dispatcher=HeldDispatcher()) as held:
+        config = bridge_settings(held.url)
+        with override_settings(XBLOCK_SETTINGS={"EdcCredentialBlock": config}):
+            usage = new_block()
+            assert call(usage, "save_settings", valid_form())["result"] == "saved"
+            _complete(held, "1006", config)
+            html = block(usage, "1006").render("student_view").body_html()
+            state = call(usage, "status", {}, student="1006")["state"]
+    assert "edc-status-issuing" in html and "your credential is being issued" in html
+    assert state == "issuing"
