@@ -64,10 +64,9 @@ def recognise(
     report = verify_credential(data, trust_dir=trust_dir, lang=lang)
     verified = report.to_dict()
     errors: list[str] = list(verified["errors"])
-    errors += _outside_the_seal(data, verified.get("format"))
     payload = _sealed_payload(data) if verified.get("format") == "JAdES" else None
-    if payload is not None:
-        errors += _duplicate_members(payload)
+    wrapping = _outside_the_seal(data, verified.get("format")) + (_duplicate_members(payload) if payload else [])
+    errors += wrapping
     summary = report.summary or {}
     credential = _loads(payload) if payload is not None else None
     revocation = _revocation(summary.get("id"), payload, bool(verified.get("signature_valid")), lookup)
@@ -103,7 +102,10 @@ def recognise(
             "messages": verified.get("shacl_messages") or [],
         },
         "revocation": {k: v for k, v in revocation.items() if k != "note"},
-        "credential": _credential(summary, credential, lang, skill_labels) if summary else None,
+        # Content is only shown when the seal vouches for it, unambiguously: a forged or wrapped file
+        # gets no report to mislead with.
+        "credential": _credential(summary, credential, lang, skill_labels)
+        if summary and verified.get("signature_valid") is True and not wrapping else None,
         "errors": errors,
         "warnings": verified.get("warnings") or [],
     }

@@ -159,6 +159,7 @@ def test_sealed_payload_with_duplicate_keys_is_refused(sidecar: Sidecar, dev_sea
     assert report["seal"]["signature_valid"] is True
     assert report["ok"] is False
     assert any("repeats the member(s) 'fullName'" in e for e in report["errors"]), report["errors"]
+    assert report["credential"] is None and "Mallory" not in json.dumps(report)
 
 
 def test_payload_differing_from_what_was_sealed(sidecar: Sidecar, edc_signed: bytes) -> None:

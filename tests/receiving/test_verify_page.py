@@ -87,9 +87,11 @@ def test_tampered_edc_sample_is_not_valid(sidecar: Sidecar, edc_signed: bytes) -
     assert "Not valid" in text_of(doc, "result-heading")
     assert text_of(doc, "seal-valid").startswith("no")
     assert doc.xpath("//div[@role='alert']")
+    assert b"Andromedb" not in response.data and not doc.xpath("//*[@id='recognition']")
     api = sidecar.client.post("/api/v1/verify", data=tampered, content_type="application/ld+json")
     assert api.status_code == 200 and api.json["ok"] is False and api.json["verdict"] == "invalid"
     assert api.json["seal"]["signature_valid"] is False and api.json["errors"]
+    assert api.json["credential"] is None
 
 
 def test_legacy_xades_credential(sidecar: Sidecar, edc_xml: bytes) -> None:
