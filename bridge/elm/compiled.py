@@ -195,11 +195,17 @@ class _Variant:
         pick = operator.itemgetter(*positions)
         self._pick = pick if len(positions) > 1 else (lambda values: (pick(values),))
 
-    def join(self, values: tuple[bytes, ...], escaped_values: tuple[bytes, ...]) -> Rendered:
-        plain, escaped = list(self._plain), list(self._escaped)
-        plain[1::2] = self._pick(values)
-        escaped[1::2] = self._pick(escaped_values)
-        return Rendered(b"".join(plain), b"".join(escaped))
+    def plain(self, values: tuple[bytes, ...]) -> bytes:
+        """The credential text with ``values`` in its slots."""
+        out = list(self._plain)
+        out[1::2] = self._pick(values)
+        return b"".join(out)
+
+    def escaped(self, escaped_values: tuple[bytes, ...]) -> bytes:
+        """The same, JSON-string-escaped, from the escaped values."""
+        out = list(self._escaped)
+        out[1::2] = self._pick(escaped_values)
+        return b"".join(out)
 
 
 def _template(fragments: list[bytes]) -> list[bytes]:
@@ -294,12 +300,20 @@ class CompiledTemplate:
         """The credential as compact UTF-8 JSON: exactly ``json.dumps(assemble(...), ensure_ascii=False,
         separators=(",", ":"))`` for the same arguments. Raises ValidationFailed naming the field when
         a per-learner value fails the typed checks that keep the credential conformant."""
-        return self.render_pair(completion, credential_id=credential_id, issued=issued).payload
+        variant, values, _escaped = self._values(completion, credential_id, issued)
+        return variant.plain(values)
 
     def render_pair(
         self, completion: Completion, *, credential_id: str | None = None, issued: datetime | None = None
     ) -> Rendered:
         """Like :meth:`render`, plus the JSON-string-escaped text for the JWS ``payload`` member."""
+        variant, values, escaped = self._values(completion, credential_id, issued)
+        return Rendered(variant.plain(values), variant.escaped(escaped))
+
+    def _values(
+        self, completion: Completion, credential_id: str | None, issued: datetime | None
+    ) -> tuple[_Variant, tuple[bytes, ...], tuple[bytes, ...]]:
+        """The variant for this learner and its slot values (plain and escaped), after the checks."""
         c = Collector()
         cred_uuid = _credential_uuid(c, completion, credential_id)
         learner = completion.learner
@@ -327,7 +341,7 @@ class CompiledTemplate:
         dob = f"{born.isoformat()}T00:00:00Z".encode() if born is not None else b""
         values = (*ids, given[0], family[0], given[0] + b" " + family[0], *tail, grade[0], dob)
         escaped = (*ids, given[1], family[1], given[1] + b" " + family[1], *tail, grade[1], dob)
-        return self._variants[born is not None].join(values, escaped)
+        return self._variants[born is not None], values, escaped
 
 
 class CompiledTemplates:
