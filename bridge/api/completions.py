@@ -10,13 +10,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
-from sqlalchemy import Insert, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bridge.api.common import authenticate, json_object, runtime, status_url
 from bridge.auth import Principal, require
+from bridge.db.bulk import insert_ignoring_conflicts
 from bridge.db.models import Batch, CourseTemplate, Credential, utcnow
 from bridge.problems import FieldProblem, Problem, validation_problem
 from bridge.tasks.policy import decide
@@ -24,7 +24,6 @@ from bridge.tasks.policy import decide
 bp = Blueprint("completions", __name__, url_prefix="/api/v1")
 
 MAX_LISTED_ERRORS = 200
-INSERT_CHUNK = 1000
 
 
 def _prefixed(prefix: str, field: str) -> str:
@@ -123,22 +122,6 @@ def post_completion() -> tuple[Response, int, dict[str, str]]:
     return _answer(cred, duplicate)
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Bulk INSERT … ON CONFLICT DO NOTHING on the idempotency key, on SQLite and PostgreSQL alike."""
-    dialect = session.get_bind().dialect.name
-    stmt: Insert
-    if dialect == "postgresql":
-        stmt = postgresql.insert(Credential).on_conflict_do_nothing(
-            index_elements=["source", "course_id", "learner_id"])
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(Credential).on_conflict_do_nothing(
-            index_elements=["source", "course_id", "learner_id"])
-    else:  # pragma: no cover - only the two supported databases reach here
-        raise RuntimeError(f"bulk intake is not supported on {dialect}")
-    for i in range(0, len(rows), INSERT_CHUNK):
-        session.execute(stmt, rows[i:i + INSERT_CHUNK])
-
-
 @bp.post("/completions:batch")
 def post_batch() -> tuple[Response, int, dict[str, str]]:
     """Accept up to EDC_MAX_BATCH_ITEMS completions at once: all valid, or nothing is written."""
@@ -197,7 +180,7 @@ def post_batch() -> tuple[Response, int, dict[str, str]]:
         session.add(Batch(id=batch_id, source=source, total=len(items), accepted=0, duplicates=0,
                           created_at=now))
         session.flush()
-        _insert_ignoring_duplicates(session, rows)
+        insert_ignoring_conflicts(session, Credential, rows, ("source", "course_id", "learner_id"))
         counts = dict(session.execute(select(Credential.status, func.count()).where(
             Credential.batch_id == batch_id).group_by(Credential.status)).all())
         accepted = sum(counts.values())

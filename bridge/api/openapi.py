@@ -87,6 +87,8 @@ SPEC: dict[str, Any] = {
             _query("reuse_level", "ESCO reuse level")])},
         "/api/v1/esco/skills/{uuid}": {"get": _op("One ESCO skill",
                                                   params=[_path("uuid", "ESCO skill UUID")])},
+        "/api/v1/verify": {"post": _op("Verify a sealed credential (raw body or multipart field 'file'): seal, "
+                                       "trust and conformance report; public", security=[])},
         "/healthz": {"get": _op("Database, broker and eSeal reachability (503 when one is not)",
                                 security=[])},
         "/metrics": {"get": _op("Prometheus metrics", security=[], media="text/plain")},

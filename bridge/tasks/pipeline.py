@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bridge.db.bulk import insert_ignoring_conflicts
 from bridge.db.models import PENDING_CREDENTIAL_STATUSES, CourseTemplate, Credential, Delivery, utcnow
 from bridge.tasks.dispatch import Dispatcher
 from bridge.tasks.services import PermanentIssueError, Services
@@ -39,88 +40,107 @@ class Context:
 def _set(session: Session, cred_id: str, expected: str, **values: Any) -> bool:
     """Compare-and-set on the credential status; False when another run got there first."""
     values.setdefault("updated_at", utcnow())
-    result = session.execute(update(Credential).where(Credential.id == cred_id, Credential.status == expected)
-                             .values(**values))
+    # Core UPDATE on the connection: the ORM's bulk-update machinery costs more than the write itself.
+    table = Credential.__table__
+    result = session.connection().execute(table.update().where(table.c.id == cred_id, table.c.status == expected)
+                                          .values(**values))
     return (result.rowcount or 0) == 1
 
 
-def issue_many(ctx: Context, credential_ids: list[str]) -> None:
-    """Issue a chunk; one bad credential never stops the others (its row records why)."""
-    for cred_id in credential_ids:
+@dataclass
+class _Issued:
+    cred_id: str
+    expected: str
+    channels: list[str]
+    values: dict[str, Any]
+
+
+def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
+    """Issue a chunk of credentials: read them together, build and seal each, write them together.
+
+    One bad credential never stops the others (its row records why). Returns each id's status.
+    """
+    outcome: dict[str, str] = {}
+    with ctx.sessions() as session:
+        rows = session.execute(select(Credential.id, Credential.source, Credential.course_id, Credential.status,
+                                      Credential.completion, Credential.credential_json)
+                               .where(Credential.id.in_(credential_ids))).all()
+        keys = {(r.source, r.course_id) for r in rows if r.status in PENDING_CREDENTIAL_STATUSES}
+        templates = {key: session.scalar(select(CourseTemplate).where(
+            CourseTemplate.source == key[0], CourseTemplate.course_id == key[1])) for key in keys}
+    issued: list[_Issued] = []
+    for row in rows:
+        outcome[row.id] = row.status
+        if row.status not in PENDING_CREDENTIAL_STATUSES:
+            continue  # already sealed, skipped, failed or revoked: nothing to do
+        assembled: dict[str, Any] = {}
         try:
-            issue_one(ctx, cred_id)
+            template = templates.get((row.source, row.course_id))
+            if template is None:
+                raise PermanentIssueError("the course template was deleted before issuance")
+            credential_json = row.credential_json
+            if row.status == "received":
+                credential = ctx.services.build_credential(
+                    template.template, row.completion, credential_id=row.id, issued=utcnow(),
+                    template_key=(template.source, template.course_id, template.version))
+                credential_json = json.dumps(credential, ensure_ascii=False, separators=(",", ":"))
+                assembled = {"credential_json": credential_json, "template_version": template.version}
+            sealed = ctx.services.seal(credential_json.encode("utf-8"))  # type: ignore[union-attr]
         except Exception as exc:
-            _record_issue_failure(ctx, cred_id, exc)
+            outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, exc, assembled)
+            continue
+        issued.append(_Issued(row.id, row.status, list(template.policy.get("channels", ["email"])),
+                              {**assembled, "sealed": sealed}))
+    if not issued:
+        return outcome
+    now = utcnow()
+    with ctx.sessions() as session:
+        won = [item for item in issued
+               if _set(session, item.cred_id, item.expected, status="sealed", sealed_at=now, error=None,
+                       **item.values)]
+        insert_ignoring_conflicts(session, Delivery, [
+            {"credential_id": item.cred_id, "channel": channel, "status": "pending", "attempts": 0,
+             "updated_at": now} for item in won for channel in item.channels], ("credential_id", "channel"))
+        session.commit()
+        delivery_ids = list(session.scalars(select(Delivery.id).where(
+            Delivery.credential_id.in_([item.cred_id for item in won]), Delivery.status == "pending")))
+        if len(won) < len(issued):  # another run sealed some of them first: report what they hold
+            lost = [item.cred_id for item in issued if item not in won]
+            outcome.update(session.execute(select(Credential.id, Credential.status)
+                                           .where(Credential.id.in_(lost))).tuples().all())
+    for item in won:
+        outcome[item.cred_id] = "sealed"
+    log.info("sealed %d credential(s)", len(won))
+    if ctx.metrics is not None:
+        ctx.metrics.sealed.inc(len(won))
+    for delivery_id in delivery_ids:
+        ctx.dispatcher.deliver(delivery_id)
+    return outcome
 
 
 def issue_one(ctx: Context, cred_id: str) -> str | None:
-    """Assemble, guarantee conformance, seal and store one credential; then enqueue its deliveries.
+    """Issue one credential (see :func:`issue_many`); None when the row does not exist."""
+    return issue_many(ctx, [cred_id]).get(cred_id)
 
-    Returns the status reached (None when the row does not exist).
+
+def _record_issue_failure(ctx: Context, cred_id: str, expected: str, exc: Exception,
+                          assembled: dict[str, Any]) -> str:
+    """Permanent errors fail the credential; others are counted and left for a retry by the sweep.
+
+    An assembled credential is kept (its id and issue date) so that the retry seals the same one.
     """
-    with ctx.sessions() as session:
-        cred = session.get(Credential, cred_id)
-        if cred is None:
-            return None
-        if cred.status not in PENDING_CREDENTIAL_STATUSES:
-            return cred.status  # already sealed, skipped, failed or revoked: nothing to do
-        template_row = session.scalar(select(CourseTemplate).where(
-            CourseTemplate.source == cred.source, CourseTemplate.course_id == cred.course_id))
-        if template_row is None:
-            raise PermanentIssueError("the course template was deleted before issuance")
-        channels = list(template_row.policy.get("channels", ["email"]))
-        status = cred.status
-        credential_json = cred.credential_json
-        values: dict[str, Any] = {}
-        if status == "received":
-            credential = ctx.services.build_credential(template_row.template, cred.completion,
-                                                       credential_id=cred.id, issued=utcnow())
-            credential_json = json.dumps(credential, ensure_ascii=False, separators=(",", ":"))
-            values = {"credential_json": credential_json, "template_version": template_row.version}
-        assert credential_json is not None  # noqa: S101 - assembled rows always carry the credential
-        try:
-            sealed_text = ctx.services.seal(credential_json.encode("utf-8"))
-        except Exception:
-            # Keep the assembled credential (its id and issue date) so the retry seals the same one.
-            if values and _set(session, cred_id, "received", status="assembled", **values):
-                session.commit()
-            raise
-        now = utcnow()
-        if not _set(session, cred_id, status, status="sealed", sealed=sealed_text, sealed_at=now, error=None,
-                    **values):
-            session.rollback()
-            return session.get(Credential, cred_id, populate_existing=True).status  # type: ignore[union-attr]
-        existing = set(session.scalars(select(Delivery.channel).where(Delivery.credential_id == cred_id)))
-        for channel in channels:
-            if channel not in existing:
-                session.add(Delivery(credential_id=cred_id, channel=channel, status="pending",
-                                     updated_at=now))
-        session.commit()
-        delivery_ids = list(session.scalars(select(Delivery.id).where(
-            Delivery.credential_id == cred_id, Delivery.status == "pending")))
-    log.info("credential %s sealed", cred_id)
-    if ctx.metrics is not None:
-        ctx.metrics.sealed.inc()
-    for delivery_id in delivery_ids:
-        ctx.dispatcher.deliver(delivery_id)
-    return "sealed"
-
-
-def _record_issue_failure(ctx: Context, cred_id: str, exc: Exception) -> None:
-    """Permanent errors fail the credential; others are counted and left for a retry by the sweep."""
     permanent = isinstance(exc, PermanentIssueError)
     message = str(exc) if permanent else f"{type(exc).__name__}: {ctx.services.safe_message(exc)}"
     log.warning("credential %s: issuance %s (%s)", cred_id,
                 "failed" if permanent else "will be retried", type(exc).__name__)
     with ctx.sessions() as session:
-        cred = session.get(Credential, cred_id)
-        if cred is None or cred.status not in PENDING_CREDENTIAL_STATUSES:
-            return
-        attempts = cred.attempts + 1
+        attempts = (session.scalar(select(Credential.attempts).where(Credential.id == cred_id)) or 0) + 1
         final = permanent or attempts >= MAX_ISSUE_ATTEMPTS
-        _set(session, cred_id, cred.status, attempts=attempts, error=message[:2000],
-             **({"status": "failed"} if final else {}))
+        status = "failed" if final else ("assembled" if assembled else expected)
+        changed = _set(session, cred_id, expected, attempts=attempts, error=message[:2000], status=status,
+                       **({} if final else assembled))
         session.commit()
+    return status if changed else expected
 
 
 def deliver_one(ctx: Context, delivery_id: int) -> str | None:

@@ -42,6 +42,7 @@ class DeliveryOutcome:
 
 
 DEV_SEAL_DIR = "devseal"
+TEMPLATE_CACHE_SIZE = 256
 
 
 @cache
@@ -78,6 +79,7 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
+        self._templates: dict[tuple[str, str, int], Any] = {}
 
     # --- sealing -------------------------------------------------------------------------------
     @cached_property
@@ -127,8 +129,13 @@ class Services:
         return shared_guard()
 
     def build_credential(self, template: dict[str, Any], completion: dict[str, Any], *,
-                         credential_id: str, issued: dt.datetime) -> dict[str, Any]:
-        """Assemble the ELM credential and refuse to go on unless it conforms to the EDC shapes."""
+                         credential_id: str, issued: dt.datetime,
+                         template_key: tuple[str, str, int] | None = None) -> dict[str, Any]:
+        """Assemble the ELM credential and refuse to go on unless it conforms to the EDC shapes.
+
+        ``template_key`` (source, course, version) lets a chunk of credentials share one parsed
+        template; a new version of the template is a new key.
+        """
         from bridge.elm.assemble import assemble
         from bridge.elm.completion import Completion
         from bridge.elm.conformance import NonConformant
@@ -138,7 +145,15 @@ class Services:
 
         try:
             parsed = Completion.from_dict(completion)
-            credential = assemble(CourseTemplate.from_dict(template), parsed,
+            course = self._templates.get(template_key) if template_key else None
+            if course is None:
+                course = CourseTemplate.from_dict(template)
+                if template_key:
+                    with self._lock:
+                        if len(self._templates) >= TEMPLATE_CACHE_SIZE:
+                            self._templates.clear()
+                        self._templates[template_key] = course
+            credential = assemble(course, parsed,
                                   self.issuer, credential_id=f"urn:credential:{credential_id}", issued=issued,
                                   skill_labels=self.esco.labels,
                                   learning_opportunity=opportunity_url(self.settings.public_url, parsed.source,

@@ -45,7 +45,8 @@ def test_openapi_and_docs_page(sidecar: Sidecar) -> None:
     routes = {re.sub(r"<(?:\w+:)?\w+>", "{}", rule.rule) for rule in sidecar.app.url_map.iter_rules()
               if rule.endpoint != "static"}
     documented = {re.sub(r"\{\w+\}", "{}", path) for path in spec["paths"]}
-    assert documented == routes
+    assert documented <= routes
+    assert {r for r in routes if r.startswith("/api/")} <= documented  # every API route is described
     page = sidecar.client.get("/docs")
     assert page.status_code == 200 and page.mimetype == "text/html"
     assert "/api/v1/credentials/{id}:revoke" in page.get_data(as_text=True)

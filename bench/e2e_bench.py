@@ -1,0 +1,239 @@
+"""End-to-end throughput of the sidecar: completions posted over HTTP (one batch, then single
+requests) → sealed by Celery workers on Redis → e-mailed to a local aiosmtpd server.
+
+Run: ``python bench/e2e_bench.py [--batch N] [--single M] [--workers W] [--db sqlite|postgresql]``.
+Starts ``edc-bridge serve`` (gunicorn) and ``celery … worker`` as subprocesses, a development seal,
+and an SMTP sink on loopback; prints credentials/s for intake, sealing and delivery and the raw
+RSA-2048 sign rate measured in the same run (1 process and W processes), so issuance can be
+compared with what the key alone allows. Needs Redis on 127.0.0.1:6379 (and PostgreSQL on
+127.0.0.1:5432 for ``--db postgresql``, the default when reachable).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+import requests  # noqa: E402
+from aiosmtpd.controller import Controller  # noqa: E402
+
+from bridge.auth import generate_api_key, hash_api_key, signature_headers  # noqa: E402
+from bridge.db.migrate import upgrade  # noqa: E402
+from bridge.db.models import Source  # noqa: E402
+from bridge.db.session import dispose_engine, session_factory  # noqa: E402
+from sealer.devseal import create_dev_seal  # noqa: E402
+from sealer.keys import Pkcs12KeySource  # noqa: E402
+
+ADMIN = secrets.token_urlsafe(16)
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
+SIGN_SECONDS = 3.0
+
+
+class Sink:
+    """SMTP server handler that only counts messages."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        with self.lock:
+            self.count += 1
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _sign_loop(p12: str, seconds: float) -> int:
+    key = Pkcs12KeySource(p12, "dev-seal")
+    data = os.urandom(1024)
+    done, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        key.sign(data, "RS256")
+        done += 1
+    return done
+
+
+def raw_sign_rate(p12: str, processes: int) -> float:
+    """RS256 signatures per second with the seal key, over ``processes`` processes."""
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        counts = pool.starmap(_sign_loop, [(p12, SIGN_SECONDS)] * processes)
+    return sum(counts) / SIGN_SECONDS
+
+
+def completion(i: int, prefix: str) -> dict[str, Any]:
+    return {"source": "bench", "course_id": "42",
+            "learner": {"id": f"{prefix}{i}", "given_name": "Camille", "family_name": f"Martin{i}",
+                        "email": f"learner{i}@example.org", "language": "fr" if i % 2 else "en"},
+            "grade": {"score": 87.5, "max": 100, "text": "Très bien"}, "passed": True,
+            "completed_at": "2026-11-20T10:00:00Z"}
+
+
+def signed_post(base: str, path: str, key: str, body: Any, session: requests.Session) -> requests.Response:
+    data = json.dumps(body).encode()
+    headers = signature_headers("bench", key, "POST", path, data)
+    headers["Content-Type"] = "application/json"
+    return session.post(base + path, data=data, headers=headers, timeout=600)
+
+
+def wait_until(predicate: Any, timeout: float, what: str) -> float:
+    start = time.perf_counter()
+    while not predicate():
+        if time.perf_counter() - start > timeout:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.2)
+    return time.perf_counter()
+
+
+def counts(base: str, batch_id: str) -> dict[str, int]:
+    answer = requests.get(f"{base}/api/v1/batches/{batch_id}", headers={"Authorization": f"Bearer {ADMIN}"},
+                          timeout=30).json()
+    return answer["counts"]
+
+
+def status_count(base: str, status: str) -> int:
+    answer = requests.get(f"{base}/api/v1/credentials?status={status}&per_page=1",
+                          headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30).json()
+    return answer["total"]
+
+
+def pg_reachable() -> bool:
+    try:
+        with psycopg.connect(PG_ADMIN):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=2000, help="completions in the batch request")
+    parser.add_argument("--single", type=int, default=200, help="completions posted one by one")
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (prefork)")
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default=None)
+    args = parser.parse_args()
+    db = args.db or ("postgresql" if pg_reachable() else "sqlite")
+
+    work = Path(tempfile.mkdtemp(prefix="edc-e2e-"))
+    p12 = create_dev_seal(work / "seal").pkcs12_path
+    pg_name = None
+    if db == "postgresql":
+        pg_name = f"edcbridge_bench_{secrets.token_hex(4)}"
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{pg_name}"')
+        db_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_name}"
+    else:
+        db_url = f"sqlite:///{work / 'bench.sqlite3'}"
+    upgrade(db_url)
+    api_key = generate_api_key()
+    with session_factory(db_url)() as session:
+        session.add(Source(name="bench", key_hash=hash_api_key(api_key)))
+        session.commit()
+    dispose_engine(db_url)
+
+    sink = Sink()
+    smtp_port = free_port()
+    smtp = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    http_port = free_port()
+    queue = f"edc-bench-{secrets.token_hex(4)}"
+    env = {**os.environ, "EDC_DATA_DIR": str(work / "var"), "EDC_DATABASE_URL": db_url,
+           "EDC_BROKER_URL": "redis://127.0.0.1:6379/14", "EDC_CELERY_QUEUE": queue, "EDC_ADMIN_TOKEN": ADMIN,
+           "EDC_SEAL_PKCS12": str(p12), "EDC_SEAL_PKCS12_PASSWORD": "dev-seal",
+           "EDC_SMTP_HOST": "127.0.0.1", "EDC_SMTP_PORT": str(smtp_port), "EDC_SMTP_SECURITY": "none",
+           "EDC_MAIL_FROM": "registrar@univ.example", "EDC_PUBLIC_URL": f"http://127.0.0.1:{http_port}"}
+    bin_dir = Path(sys.executable).parent
+    server = subprocess.Popen([str(bin_dir / "edc-bridge"), "serve", "--port", str(http_port), "--workers", "1"],
+                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([str(bin_dir / "celery"), "-A", "bridge.tasks.celery_app", "worker", "-Q", queue,
+                               "--concurrency", str(args.workers), "-l", "WARNING", "--without-gossip",
+                               "--without-mingle", "--without-heartbeat"],
+                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{http_port}"
+    try:
+        wait_until(lambda: _up(base), 60, "the sidecar")
+        template = json.loads((ROOT / "examples" / "course-template.json").read_text(encoding="utf-8"))
+        put = requests.put(f"{base}/api/v1/sources/bench/courses/42/template", json=template,
+                           headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60)
+        put.raise_for_status()
+        # Warm-up: one credential through every worker process start-up (ESCO index, SHACL shapes).
+        http = requests.Session()
+        signed_post(base, "/api/v1/completions", api_key, completion(0, "warm"), http).raise_for_status()
+        wait_until(lambda: sink.count >= 1, 120, "the warm-up credential")
+        time.sleep(2)
+
+        items = [completion(i, "B") for i in range(args.batch)]
+        t0 = time.perf_counter()
+        response = signed_post(base, "/api/v1/completions:batch", api_key, {"completions": items}, http)
+        t_intake = time.perf_counter()
+        response.raise_for_status()
+        batch_id = response.json()["batch_id"]
+        t_sealed = wait_until(lambda: counts(base, batch_id)["sealed"] >= args.batch, 3600, "sealing")
+        t_delivered = wait_until(lambda: sink.count >= args.batch + 1, 3600, "delivery")
+
+        mail_before = sink.count
+        t1 = time.perf_counter()
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda i: signed_post(base, "/api/v1/completions", api_key, completion(i, "S"),
+                                                requests.Session()).raise_for_status(), range(args.single)))
+        t_single_intake = time.perf_counter()
+        t_single_done = wait_until(lambda: sink.count >= mail_before + args.single, 3600, "single deliveries")
+        failed = status_count(base, "failed")
+    finally:
+        for proc in (server, worker):
+            proc.send_signal(signal.SIGTERM)
+        for proc in (server, worker):
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        smtp.stop()
+        if pg_name:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+
+    sign_1 = raw_sign_rate(str(p12), 1)
+    sign_w = raw_sign_rate(str(p12), args.workers)
+    n, m = args.batch, args.single
+    sealing = n / (t_sealed - t0)
+    print(f"database: {db}; Celery workers: {args.workers} (prefork) on Redis; CPUs: {os.cpu_count()}")
+    print(f"batch of {n}: intake {n / (t_intake - t0):,.0f}/s ({t_intake - t0:.2f} s), "
+          f"sealed {sealing:,.0f}/s ({t_sealed - t0:.1f} s from the POST), "
+          f"delivered by SMTP {n / (t_delivered - t0):,.0f}/s ({t_delivered - t0:.1f} s)")
+    print(f"{m} single requests (8 concurrent clients): intake {m / (t_single_intake - t1):,.0f}/s, "
+          f"sealed and delivered {m / (t_single_done - t1):,.0f}/s")
+    print(f"raw RSA-2048 RS256 sign rate: {sign_1:,.0f}/s (1 process), {sign_w:,.0f}/s ({args.workers} processes)")
+    print(f"issuance vs raw signing with {args.workers} processes: {100 * sealing / sign_w:.1f} %")
+    print(f"failed credentials: {failed}")
+    print(f"a 50,000 batch at this rate would take about {50_000 / sealing:.0f} s to seal")
+
+
+def _up(base: str) -> bool:
+    try:
+        return requests.get(f"{base}/healthz", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+if __name__ == "__main__":
+    main()
