@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from babel.dates import format_datetime
 from flask import Request
@@ -39,11 +40,20 @@ def environment(lang: str) -> Environment:
     )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = lambda value: human_time(value, lang)
+    env.filters["http_url"] = is_http_url
     return env
 
 
 def render(name: str, lang: str, **context: object) -> str:
     return environment(lang).get_template(name).render(lang=lang, **context)
+
+
+def is_http_url(value: object) -> bool:
+    """Whether a credential-supplied address may become a link (http/https with a host only)."""
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value.strip())
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def human_time(value: object, lang: str) -> str:

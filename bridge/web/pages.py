@@ -71,11 +71,6 @@ def verify_upload() -> Response:
     return _verify_page(422 if report.get("refused") else 200, report=report)
 
 
-@bp.errorhandler(RequestEntityTooLarge)
-def _too_large(_exc: RequestEntityTooLarge) -> Response:
-    return _verify_page(413, problem="too-large")
-
-
 @bp.get("/catalogue")
 def catalogue_page() -> Response:
     lang = choose_language(request)

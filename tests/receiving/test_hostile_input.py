@@ -225,3 +225,20 @@ def test_unsealed_credential_is_not_valid(edc_signed: bytes) -> None:
     report = recognise(payload)
     assert report["ok"] is False and report["seal"]["signature_valid"] is False
     assert any("carries no seal" in e for e in report["errors"])
+
+
+def test_links_from_a_sealed_credential_are_http_only(sidecar: Sidecar, dev_seal: Any) -> None:
+    """A (validly sealed) credential may name any IRI; only http(s) ones become links on the page."""
+    _cred_id, sealed = sidecar.issue()
+    credential = json.loads(json.loads(sealed)["payload"])
+    claim = credential["credentialSubject"]["hasClaim"][0]
+    claim["learningOpportunity"]["id"] = "javascript:alert(1)"
+    claim["specifiedBy"]["learningOutcome"][0]["relatedESCOSkill"][0]["id"] = "data:text/html,<b>x</b>"
+    key = Pkcs12KeySource(dev_seal.pkcs12_path, "dev-seal")
+    resealed = dumps(seal_jades(json.dumps(credential).encode("utf-8"), key))
+    response = sidecar.upload(resealed)
+    doc = lxml_html.fromstring(response.data)
+    hrefs = [a.get("href") for a in doc.xpath("//a")]
+    assert not [h for h in hrefs if h.startswith(("javascript:", "data:"))]
+    assert "javascript:alert(1)" in doc.text_content()  # shown as text, for the registrar to judge
+    assert any(h.startswith("http://data.europa.eu/esco/skill/") for h in hrefs)
