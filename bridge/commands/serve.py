@@ -110,8 +110,12 @@ def sources_add(name: str) -> None:
 
     if not valid_source_name(name):
         raise click.BadParameter("use letters, digits, '.', '_' or '-' (at most 64)", param_hint="NAME")
+    from bridge.db.migrate import upgrade
+
+    url = _settings().database_url
+    upgrade(url)  # a fresh install can register its first source before the first `serve`
     api_key = generate_api_key()
-    with session_factory(_settings().database_url)() as session:
+    with session_factory(url)() as session:
         session.add(Source(name=name, key_hash=hash_api_key(api_key)))
         try:
             session.commit()
