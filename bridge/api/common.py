@@ -62,7 +62,7 @@ def json_body(*, optional: bool = False) -> Any:
         raise Problem(415, "Unsupported Media Type", "Send the body as application/json.",
                       kind="unsupported-media-type")
     try:
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except UnicodeDecodeError:
         raise Problem(400, "Bad Request", "The body must be UTF-8 encoded JSON.", kind="invalid-json",
                       errors=[FieldProblem("", "not UTF-8")]) from None
@@ -71,6 +71,12 @@ def json_body(*, optional: bool = False) -> Any:
             else "nested too deeply"
         raise Problem(400, "Bad Request", f"The body is not valid JSON ({where}).", kind="invalid-json",
                       errors=[FieldProblem("", "not valid JSON")]) from None
+
+
+def _reject_constant(name: str) -> None:
+    """NaN and Infinity are not JSON (RFC 8259) and no database column could store them."""
+    raise Problem(400, "Bad Request", f"The body is not valid JSON ({name} is not a JSON number).",
+                  kind="invalid-json", errors=[FieldProblem("", f"{name} is not allowed")])
 
 
 def json_object(*, optional: bool = False) -> dict[str, Any]:
