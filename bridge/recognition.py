@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.verify import verify_credential
@@ -48,14 +49,15 @@ def recognise(
     data: bytes,
     *,
     lang: str = "en",
-    trust_dir: str | Path | None = None,
+    trust_dir: str | Path | Sequence[x509.Certificate] | None = None,
     lookup: Lookup | None = None,
     skill_labels: SkillLabels | None = None,
 ) -> dict[str, Any]:
     """Verify ``data`` (a sealed credential file) and build the recognition report in ``lang``.
 
     ``lookup(credential_id)`` tells whether the credential is one of ours and whether it was
-    revoked (None: not checked); ``skill_labels(uri)`` gives ESCO labels, used when the credential
+    revoked (None: not checked); ``trust_dir``: anchor certificates, or a file or folder of them
+    (None: trust not checked); ``skill_labels(uri)`` gives ESCO labels, used when the credential
     carries none in ``lang``. Never raises for bad input: problems are listed in ``errors``.
     """
     refusal = _refuse_early(data)

@@ -182,3 +182,41 @@ def test_same_id_other_content_is_not_reported_as_ours(sidecar: Sidecar, dev_sea
     assert report["ok"] is False
     assert any("differs from what it sealed" in e for e in report["errors"])
     assert report["credential"]["id"] == f"urn:credential:{cred_id}"
+
+
+def _trusted_list(ca_pem: bytes, status: str = "granted") -> bytes:
+    """A minimal ETSI TS 119 612 trusted list naming one CA/QC service."""
+    import base64
+
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    der = cx509.load_pem_x509_certificate(ca_pem).public_bytes(Encoding.DER)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<TrustServiceStatusList xmlns="http://uri.etsi.org/02231/v2#" TSLTag="http://uri.etsi.org/19612/TSLTag">
+ <TrustServiceProviderList><TrustServiceProvider><TSPServices><TSPService><ServiceInformation>
+  <ServiceTypeIdentifier>http://uri.etsi.org/TrstSvc/Svctype/CA/QC</ServiceTypeIdentifier>
+  <ServiceName><Name xml:lang="en">Dev CA</Name></ServiceName>
+  <ServiceDigitalIdentity><DigitalId><X509Certificate>{base64.b64encode(der).decode()}</X509Certificate>
+  </DigitalId></ServiceDigitalIdentity>
+  <ServiceStatus>http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/{status}</ServiceStatus>
+ </ServiceInformation></TSPService></TSPServices></TrustServiceProvider></TrustServiceProviderList>
+</TrustServiceStatusList>""".encode()
+
+
+def test_trust_anchors_from_an_eu_trusted_list_file(tmp_path: Any, dev_seal: Any, edc_signed: bytes) -> None:
+    listing = tmp_path / "tl.xml"
+    listing.write_bytes(_trusted_list(dev_seal.ca_certificate_path.read_bytes()))
+    car = make_sidecar(tmp_path, dev_seal, EDC_VERIFY_TRUST=str(listing))
+    _cred_id, sealed = car.issue()
+    ours = car.client.post("/api/v1/verify", data=sealed, content_type="application/ld+json").json
+    assert ours["seal"]["trusted"] is True and ours["ok"] is True, ours["errors"]
+    theirs = car.client.post("/api/v1/verify", data=edc_signed, content_type="application/ld+json").json
+    assert theirs["seal"]["trusted"] is False
+
+    listing.write_bytes(_trusted_list(dev_seal.ca_certificate_path.read_bytes(), status="withdrawn"))
+    report = car.client.post("/api/v1/verify", data=sealed, content_type="application/ld+json").json
+    assert report["ok"] is False and report["seal"]["trusted"] is False
+    assert any("lists no granted CA/QC service" in e for e in report["errors"])
+    doc = page(car.upload(sealed))
+    assert text_of(doc, "trusted") == "no"
