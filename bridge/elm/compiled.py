@@ -20,7 +20,6 @@ its presence changes the skeleton.
 from __future__ import annotations
 
 import binascii
-import functools
 import hashlib
 import json
 import operator
@@ -151,13 +150,12 @@ class _NodeIds:
     def groups(self, credential: uuid.UUID) -> tuple[bytes, ...]:
         """The 5 hex groups of the credential uuid, then of each node id, in ``names`` order."""
         base = credential.bytes
-        digests = b"".join([base, b"\0" * (_DIGEST - 16), *[_sha1(base + n).digest() for n in self._names]])
+        sha1 = hashlib.sha1  # uuid5 is defined over SHA-1: an identifier derivation, not a security use
+        digests = b"".join(
+            [base, b"\0" * (_DIGEST - 16), *[sha1(base + n, usedforsecurity=False).digest() for n in self._names]]
+        )
         value = (int.from_bytes(digests) & self._mask) | self._bits
         return self._cut(binascii.hexlify(value.to_bytes(self._size)))
-
-
-# uuid5 is defined over SHA-1; this is an identifier derivation, not a security use.
-_sha1 = functools.partial(hashlib.sha1, usedforsecurity=False)
 
 
 _UUID_SLOTS = (_CRED, "id:")

@@ -19,7 +19,12 @@ from bridge.elm.compiled import CompiledTemplate, CompiledTemplates, CompileErro
 from bridge.elm.completion import Completion, Grade
 from bridge.elm.conformance import ConformanceGuard, NonConformant, shacl_validate
 from bridge.elm.errors import ValidationFailed
+from bridge.elm.issuer import Issuer
 from bridge.elm.template import CourseTemplate
+from sealer.devseal import create_dev_seal
+from sealer.jades import dumps, seal_jades, verify_jades
+from sealer.jades_sealer import JadesSealer
+from sealer.keys import Pkcs12KeySource
 
 from .helpers import ADAPT_TO_CHANGE, ISSUED, PROVIDER, SAME_ORG, load_example
 from .test_template import PNG_1PX
@@ -150,6 +155,27 @@ def test_learning_opportunity_link_is_rendered_too() -> None:
     expected = assemble(template, completion, SAME_ORG, issued=ISSUED, learning_opportunity=link)
     assert compiled.render(completion, issued=ISSUED) == _dumps(expected)
     assert link in compiled.render(completion).decode()
+
+
+def test_fast_path_seal_equals_the_reference_seal(tmp_path) -> None:
+    """render_pair + JadesSealer gives the very file assemble + json.dumps + seal_jades gives."""
+    seal = create_dev_seal(tmp_path)
+    key = Pkcs12KeySource(seal.pkcs12_path, seal.password)
+    issuer = Issuer.from_certificate(key.certificate)
+    template = _example()
+    compiled = CompiledTemplate.compile(template, issuer)
+    sealer = JadesSealer(key)
+    doc = load_example("completion.json")
+    doc["learner"]["given_name"] = 'Zoë "Q" \\ 😀'
+    completion = Completion.from_dict(doc)
+    rendered = compiled.render_pair(completion, issued=ISSUED)
+    now = datetime.now(UTC)  # the dev seal certificate starts today
+    sealed = sealer.seal(rendered.payload, escaped=rendered.escaped, signing_time=now)
+    reference = _dumps(assemble(template, completion, issuer, issued=ISSUED))
+    assert sealed == dumps(seal_jades(reference, key, signing_time=now))
+    report = verify_jades(sealed)
+    assert report.ok, report.errors
+    assert report.payload == reference
 
 
 # ---- conformance --------------------------------------------------------------------------------------
