@@ -73,6 +73,10 @@ def verify_credential(
         return VerificationReport(
             seal=seal_dict, shacl_conforms=False, errors=["the sealed payload is not JSON text"]
         )
+    except RecursionError:  # hostile nesting: a clear refusal, not a crash
+        return VerificationReport(
+            seal=seal_dict, shacl_conforms=False, errors=["the sealed payload is nested too deeply"]
+        )
     if not isinstance(credential, dict):
         return VerificationReport(
             seal=seal_dict, shacl_conforms=False, errors=["the sealed payload is not a JSON object"]

@@ -242,3 +242,13 @@ def test_links_from_a_sealed_credential_are_http_only(sidecar: Sidecar, dev_seal
     assert not [h for h in hrefs if h.startswith(("javascript:", "data:"))]
     assert "javascript:alert(1)" in doc.text_content()  # shown as text, for the registrar to judge
     assert any(h.startswith("http://data.europa.eu/esco/skill/") for h in hrefs)
+
+
+def test_deeply_nested_sealed_payload_is_refused(sidecar: Sidecar, edc_signed: bytes) -> None:
+    jws = json.loads(edc_signed)
+    for payload in ("[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000):
+        jws["payload"] = payload
+        response = api(sidecar, json.dumps(jws).encode(), "application/ld+json")
+        assert response.status_code == 200
+        assert response.json["ok"] is False
+        assert "the sealed payload is nested too deeply" in response.json["errors"]
