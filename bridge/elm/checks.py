@@ -104,7 +104,7 @@ def number(
 def email(c: Collector, field: str, value: Any, *, required: bool = True) -> str | None:
     if value is None and not required:
         return None
-    if not isinstance(value, str) or len(value) > 254 or not EMAIL_RE.match(value):
+    if not isinstance(value, str) or len(value) > 254 or not EMAIL_RE.fullmatch(value):
         c.add(field, "expected an email address like name@example.org")
         return None
     return value
@@ -129,7 +129,7 @@ def url(c: Collector, field: str, value: Any, *, required: bool = True) -> str |
 def duration(c: Collector, field: str, value: Any, *, required: bool = True) -> str | None:
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not DURATION_RE.match(value):
+    if not isinstance(value, str) or not DURATION_RE.fullmatch(value):
         c.add(field, "expected an ISO 8601 duration like PT125H or P1Y")
         return None
     return value
@@ -137,7 +137,7 @@ def duration(c: Collector, field: str, value: Any, *, required: bool = True) -> 
 
 def add_duration(start: datetime, iso: str) -> datetime:
     """``start`` + an ISO 8601 duration; years and months are calendar steps (day clamped)."""
-    m = DURATION_RE.match(iso)
+    m = DURATION_RE.fullmatch(iso)
     if not m:
         raise ValueError("not an ISO 8601 duration")
     years, months, weeks, days, hours, minutes = (int(g or 0) for g in m.groups()[:6])
@@ -195,7 +195,7 @@ def identifier(c: Collector, field: str, value: Any, *, max_len: int = 200) -> s
 
 def image_data_url(c: Collector, field: str, value: str) -> tuple[str, bytes] | None:
     """``data:image/png|jpeg;base64,...`` -> (\"PNG\"|\"JPEG\", bytes), checking the magic number."""
-    m = re.match(r"^data:image/(png|jpeg);base64,([A-Za-z0-9+/=\s]+)$", value)
+    m = re.fullmatch(r"^data:image/(png|jpeg);base64,([A-Za-z0-9+/=\s]+)$", value)
     if not m:
         c.add(field, "expected a data:image/png;base64,… or data:image/jpeg;base64,… URL, or an https URL")
         return None

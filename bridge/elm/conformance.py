@@ -207,10 +207,10 @@ def skeleton(credential: dict[str, Any]) -> tuple[str, list[str]]:
     order: dict[str, str] = {}
 
     def mask_id(value: str, path: str) -> str:
-        if _GENERATED_ID.match(value):
+        if _GENERATED_ID.fullmatch(value):
             return order.setdefault(value, f"{value.split(':')[1]}#{len(order)}")
         if value.startswith("mailto:"):
-            if not checks.EMAIL_RE.match(value[7:]):
+            if not checks.EMAIL_RE.fullmatch(value[7:]):
                 problems.append(f"{path}: expected mailto:<email address>")
             return order.setdefault(value, f"mailto#{len(order)}")
         return value
@@ -243,7 +243,7 @@ def skeleton(credential: dict[str, Any]) -> tuple[str, list[str]]:
 
 
 def _is_datetime(value: Any) -> bool:
-    if not isinstance(value, str) or not _XSD_DATETIME.match(value):
+    if not isinstance(value, str) or not _XSD_DATETIME.fullmatch(value):
         return False
     try:
         datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -258,7 +258,7 @@ def _is_text_map(value: Any) -> bool:
         and bool(value)
         and all(
             isinstance(k, str)
-            and checks.LANG_TAG_RE.match(k)
+            and checks.LANG_TAG_RE.fullmatch(k)
             and isinstance(v, str)
             and v.strip()
             and not checks.CONTROL_CHARS.search(v)

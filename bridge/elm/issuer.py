@@ -31,7 +31,7 @@ class Issuer:
     def __post_init__(self) -> None:
         c = Collector()
         checks.lang_map(c, "issuer.legal_name", self.legal_name, max_len=500)
-        if not isinstance(self.eidas_identifier, str) or not EIDAS_ID_RE.match(self.eidas_identifier):
+        if not isinstance(self.eidas_identifier, str) or not EIDAS_ID_RE.fullmatch(self.eidas_identifier):
             c.add("issuer.eidas_identifier", "expected an ETSI organizationIdentifier like VATFR-12345678901")
         if not isinstance(self.country, str) or not codelists.is_country(self.country):
             c.add("issuer.country", "expected an ISO 3166-1 alpha-2 country code this bridge supports")
@@ -41,7 +41,7 @@ class Issuer:
     @property
     def identifier_country(self) -> str:
         """Country of the eIDAS identifier (``VATFR-…`` -> ``FR``), else the issuer's country."""
-        m = EIDAS_ID_RE.match(self.eidas_identifier)
+        m = EIDAS_ID_RE.fullmatch(self.eidas_identifier)
         country = m.group(2) if m else self.country
         return country if codelists.is_country(country) else self.country
 
@@ -50,7 +50,7 @@ class Issuer:
 
         When it is not, the credential must carry a mandate evidence (EDC-issuedByMandate).
         """
-        m = EIDAS_ID_RE.match(self.eidas_identifier)
+        m = EIDAS_ID_RE.fullmatch(self.eidas_identifier)
         if not m:
             return False
         scheme, country, ref = m.groups()

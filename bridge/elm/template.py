@@ -242,7 +242,7 @@ def _skills(c: Collector, field: str, value: Any) -> list[EscoSkill] | None:
             labels = checks.lang_map(c, f"{sub}.labels", item.get("labels"), required=False, max_len=500)
             if item.get("labels") is not None and labels is None:
                 ok = False
-        if not isinstance(uri, str) or not checks.ESCO_SKILL_RE.match(uri):
+        if not isinstance(uri, str) or not checks.ESCO_SKILL_RE.fullmatch(uri):
             c.add(
                 sub if not isinstance(item, dict) else f"{sub}.uri",
                 "expected an ESCO skill URI http://data.europa.eu/esco/skill/<uuid> (lower-case UUID)",
@@ -329,7 +329,7 @@ def _organisation(c: Collector, field: str, value: Any) -> Organisation | None:
         else None
     )
     vat = value.get("vat_identifier")
-    if vat is not None and (not isinstance(vat, str) or not re.match(r"^[A-Z]{2}[0-9A-Za-z+*.]{2,13}$", vat)):
+    if vat is not None and (not isinstance(vat, str) or not re.fullmatch(r"^[A-Z]{2}[0-9A-Za-z+*.]{2,13}$", vat)):
         c.add(f"{field}.vat_identifier", "expected a VAT number with its country prefix, like FR12345678901")
     country = value.get("country")
     if "country" in value and (not isinstance(country, str) or not codelists.is_country(country)):

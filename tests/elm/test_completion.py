@@ -39,6 +39,7 @@ def test_integer_ids_and_offsets_are_normalised(completion_dict):
     [
         ("learner", "email", "camille.example.org", "learner.email"),
         ("learner", "email", "camille@", "learner.email"),
+        ("learner", "email", "camille@example.org\n", "learner.email"),
         ("learner", "given_name", "", "learner.given_name"),
         ("learner", "family_name", "Martin\x00", "learner.family_name"),
         ("learner", "language", "french", "learner.language"),
