@@ -7,11 +7,13 @@ environment, and sharing one between languages would mix them up across concurre
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from babel.dates import format_datetime
+from babel.units import format_unit
 from flask import Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -41,11 +43,28 @@ def environment(lang: str) -> Environment:
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = lambda value: human_time(value, lang)
     env.filters["http_url"] = is_http_url
+    env.filters["duration"] = lambda value: human_duration(value, lang)
     return env
 
 
 def render(name: str, lang: str, **context: object) -> str:
     return environment(lang).get_template(name).render(lang=lang, **context)
+
+
+_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+_DURATION_UNITS = ("year", "month", "week", "day", "hour", "minute", "second")
+
+
+def human_duration(value: object, lang: str) -> str:
+    """An ISO 8601 duration (``PT125H``, ``P2M``) in words ("125 heures"); anything else as given."""
+    if not isinstance(value, str):
+        return "" if value is None else str(value)
+    match = _DURATION.match(value.strip())
+    if not match or not any(match.groups()):
+        return value
+    parts = [format_unit(int(amount), f"duration-{unit}", length="long", locale=lang)
+             for amount, unit in zip(match.groups(), _DURATION_UNITS, strict=True) if amount]
+    return ", ".join(parts)
 
 
 def is_http_url(value: object) -> bool:

@@ -51,6 +51,7 @@ def test_catalogue_in_french(sidecar: Sidecar) -> None:
     title = course.xpath(".//h2")[0]
     assert title.text_content().strip() == "Analyse de données avec Python" and title.get("lang") == "fr"
     assert course.xpath(".//dd[@class='mode']")[0].text == "En ligne"
+    assert "125\u00a0heures" in course.text_content()  # PT125H, with a no-break space
     skills = [a.text for a in course.xpath(".//a[@class='esco']")]
     assert "s'adapter au changement" in skills
     assert "anglais" in course.text_content() and "français" in course.text_content()

@@ -79,6 +79,7 @@ def test_trusted_own_credential_with_outcomes_and_skills(tmp_path: Path, dev_sea
     assert result.exit_code == 0, result.output
     assert "Certificat de confiance: oui" in result.output
     assert "Crédits ECTS: 5" in result.output and "Niveau CEC: 6" in result.output
+    assert "Volume d’apprentissage: 125\u00a0heures" in result.output
     assert "  * S'adapter au changement au travail" in result.output
     assert "s'adapter au changement <http://data.europa.eu/esco/skill/49de9958-2aa4-4eef-a89d-fe5d5bcd28c4>" \
         in result.output

@@ -67,6 +67,8 @@ def test_edc_sample_is_valid_with_recognition_report(sidecar: Sidecar, edc_signe
     assert text_of(doc, "learner") == "Ana Andromeda"
     assert text_of(doc, "credential-title") == "Certificate of Participation"
     assert "EDC Updates Webinar" in text_of(doc, "achievement-1")
+    section = doc.xpath("//section[@class='achievement']")[0]
+    assert "Volume of learning" in section.text_content() and "Volume of learning2 months" in section.text_content()
 
 
 def test_edc_sample_in_french(sidecar: Sidecar, edc_signed: bytes) -> None:
