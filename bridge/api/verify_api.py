@@ -8,13 +8,26 @@ truncated JSON), which are 422 problems naming the ``file`` field, and oversized
 """
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, jsonify, request
 
 from bridge.problems import FieldProblem, Problem
-from bridge.web.i18n import choose_language
 from bridge.web.receiving import TooLarge, allow_upload, raw_body, recognise_upload, uploaded_file
 
 bp = Blueprint("verify_api", __name__, url_prefix="/api/v1")
+
+_LANG = re.compile(r"^[a-z]{2,3}$")
+
+
+def _language() -> str:
+    """The language of the report's texts (credential language maps): ``?lang=``, else the first
+    Accept-Language tag, else English. Unlike the pages, any language the credential carries works."""
+    for tag in [request.args.get("lang") or "", *request.accept_languages.values()]:
+        primary = tag.replace("_", "-").split("-", 1)[0].strip().lower()
+        if _LANG.match(primary):
+            return primary
+    return "en"
 
 
 @bp.before_request
@@ -32,7 +45,7 @@ def verify() -> Response:
     if data is None:
         raise Problem(400, "Bad Request", "Send the credential as the body or as the form field 'file'.",
                       kind="missing-file", errors=[FieldProblem("file", "no file was sent")])
-    report = recognise_upload(data, choose_language(request))
+    report = recognise_upload(data, _language())
     if report.get("refused"):
         raise Problem(422, "Not a credential file", report["errors"][0], kind="not-a-credential",
                       errors=[FieldProblem("file", report["errors"][0])])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ class Sidecar:
     app: Flask
     client: FlaskClient
     settings: Settings
+    keys: dict[str, str] = field(default_factory=dict)
 
     @property
     def rt(self) -> Any:
@@ -53,19 +54,22 @@ class Sidecar:
     def add_course(self, source: str = "moodle-main", course_id: str = "42",
                    template: dict[str, Any] | None = None) -> str:
         """Register the source (if new) and store the course template; returns the source's API key."""
-        key = generate_api_key()
-        with self.rt.sessions() as session:
-            if session.query(Source).filter_by(name=source).first() is None:
-                session.add(Source(name=source, key_hash=hash_api_key(key)))
+        if source not in self.keys:
+            self.keys[source] = generate_api_key()
+            with self.rt.sessions() as session:
+                session.add(Source(name=source, key_hash=hash_api_key(self.keys[source])))
                 session.commit()
         path = f"/api/v1/sources/{source}/courses/{course_id}/template"
         response = self.admin("PUT", path, template or example_template())
         assert response.status_code in (200, 201), response.json
-        return key
+        return self.keys[source]
 
     def issue(self, source: str = "moodle-main", course_id: str = "42", learner_id: str = "17") -> tuple[str, bytes]:
-        """Issue one credential through the real intake and pipeline; (credential id, sealed file)."""
-        key = self.add_course(source, course_id)
+        """Issue one credential through the real intake and pipeline; (credential id, sealed file).
+        Stores the example template unless the course already has one."""
+        exists = self.client.get(f"/api/v1/sources/{source}/courses/{course_id}/template",
+                                 headers={"Authorization": f"Bearer {ADMIN}"}).status_code == 200
+        key = self.keys[source] if exists else self.add_course(source, course_id)
         completion = example_completion()
         completion.update(source=source, course_id=course_id)
         completion["learner"]["id"] = learner_id

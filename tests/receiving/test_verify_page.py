@@ -7,7 +7,7 @@ from typing import Any
 
 from lxml import html as lxml_html
 
-from tests.receiving.conftest import PUBLIC_URL, Sidecar, make_sidecar
+from tests.receiving.conftest import PUBLIC_URL, Sidecar, example_template, make_sidecar
 
 
 def page(response: Any) -> Any:
@@ -222,3 +222,16 @@ def test_trust_anchors_from_an_eu_trusted_list_file(tmp_path: Any, dev_seal: Any
     assert any("lists no granted CA/QC service" in e for e in report["errors"])
     doc = page(car.upload(sealed))
     assert text_of(doc, "trusted") == "no"
+
+
+def test_api_reports_in_any_language_the_credential_carries(sidecar: Sidecar) -> None:
+    german = example_template()
+    german["title"]["de"] = "Datenanalyse mit Python"
+    sidecar.add_course(template=german)
+    _cred_id, sealed = sidecar.issue()
+    for query, headers in (("?lang=de", {}), ("", {"Accept-Language": "de-AT, en;q=0.5"})):
+        report = sidecar.client.post(f"/api/v1/verify{query}", data=sealed, content_type="application/ld+json",
+                                     headers=headers).json
+        assert report["credential"]["achievements"][0]["title"] == "Datenanalyse mit Python"
+    report = sidecar.client.post("/api/v1/verify?lang=../x", data=sealed, content_type="application/ld+json").json
+    assert report["credential"]["achievements"][0]["title"] == "Data Analysis with Python"
