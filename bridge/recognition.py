@@ -256,7 +256,7 @@ def _claims(credential: Any) -> list[dict[str, Any]]:
     subject = _node(credential.get("credentialSubject")) if isinstance(credential, dict) else {}
     claims = subject.get("hasClaim")
     items = claims if isinstance(claims, list) else [claims]
-    return [c if isinstance(c, dict) else {} for c in items if c is not None]
+    return [c for c in items if isinstance(c, dict)]  # as bridge.elm.summary reads them, so they pair up
 
 
 def _node(value: Any) -> dict[str, Any]:

@@ -123,4 +123,7 @@ def jsonld_response(row: TemplateRow) -> Response:
     except ValidationFailed as exc:
         return Response(json.dumps({"error": str(exc)}, ensure_ascii=False), status=409,
                         mimetype="application/json")
-    return Response(json.dumps(document, ensure_ascii=False, indent=1), mimetype=JSONLD)
+    response = Response(json.dumps(document, ensure_ascii=False, indent=1), mimetype=JSONLD)
+    # Public linked data: other institutions' pages and tools may fetch it from the browser.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

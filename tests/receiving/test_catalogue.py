@@ -62,6 +62,7 @@ def test_course_jsonld_at_its_stable_url_conforms(sidecar: Sidecar) -> None:
     url = "/catalogue/edx/course-v1%3AOrg%2BX%2B2026.jsonld"
     response = sidecar.client.get(url)
     assert response.status_code == 200 and response.mimetype == "application/ld+json"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
     document = response.json
     assert document["id"] == PUBLIC_URL + url
     assert document["type"] == "LearningOpportunity"

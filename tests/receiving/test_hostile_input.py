@@ -252,3 +252,18 @@ def test_deeply_nested_sealed_payload_is_refused(sidecar: Sidecar, edc_signed: b
         assert response.status_code == 200
         assert response.json["ok"] is False
         assert "the sealed payload is nested too deeply" in response.json["errors"]
+
+
+def test_odd_claim_lists_keep_details_with_their_achievement(sidecar: Sidecar, dev_seal: Any) -> None:
+    """A non-object entry among the claims must not shift awarding dates onto another achievement."""
+    _cred_id, sealed = sidecar.issue()
+    credential = json.loads(json.loads(sealed)["payload"])
+    claims = credential["credentialSubject"]["hasClaim"]
+    credential["credentialSubject"]["hasClaim"] = ["not a claim", *claims]
+    key = Pkcs12KeySource(dev_seal.pkcs12_path, "dev-seal")
+    resealed = dumps(seal_jades(json.dumps(credential).encode("utf-8"), key))
+    report = api(sidecar, resealed, "application/ld+json").json
+    achievements = report["credential"]["achievements"]
+    assert len(achievements) == 1
+    assert achievements[0]["awarding_date"] == "2026-11-20T10:00:00Z"
+    assert achievements[0]["learning_opportunity"].endswith("/catalogue/moodle-main/42.jsonld")
