@@ -23,6 +23,12 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("web", __name__, static_folder="static", static_url_path="/web-static")
 
+
+@bp.record_once
+def _check_settings(state: Any) -> None:
+    """A malformed EDC_VERIFY_MAX_BYTES stops the start (ConfigError), not a later upload."""
+    max_bytes(state.app.extensions["edc"].settings)
+
 # No script runs on these pages; forms post to this origin only.
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")

@@ -267,3 +267,10 @@ def test_odd_claim_lists_keep_details_with_their_achievement(sidecar: Sidecar, d
     assert len(achievements) == 1
     assert achievements[0]["awarding_date"] == "2026-11-20T10:00:00Z"
     assert achievements[0]["learning_opportunity"].endswith("/catalogue/moodle-main/42.jsonld")
+
+
+def test_malformed_upload_limit_stops_the_start(tmp_path: Path, dev_seal: Any) -> None:
+    from bridge.config import ConfigError
+
+    with pytest.raises(ConfigError, match="EDC_VERIFY_MAX_BYTES"):
+        make_sidecar(tmp_path, dev_seal, EDC_VERIFY_MAX_BYTES="2MB")
