@@ -95,6 +95,12 @@ def test_edc_sample_and_tampered_copy_in_a_real_browser(browser: Any, base_url: 
     assert browser.find_element(By.ID, "sealed-by").text == "ORGANIZACION TEST"
     assert browser.find_element(By.ID, "learner").text == "Ana Andromeda"
     assert browser.find_element(By.ID, "conforms").text == "yes"
+    # Printed, the page keeps the report and drops the navigation and the upload form.
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    assert not browser.find_element(By.CSS_SELECTOR, "form.upload").is_displayed()
+    assert not browser.find_element(By.CSS_SELECTOR, "header.site").is_displayed()
+    assert browser.find_element(By.ID, "recognition").is_displayed()
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
 
     tampered = tmp_path / "tampered.jsonld"
     tampered.write_bytes(EDC_SIGNED.read_bytes().replace(b"Ana Andromeda", b"Eve Andromeda", 1))
