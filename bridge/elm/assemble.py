@@ -365,7 +365,7 @@ def _skill_concepts(
 def _is_lang_label(key: Any, value: Any) -> bool:
     return (
         isinstance(key, str)
-        and checks.LANG_TAG_RE.match(key) is not None
+        and checks.LANG_TAG_RE.fullmatch(key) is not None
         and isinstance(value, str)
         and bool(value.strip())
     )
