@@ -131,6 +131,8 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=200, help="completions posted one by one")
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (prefork)")
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default=None)
+    parser.add_argument("--no-deliver", action="store_true",
+                        help="issue without delivery channels: measures intake and sealing only")
     args = parser.parse_args()
     db = args.db or ("postgresql" if pg_reachable() else "sqlite")
 
@@ -173,13 +175,15 @@ def main() -> None:
     try:
         wait_until(lambda: _up(base), 60, "the sidecar")
         template = json.loads((ROOT / "examples" / "course-template.json").read_text(encoding="utf-8"))
+        template["policy"] = {"channels": [] if args.no_deliver else ["email"]}
         put = requests.put(f"{base}/api/v1/sources/bench/courses/42/template", json=template,
                            headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60)
         put.raise_for_status()
         # Warm-up: one credential through every worker process start-up (ESCO index, SHACL shapes).
         http = requests.Session()
         signed_post(base, "/api/v1/completions", api_key, completion(0, "warm"), http).raise_for_status()
-        wait_until(lambda: sink.count >= 1, 120, "the warm-up credential")
+        wait_until(lambda: status_count(base, "delivered" if not args.no_deliver else "sealed") >= 1, 120,
+                   "the warm-up credential")
         time.sleep(2)
 
         items = [completion(i, "B") for i in range(args.batch)]
@@ -189,7 +193,7 @@ def main() -> None:
         response.raise_for_status()
         batch_id = response.json()["batch_id"]
         t_sealed = wait_until(lambda: counts(base, batch_id)["sealed"] >= args.batch, 3600, "sealing")
-        t_delivered = wait_until(lambda: sink.count >= args.batch + 1, 3600, "delivery")
+        t_delivered = wait_until(lambda: args.no_deliver or sink.count >= args.batch + 1, 3600, "delivery")
 
         mail_before = sink.count
         t1 = time.perf_counter()
@@ -197,7 +201,9 @@ def main() -> None:
             list(pool.map(lambda i: signed_post(base, "/api/v1/completions", api_key, completion(i, "S"),
                                                 requests.Session()).raise_for_status(), range(args.single)))
         t_single_intake = time.perf_counter()
-        t_single_done = wait_until(lambda: sink.count >= mail_before + args.single, 3600, "single deliveries")
+        t_single_done = wait_until(
+            lambda: (status_count(base, "sealed") >= args.batch + args.single + 1) if args.no_deliver
+            else sink.count >= mail_before + args.single, 3600, "single credentials")
         failed = status_count(base, "failed")
     finally:
         for proc in (server, worker):
@@ -217,11 +223,12 @@ def main() -> None:
     n, m = args.batch, args.single
     sealing = n / (t_sealed - t0)
     print(f"database: {db}; Celery workers: {args.workers} (prefork) on Redis; CPUs: {os.cpu_count()}")
+    delivered = "not delivered (--no-deliver)" if args.no_deliver else \
+        f"delivered by SMTP {n / (t_delivered - t0):,.0f}/s ({t_delivered - t0:.1f} s)"
     print(f"batch of {n}: intake {n / (t_intake - t0):,.0f}/s ({t_intake - t0:.2f} s), "
-          f"sealed {sealing:,.0f}/s ({t_sealed - t0:.1f} s from the POST), "
-          f"delivered by SMTP {n / (t_delivered - t0):,.0f}/s ({t_delivered - t0:.1f} s)")
+          f"sealed {sealing:,.0f}/s ({t_sealed - t0:.1f} s from the POST), {delivered}")
     print(f"{m} single requests (8 concurrent clients): intake {m / (t_single_intake - t1):,.0f}/s, "
-          f"sealed and delivered {m / (t_single_done - t1):,.0f}/s")
+          f"{'sealed' if args.no_deliver else 'sealed and delivered'} {m / (t_single_done - t1):,.0f}/s")
     print(f"raw RSA-2048 RS256 sign rate: {sign_1:,.0f}/s (1 process), {sign_w:,.0f}/s ({args.workers} processes)")
     print(f"issuance vs raw signing with {args.workers} processes: {100 * sealing / sign_w:.1f} %")
     print(f"failed credentials: {failed}")

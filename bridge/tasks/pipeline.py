@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.db.bulk import insert_ignoring_conflicts
@@ -63,7 +63,8 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
     outcome: dict[str, str] = {}
     with ctx.sessions() as session:
         rows = session.execute(select(Credential.id, Credential.source, Credential.course_id, Credential.status,
-                                      Credential.completion, Credential.credential_json)
+                                      Credential.completion, Credential.credential_json,
+                                      Credential.template_version)
                                .where(Credential.id.in_(credential_ids))).all()
         keys = {(r.source, r.course_id) for r in rows if r.status in PENDING_CREDENTIAL_STATUSES}
         templates = {key: session.scalar(select(CourseTemplate).where(
@@ -90,14 +91,25 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
             outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, exc, assembled)
             continue
         issued.append(_Issued(row.id, row.status, list(template.policy.get("channels", ["email"])),
-                              {**assembled, "sealed": sealed}))
+                              {"b_json": credential_json, "b_version": assembled.get("template_version",
+                                                                                     row.template_version),
+                               "b_sealed": sealed}))
     if not issued:
         return outcome
     now = utcnow()
+    table = Credential.__table__
     with ctx.sessions() as session:
-        won = [item for item in issued
-               if _set(session, item.cred_id, item.expected, status="sealed", sealed_at=now, error=None,
-                       **item.values)]
+        # One executemany of compare-and-set updates, then one read of which rows now carry this
+        # run's sealing time: the chunk costs two round trips instead of one per credential.
+        session.connection().execute(
+            table.update().where(table.c.id == bindparam("b_id"), table.c.status == bindparam("b_expected"))
+            .values(status="sealed", sealed_at=now, updated_at=now, error=None, sealed=bindparam("b_sealed"),
+                    credential_json=bindparam("b_json"), template_version=bindparam("b_version")),
+            [{"b_id": item.cred_id, "b_expected": item.expected, **item.values} for item in issued])
+        mine = set(session.scalars(select(Credential.id).where(
+            Credential.id.in_([item.cred_id for item in issued]), Credential.status == "sealed",
+            Credential.sealed_at == now)))
+        won = [item for item in issued if item.cred_id in mine]
         insert_ignoring_conflicts(session, Delivery, [
             {"credential_id": item.cred_id, "channel": channel, "status": "pending", "attempts": 0,
              "updated_at": now} for item in won for channel in item.channels], ("credential_id", "channel"))

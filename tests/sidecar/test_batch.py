@@ -1,6 +1,7 @@
 """Bulk intake: all-or-nothing validation, duplicates ignored in bulk, progress reporting."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from .conftest import Sidecar, example_completion, make_sidecar
@@ -36,7 +37,8 @@ def test_batch_is_stored_deduplicated_and_processed(sidecar: Sidecar) -> None:
     assert progress["counts"]["skipped"] == 1
     assert progress["counts"]["received"] == 0
     # The learner posted before keeps the one credential they had.
-    again = sidecar.signed("POST", "/api/v1/completions", _items(1, start=3)[0], key=key)
+    again = sidecar.signed("POST", "/api/v1/completions", _items(1, start=3)[0], key=key,
+                           timestamp=int(time.time()) + 1)  # a fresh signature, not a replay
     assert again.json["id"] == existing.json["id"]
 
 
