@@ -6,13 +6,9 @@ credential) and shared by all tasks of that process.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
 from functools import cache, cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bridge.config import Settings
@@ -41,7 +37,6 @@ class DeliveryOutcome:
     result: dict[str, Any] | None = None
 
 
-DEV_SEAL_DIR = "devseal"
 TEMPLATE_CACHE_SIZE = 256
 
 
@@ -51,26 +46,6 @@ def shared_guard() -> ConformanceGuard:
     from bridge.elm.conformance import ConformanceGuard
 
     return ConformanceGuard()
-
-
-def ensure_dev_seal(data_dir: Path) -> tuple[Path, str]:
-    """Create the development seal once per data folder, atomically, even with several workers racing."""
-    from sealer.devseal import create_dev_seal
-
-    target = data_dir / DEV_SEAL_DIR
-    p12 = target / "dev-seal.p12"
-    if not p12.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".devseal-", dir=data_dir))
-        try:
-            create_dev_seal(staging)
-            try:
-                os.rename(staging, target)
-            except OSError:  # another process won the race; use its seal
-                pass
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return p12, "dev-seal"  # noqa: S105 - the documented password of the throwaway dev seal
 
 
 class Services:
@@ -84,25 +59,17 @@ class Services:
     # --- sealing -------------------------------------------------------------------------------
     @cached_property
     def key_source(self) -> KeySource:
-        """The eSeal: PKCS#11 token, PKCS#12 file, or the generated development seal."""
-        from sealer.keys import Pkcs12KeySource
+        """The eSeal, chosen by the sealer's single factory from the same variables as everywhere.
+
+        The embedded default (no key configured, ``EDC_DEV_SEAL`` unset) asks for the development seal.
+        """
+        from sealer.keys_config import open_key_source
 
         s = self.settings
-        if s.seal_pkcs11_module:
-            from sealer.pkcs11_source import Pkcs11KeySource
-
-            if not (s.seal_pkcs11_token_label and s.seal_pkcs11_key_label):
-                raise RuntimeError("EDC_SEAL_PKCS11_TOKEN_LABEL and EDC_SEAL_PKCS11_KEY_LABEL are required "
-                                   "with EDC_SEAL_PKCS11_MODULE")
-            return Pkcs11KeySource(s.seal_pkcs11_module, s.seal_pkcs11_token_label, s.seal_pkcs11_key_label,
-                                   pin=s.seal_pkcs11_pin)
-        if s.seal_pkcs12:
-            return Pkcs12KeySource(s.seal_pkcs12, s.seal_pkcs12_password)
+        variables = {**s.env, "EDC_DATA_DIR": str(s.data_dir)}
         if s.dev_seal:
-            path, password = ensure_dev_seal(s.data_dir)
-            return Pkcs12KeySource(path, password)
-        raise RuntimeError("no eSeal configured: set EDC_SEAL_PKCS12, EDC_SEAL_PKCS11_MODULE "
-                           "or EDC_DEV_SEAL=1")
+            variables["EDC_DEV_SEAL"] = "1"
+        return open_key_source(variables)
 
     @cached_property
     def issuer(self) -> Issuer:
