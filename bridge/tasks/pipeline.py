@@ -13,13 +13,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.db.bulk import insert_ignoring_conflicts
 from bridge.db.models import PENDING_CREDENTIAL_STATUSES, CourseTemplate, Credential, Delivery, utcnow
 from bridge.tasks.dispatch import Dispatcher
-from bridge.tasks.services import PermanentIssueError, Services
+from bridge.tasks.services import DeliveryOutcome, PermanentIssueError, Services
 
 log = logging.getLogger(__name__)
 
@@ -163,65 +163,71 @@ def deliver_one(ctx: Context, delivery_id: int) -> str | None:
     sweep returns to ``pending`` after the lease.
     """
     now = utcnow()
+    d, c = Delivery.__table__, Credential.__table__
     with ctx.sessions() as session:
-        claimed = session.execute(update(Delivery).where(
-            Delivery.id == delivery_id, Delivery.status == "pending",
-            (Delivery.next_attempt_at.is_(None)) | (Delivery.next_attempt_at <= now),
+        claimed = session.connection().execute(d.update().where(
+            d.c.id == delivery_id, d.c.status == "pending",
+            or_(d.c.next_attempt_at.is_(None), d.c.next_attempt_at <= now),
         ).values(status="sending", updated_at=now)).rowcount
         session.commit()
-        if claimed != 1:
-            row = session.get(Delivery, delivery_id)
-            return None if row is None else row.status
-        delivery = session.get(Delivery, delivery_id)
-        assert delivery is not None  # noqa: S101 - just claimed
-        cred = delivery.credential
-        if cred.status == "revoked" or cred.sealed is None:
-            delivery.status, delivery.last_error = "cancelled", "the credential was revoked"
-            delivery.updated_at = utcnow()
-            session.commit()
-            return "cancelled"
-        channel, attempts = delivery.channel, delivery.attempts + 1
-        completion, sealed = dict(cred.completion), cred.sealed
-        credential_json = cred.credential_json or ""
-        cred_id = cred.id
-    outcome = ctx.services.deliver(channel, credential_id=cred_id, completion=completion,
-                                   credential_json=credential_json, sealed=sealed, attempt=attempts)
-    with ctx.sessions() as session:
-        delivery = session.get(Delivery, delivery_id)
-        assert delivery is not None  # noqa: S101 - rows are never deleted
-        delivery.attempts = attempts
-        delivery.updated_at = utcnow()
-        delivery.status = outcome.status
-        delivery.last_error = outcome.error
-        delivery.next_attempt_at = outcome.retry_at
-        if outcome.result is not None:
-            delivery.result = outcome.result
-        session.flush()
-        _settle_credential(session, cred_id)
-        session.commit()
-    log.info("credential %s: %s delivery %s (attempt %d)", cred_id, channel, outcome.status, attempts)
+        row = session.execute(
+            select(d.c.status, d.c.channel, d.c.attempts, c.c.id, c.c.status.label("credential_status"),
+                   c.c.sealed, c.c.credential_json, c.c.completion)
+            .join_from(d, c, d.c.credential_id == c.c.id).where(d.c.id == delivery_id)).one_or_none()
+    if row is None:
+        return None
+    if claimed != 1:
+        return str(row.status)
+    if row.credential_status == "revoked" or row.sealed is None:
+        _finish_delivery(ctx, delivery_id, row.id, row.attempts,
+                         DeliveryOutcome("cancelled", error="the credential was revoked"))
+        return "cancelled"
+    attempts = row.attempts + 1
+    outcome = ctx.services.deliver(row.channel, credential_id=row.id, completion=dict(row.completion),
+                                   credential_json=row.credential_json or "", sealed=row.sealed, attempt=attempts)
+    _finish_delivery(ctx, delivery_id, row.id, attempts, outcome)
+    log.info("credential %s: %s delivery %s (attempt %d)", row.id, row.channel, outcome.status, attempts)
     if ctx.metrics is not None:
-        ctx.metrics.deliveries.labels(channel=channel, outcome=outcome.status).inc()
+        ctx.metrics.deliveries.labels(channel=row.channel, outcome=outcome.status).inc()
     if outcome.status == "pending" and outcome.retry_at is not None:
         ctx.dispatcher.deliver(delivery_id, eta=outcome.retry_at)
     return outcome.status
 
 
-def _settle_credential(session: Session, cred_id: str) -> None:
-    """Derive the credential status from its deliveries once none is pending any more."""
-    cred = session.get(Credential, cred_id, populate_existing=True)
-    if cred is None or cred.status in ("revoked", "received", "assembled", "skipped"):
-        return
-    statuses = [d.status for d in session.scalars(select(Delivery).where(Delivery.credential_id == cred_id))]
-    if not statuses or any(s in ("pending", "sending") for s in statuses):
-        return
-    delivered = sum(s == "delivered" for s in statuses)
-    if delivered == len(statuses):
-        new = "delivered"
-    elif delivered:
-        new = "partially_delivered"
-    else:
-        new = "failed"
-    if new != cred.status:
-        cred.status = new
-        cred.updated_at = utcnow()
+def _finish_delivery(ctx: Context, delivery_id: int, cred_id: str, attempts: int,
+                     outcome: DeliveryOutcome) -> None:
+    """Record the attempt and, once no channel is pending, the credential's overall status.
+
+    The credential row is locked first (PostgreSQL ``FOR UPDATE``; SQLite has one writer anyway), so
+    the email and wallet deliveries of one credential finishing at the same moment cannot both read
+    the other as still sending and leave the credential unsettled.
+    """
+    d, c = Delivery.__table__, Credential.__table__
+    values: dict[str, Any] = {"status": outcome.status, "attempts": attempts, "last_error": outcome.error,
+                              "next_attempt_at": outcome.retry_at, "updated_at": utcnow()}
+    if outcome.result is not None:
+        values["result"] = outcome.result
+    with ctx.sessions() as session:
+        conn = session.connection()
+        current = conn.execute(select(c.c.status).where(c.c.id == cred_id).with_for_update()).scalar_one()
+        conn.execute(d.update().where(d.c.id == delivery_id).values(**values))
+        statuses = list(conn.execute(select(d.c.status).where(d.c.credential_id == cred_id)).scalars())
+        settled = settled_status(current, statuses)
+        if settled is not None and settled != current:
+            conn.execute(c.update().where(c.c.id == cred_id).values(status=settled, updated_at=utcnow()))
+        session.commit()
+
+
+def settled_status(current: str, delivery_statuses: list[str]) -> str | None:
+    """The credential status its deliveries imply, or None while one is pending (or it is not sealed)."""
+    if current not in ("sealed", "delivered", "partially_delivered", "failed") or not delivery_statuses:
+        return None
+    if any(s in ("pending", "sending") for s in delivery_statuses):
+        return None
+    done = [s for s in delivery_statuses if s != "cancelled"]
+    if not done:
+        return None
+    delivered = sum(s == "delivered" for s in done)
+    if delivered == len(done):
+        return "delivered"
+    return "partially_delivered" if delivered else "failed"

@@ -201,3 +201,19 @@ def _rows(car: Sidecar, cred_id: str) -> list[Delivery]:
 
     with car.rt.sessions() as session:
         return list(session.scalars(select(Delivery).where(Delivery.credential_id == cred_id)))
+
+
+@pytest.mark.parametrize(("current", "deliveries", "expected"), [
+    ("sealed", ["delivered", "delivered"], "delivered"),
+    ("sealed", ["delivered", "failed"], "partially_delivered"),
+    ("sealed", ["failed", "failed"], "failed"),
+    ("sealed", ["delivered", "sending"], None),
+    ("sealed", ["pending"], None),
+    ("sealed", ["cancelled"], None),
+    ("revoked", ["delivered"], None),
+    ("failed", ["delivered"], "delivered"),  # a resend that succeeded
+])
+def test_credential_status_follows_its_deliveries(current: str, deliveries: list[str], expected: str | None) -> None:
+    from bridge.tasks.pipeline import settled_status
+
+    assert settled_status(current, deliveries) == expected
