@@ -18,6 +18,10 @@ def test_put_get_list_and_versions(sidecar: Sidecar) -> None:
     sidecar.admin("PUT", URL.format("course-v1:Org+CS101+2026"), example_template())
     read = sidecar.signed("GET", URL.format("42"), key=key)
     assert read.status_code == 200 and read.json["template"]["title"]["fr"] == "Analyse de données avec Python"
+    edx_style = sidecar.signed("GET", URL.format("course-v1:Org+CS101+2026"), key=key)  # ':' and '+' signed as sent
+    assert edx_style.status_code == 200, edx_style.json
+    encoded = sidecar.signed("GET", URL.format("caf%C3%A9%20101"), key=key)  # percent-encoded, as sent
+    assert encoded.status_code == 404 and encoded.json["title"] == "Not Found"
     listed = sidecar.admin("GET", "/api/v1/sources/moodle-main/courses").json
     assert [i["course_id"] for i in listed["items"]] == ["42", "course-v1:Org+CS101+2026"]
     assert sidecar.admin("GET", URL.format("nope")).status_code == 404
