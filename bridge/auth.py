@@ -81,8 +81,11 @@ def _paths_as_sent(request: Request) -> set[str]:
     re-encoded path and query is accepted as well; both are covered by the same signature check.
     """
     query = request.query_string.decode("latin-1")
-    rebuilt = quote(request.script_root + request.path, safe=_PATH_SAFE) + (f"?{query}" if query else "")
-    candidates = {rebuilt}
+    suffix = f"?{query}" if query else ""
+    path = request.script_root + request.path
+    # Clients differ in how much of a segment they escape: minimal (':' and '+' kept) or fully.
+    fully = "/".join(quote(segment, safe="") for segment in path.split("/"))
+    candidates = {quote(path, safe=_PATH_SAFE) + suffix, fully + suffix}
     for key in ("RAW_URI", "REQUEST_URI"):
         raw = request.environ.get(key)
         if raw:

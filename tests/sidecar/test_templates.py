@@ -20,6 +20,14 @@ def test_put_get_list_and_versions(sidecar: Sidecar) -> None:
     assert read.status_code == 200 and read.json["template"]["title"]["fr"] == "Analyse de données avec Python"
     edx_style = sidecar.signed("GET", URL.format("course-v1:Org+CS101+2026"), key=key)  # ':' and '+' signed as sent
     assert edx_style.status_code == 200, edx_style.json
+    from urllib.parse import quote
+
+    from bridge.auth import signature_headers
+
+    fully = URL.format(quote("course-v1:Org+CS101+2026", safe=""))  # how the edX client escapes it
+    headers = signature_headers("moodle-main", key, "GET", fully)
+    environ = {"RAW_URI": None, "REQUEST_URI": None}  # as behind a server that keeps no raw target
+    assert sidecar.client.get(fully, headers=headers, environ_overrides=environ).status_code == 200
     encoded = sidecar.signed("GET", URL.format("caf%C3%A9%20101"), key=key)  # percent-encoded, as sent
     assert encoded.status_code == 404 and encoded.json["title"] == "Not Found"
     listed = sidecar.admin("GET", "/api/v1/sources/moodle-main/courses").json
