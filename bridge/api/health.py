@@ -36,13 +36,19 @@ def _broker() -> dict[str, Any]:
 
 
 def _key_source() -> dict[str, Any]:
+    services = runtime().context.services
     try:
-        cert = runtime().context.services.key_source.certificate
+        cert = services.key_source.certificate
     except Exception as exc:
         return {"ok": False, "error": f"eSeal not available ({type(exc).__name__})"}
+    try:
+        issuer = services.issuer  # the certificate must name the organisation as ELM requires
+    except ValueError as exc:
+        return {"ok": False, "error": f"the eSeal certificate cannot issue credentials: {exc}"}
     not_after = cert.not_valid_after_utc
     expired = not_after <= dt.datetime.now(dt.UTC)
-    result: dict[str, Any] = {"ok": not expired, "not_after": not_after.isoformat()}
+    result: dict[str, Any] = {"ok": not expired, "not_after": not_after.isoformat(),
+                              "organization_identifier": issuer.eidas_identifier}
     if expired:
         result["error"] = "the eSeal certificate has expired"
     return result

@@ -59,3 +59,28 @@ def test_routing_errors_are_problems(sidecar: Sidecar) -> None:
     wrong_method = sidecar.client.delete("/api/v1/completions")
     assert wrong_method.status_code == 405 and wrong_method.mimetype == "application/problem+json"
     assert "POST" in wrong_method.headers["Allow"]
+
+
+def test_healthz_refuses_a_seal_without_organization_identifier(tmp_path: Path, db_url: str) -> None:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "No Identifier University")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    p12 = tmp_path / "plain.p12"
+    p12.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"plain", key, cert, None, serialization.BestAvailableEncryption(b"pw")))
+    car = make_sidecar(tmp_path, db_url, p12, EDC_SEAL_PKCS12_PASSWORD="pw")
+    response = car.client.get("/healthz")
+    assert response.status_code == 503
+    assert "organizationIdentifier" in response.json["checks"]["key_source"]["error"]
