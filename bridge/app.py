@@ -1,7 +1,6 @@
 """Flask application factory of the sidecar."""
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from flask import Flask, request
@@ -13,25 +12,14 @@ from bridge.api.common import Runtime
 from bridge.auth import Authenticator
 from bridge.config import Settings
 from bridge.db.session import session_factory
+from bridge.esco.api import esco_bp
 from bridge.metrics import Metrics
 from bridge.tasks.dispatch import CeleryDispatcher, Dispatcher, InProcessDispatcher
 from bridge.tasks.pipeline import Context, deliver_one, issue_many
 from bridge.tasks.services import Services
 from bridge.web import pages as web_pages
 
-log = logging.getLogger(__name__)
-
 BATCH_ENDPOINT = "completions.post_batch"
-
-
-def _register_esco(app: Flask) -> None:
-    """The ESCO search blueprint belongs to bridge.esco; mount it when that part is installed."""
-    try:
-        from bridge.esco.api import esco_bp
-    except ImportError:
-        log.warning("bridge.esco.api is not available: /api/v1/esco is not served")
-        return
-    app.register_blueprint(esco_bp)
 
 
 def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | None = None,
@@ -78,8 +66,7 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
     problems.install(app)
     metrics.install(app)
     blueprints: Sequence = (templates.bp, completions.bp, credentials.bp, health.bp, openapi.bp, verify_api.bp,
-                            web_pages.bp)
+                            web_pages.bp, esco_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
-    _register_esco(app)
     return app
