@@ -72,3 +72,50 @@ def test_real_worker_seals_and_delivers(tmp_path: Path, dev_seal_p12: Path, pg_d
             output, _ = worker.communicate()
         redis.Redis.from_url(broker).delete(queue)
     assert b"Traceback" not in output, output.decode(errors="replace")[-3000:]
+
+
+def _start_worker(env: dict[str, str], queue: str) -> subprocess.Popen[bytes]:
+    celery = Path(sys.executable).with_name("celery")
+    return subprocess.Popen(
+        [str(celery), "-A", "bridge.tasks.celery_app", "worker", "--pool=solo", "-Q", queue, "-l", "WARNING",
+         "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_killed_worker_loses_nothing(tmp_path: Path, dev_seal_p12: Path, pg_database: str) -> None:
+    broker = f"{REDIS}/{_redis_db()}"
+    queue = f"edc-test-{secrets.token_hex(6)}"
+    with get_engine(pg_database).begin() as conn:
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+                          + " RESTART IDENTITY CASCADE"))
+    env_vars = {"EDC_BROKER_URL": broker, "EDC_CELERY_QUEUE": queue, "EDC_SWEEP_GRACE": "1"}
+    car = make_sidecar(tmp_path, pg_database, dev_seal_p12, **env_vars)
+    car.add_source()
+    car.put_template(policy={"channels": []})  # sealing only: this test is about the issue task
+    env = {**os.environ, "EDC_DATA_DIR": str(car.settings.data_dir), "EDC_DATABASE_URL": pg_database,
+           "EDC_SEAL_PKCS12": str(dev_seal_p12), "EDC_SEAL_PKCS12_PASSWORD": "dev-seal", **env_vars}
+    items = [example_completion(learner={"id": f"K{i}"}) for i in range(150)]
+    batch_id = car.admin("POST", "/api/v1/completions:batch", {"completions": items}).json["batch_id"]
+
+    def sealed() -> int:
+        return car.admin("GET", f"/api/v1/batches/{batch_id}").json["counts"]["sealed"]
+
+    first = _start_worker(env, queue)
+    try:
+        wait_for(lambda: sealed() >= 1, timeout=90, interval=0.05)
+    finally:
+        first.kill()  # SIGKILL: no chance to finish, ack or clean up
+        first.wait()
+    assert sealed() < 150
+    redis.Redis.from_url(broker).delete(queue)  # and the queued messages are lost too
+    second = _start_worker(env, queue)
+    try:
+        swept = subprocess.run([str(Path(sys.executable).with_name("edc-bridge")), "sweep"], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=60)
+        assert swept.returncode == 0, swept.stderr
+        wait_for(lambda: sealed() == 150, timeout=120)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
+        redis.Redis.from_url(broker).delete(queue)
+    assert car.count(status="sealed") == 150
