@@ -1,0 +1,40 @@
+"""Configuration from the environment: defaults for a laptop, secrets from files, clear errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bridge.config import ConfigError, Settings
+
+
+def test_embedded_defaults(tmp_path: Path) -> None:
+    s = Settings.from_env({"EDC_DATA_DIR": str(tmp_path)})
+    assert s.database_url == f"sqlite:///{tmp_path / 'edc-bridge.sqlite3'}"
+    assert s.broker_url is None and s.admin_token is None and s.dev_seal is True
+    assert s.outbox_dir == tmp_path / "outbox"
+    assert (s.max_body_bytes, s.max_batch_items, s.signature_window) == (1024 * 1024, 50_000, 300)
+
+
+def test_production_settings_and_secret_files(tmp_path: Path) -> None:
+    token = tmp_path / "admin"
+    token.write_text("s3cret-token\n")
+    s = Settings.from_env({"DATABASE_URL": "postgres://u@db/edc", "EDC_BROKER_URL": "redis://r:6379/0",
+                           "EDC_ADMIN_TOKEN_FILE": str(token), "EDC_SEAL_PKCS12": "/keys/seal.p12",
+                           "EDC_WALLET_URL": "https://wallet.example/", "EDC_MAX_BODY_BYTES": "2048"})
+    assert s.database_url == "postgresql+psycopg://u@db/edc"
+    assert s.admin_token == "s3cret-token"
+    assert s.dev_seal is False
+    assert s.wallet_url == "https://wallet.example"
+    assert s.max_body_bytes == 2048
+    assert "s3cret" not in repr(s)
+
+
+@pytest.mark.parametrize(("env", "variable"), [
+    ({"EDC_MAX_BODY_BYTES": "big"}, "EDC_MAX_BODY_BYTES"),
+    ({"EDC_SWEEP_GRACE": "-5"}, "EDC_SWEEP_GRACE"),
+    ({"EDC_ADMIN_TOKEN_FILE": "/nonexistent/token"}, "EDC_ADMIN_TOKEN_FILE"),
+])
+def test_bad_values_name_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        Settings.from_env(env)
