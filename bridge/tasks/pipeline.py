@@ -8,7 +8,6 @@ from the same state.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,12 +80,14 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
                 raise PermanentIssueError("the course template was deleted before issuance")
             credential_json = row.credential_json
             if row.status == "received":
-                credential = ctx.services.build_credential(
+                payload, escaped = ctx.services.build_credential(
                     template.template, row.completion, credential_id=row.id, issued=utcnow(),
                     template_key=(template.source, template.course_id, template.version))
-                credential_json = json.dumps(credential, ensure_ascii=False, separators=(",", ":"))
+                credential_json = payload.decode("utf-8")
                 assembled = {"credential_json": credential_json, "template_version": template.version}
-            sealed = ctx.services.seal(credential_json.encode("utf-8"))  # type: ignore[union-attr]
+                sealed = ctx.services.seal(payload, escaped=escaped)
+            else:  # assembled earlier, sealing failed: seal the stored text as it is
+                sealed = ctx.services.seal(credential_json.encode("utf-8"))  # type: ignore[union-attr]
         except Exception as exc:
             outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, exc, assembled)
             continue

@@ -6,7 +6,8 @@ credential) and shared by all tasks of that process.
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import json
+import logging
 from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
@@ -17,10 +18,15 @@ if TYPE_CHECKING:
     from bridge.delivery.email import MailTransport
     from bridge.delivery.retry import RetryPolicy
     from bridge.delivery.wallet import WalletClient
+    from bridge.elm.compiled import CompiledTemplates
     from bridge.elm.conformance import ConformanceGuard
     from bridge.elm.issuer import Issuer
     from bridge.esco.service import EscoService
+    from sealer.jades_sealer import JadesSealer
     from sealer.keys import KeySource
+
+
+logger = logging.getLogger(__name__)
 
 
 class PermanentIssueError(Exception):
@@ -53,8 +59,6 @@ class Services:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._lock = threading.Lock()
-        self._templates: dict[tuple[str, str, int], Any] = {}
 
     # --- sealing -------------------------------------------------------------------------------
     @cached_property
@@ -78,11 +82,20 @@ class Services:
 
         return Issuer.from_certificate(self.key_source.certificate)
 
-    def seal(self, payload: bytes) -> str:
-        """The sealed file's text (JAdES JWS JSON, compact), as it will be served and attached."""
-        from sealer.jades import dumps, seal_jades
+    @cached_property
+    def sealer(self) -> JadesSealer:
+        """The bulk JAdES sealer: what never changes per key (x5c, kid, header) is computed once."""
+        from sealer.jades_sealer import JadesSealer
 
-        return dumps(seal_jades(payload, self.key_source, tsa_url=self.settings.tsa_url)).decode("utf-8")
+        return JadesSealer(self.key_source, tsa_url=self.settings.tsa_url)
+
+    def seal(self, payload: bytes, *, escaped: bytes | None = None) -> str:
+        """The sealed file's text (JAdES JWS JSON, compact), as it will be served and attached.
+
+        ``escaped`` is the payload already escaped as a JSON string, as the compiled template renders
+        it: passing it saves escaping the whole credential again.
+        """
+        return self.sealer.seal(payload, escaped=escaped).decode("utf-8")
 
     # --- credential content --------------------------------------------------------------------
     @cached_property
@@ -95,43 +108,53 @@ class Services:
     def guard(self) -> ConformanceGuard:
         return shared_guard()
 
+    @cached_property
+    def compiled(self) -> CompiledTemplates:
+        """Course templates compiled once per (source, course, version) and issuer; see README."""
+        from bridge.elm.compiled import CompiledTemplates
+
+        return CompiledTemplates(TEMPLATE_CACHE_SIZE, guard=self.guard)
+
     def build_credential(self, template: dict[str, Any], completion: dict[str, Any], *,
                          credential_id: str, issued: dt.datetime,
-                         template_key: tuple[str, str, int] | None = None) -> dict[str, Any]:
-        """Assemble the ELM credential and refuse to go on unless it conforms to the EDC shapes.
+                         template_key: tuple[str, str, int]) -> tuple[bytes, bytes | None]:
+        """The credential's JSON text (and its JSON-escaped form), guaranteed to conform.
 
-        ``template_key`` (source, course, version) lets a chunk of credentials share one parsed
-        template; a new version of the template is a new key.
+        The fast path renders it from the template compiled for ``template_key`` (source, course,
+        version): byte-identical to ``assemble()`` output whose skeleton passed full SHACL, with the
+        per-learner values type-checked. Should a template not compile, the credential is assembled
+        and checked by the conformance guard instead — slower, equally guaranteed.
         """
         from bridge.elm.assemble import assemble
+        from bridge.elm.compiled import CompileError
         from bridge.elm.completion import Completion
         from bridge.elm.conformance import NonConformant
         from bridge.elm.errors import ValidationFailed
         from bridge.elm.learning_opportunity import opportunity_url
         from bridge.elm.template import CourseTemplate
 
+        credential_uri = f"urn:credential:{credential_id}"
         try:
             parsed = Completion.from_dict(completion)
-            course = self._templates.get(template_key) if template_key else None
-            if course is None:
-                course = CourseTemplate.from_dict(template)
-                if template_key:
-                    with self._lock:
-                        if len(self._templates) >= TEMPLATE_CACHE_SIZE:
-                            self._templates.clear()
-                        self._templates[template_key] = course
-            credential = assemble(course, parsed,
-                                  self.issuer, credential_id=f"urn:credential:{credential_id}", issued=issued,
-                                  skill_labels=self.esco.labels,
-                                  learning_opportunity=opportunity_url(self.settings.public_url, parsed.source,
-                                                                       parsed.course_id))
+            link = opportunity_url(self.settings.public_url, parsed.source, parsed.course_id)
+            try:
+                compiled = self.compiled.get(template_key, lambda: CourseTemplate.from_dict(template), self.issuer,
+                                             skill_labels=self.esco.labels, learning_opportunity=link)
+            except CompileError:
+                logger.warning("template %s/%s v%s did not compile; assembling credentials one by one",
+                               *template_key)
+            else:
+                rendered = compiled.render_pair(parsed, credential_id=credential_uri, issued=issued)
+                return rendered.payload, rendered.escaped
+            credential = assemble(CourseTemplate.from_dict(template), parsed, self.issuer,
+                                  credential_id=credential_uri, issued=issued, skill_labels=self.esco.labels,
+                                  learning_opportunity=link)
+            self.guard.ensure(credential)
         except ValidationFailed as exc:
             raise PermanentIssueError(f"cannot assemble the credential: {exc}") from None
-        try:
-            self.guard.ensure(credential)
         except NonConformant as exc:
             raise PermanentIssueError(str(exc)) from None
-        return credential
+        return json.dumps(credential, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), None
 
     def safe_message(self, exc: Exception) -> str:
         """A short, log-safe description of an unexpected error (addresses removed)."""

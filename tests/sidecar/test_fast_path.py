@@ -1,0 +1,67 @@
+"""The pipeline issues through compiled templates, and falls back to assembly when one cannot compile."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from bridge.config import Settings
+from bridge.elm.assemble import assemble
+from bridge.elm.compiled import CompiledTemplates, CompileError
+from bridge.elm.completion import Completion
+from bridge.elm.conformance import shacl_validate
+from bridge.elm.learning_opportunity import opportunity_url
+from bridge.elm.template import CourseTemplate
+from bridge.tasks.services import PermanentIssueError, Services
+from sealer.jades import verify_jades
+
+from .conftest import example_completion, example_template
+
+ISSUED = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.UTC)
+CRED_ID = "0b7c8e1e-5d35-4a4e-9f0e-3a8f6d2c1b10"
+
+
+@pytest.fixture()
+def services(tmp_path: Path, dev_seal_p12: Path) -> Services:
+    return Services(Settings.from_env({"EDC_DATA_DIR": str(tmp_path), "EDC_SEAL_PKCS12": str(dev_seal_p12),
+                                       "EDC_SEAL_PKCS12_PASSWORD": "dev-seal"}))
+
+
+def _reference(services: Services) -> bytes:
+    completion = Completion.from_dict(example_completion())
+    credential = assemble(CourseTemplate.from_dict(example_template()), completion, services.issuer,
+                          credential_id=f"urn:credential:{CRED_ID}", issued=ISSUED,
+                          skill_labels=services.esco.labels,
+                          learning_opportunity=opportunity_url(services.settings.public_url, completion.source,
+                                                               completion.course_id))
+    return json.dumps(credential, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def test_compiled_output_is_the_assembled_credential_and_seals(services: Services) -> None:
+    payload, escaped = services.build_credential(example_template(), example_completion(), credential_id=CRED_ID,
+                                                 issued=ISSUED, template_key=("moodle-main", "42", 1))
+    assert escaped is not None  # the fast path was taken
+    assert payload == _reference(services)
+    report = verify_jades(services.seal(payload, escaped=escaped).encode("utf-8"))
+    assert report.signature_valid and report.payload == payload
+    assert shacl_validate(json.loads(payload)).conforms
+
+
+def test_a_template_that_does_not_compile_still_issues_a_conformant_credential(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise CompileError("simulated: assemble is not reproducible for this template")
+
+    monkeypatch.setattr(CompiledTemplates, "get", refuse)
+    payload, escaped = services.build_credential(example_template(), example_completion(), credential_id=CRED_ID,
+                                                 issued=ISSUED, template_key=("moodle-main", "42", 1))
+    assert escaped is None and payload == _reference(services)
+
+
+def test_a_bad_completion_is_a_permanent_failure_naming_the_field(services: Services) -> None:
+    completion = example_completion(learner={"email": "camille@example.org\n"})
+    with pytest.raises(PermanentIssueError, match="learner.email"):
+        services.build_credential(example_template(), completion, credential_id=CRED_ID, issued=ISSUED,
+                                  template_key=("moodle-main", "42", 1))
