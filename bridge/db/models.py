@@ -130,6 +130,8 @@ class Credential(Base):
     status: Mapped[str] = mapped_column(String(32), default="received")
     status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     template_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The assembled credential while it waits for its seal (so a retry seals the same text); cleared
+    # once sealed, since the sealed JWS carries it as its payload.
     credential_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

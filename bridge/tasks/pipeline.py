@@ -8,6 +8,7 @@ from the same state.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,8 +93,7 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
             outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, exc, assembled)
             continue
         issued.append(_Issued(row.id, row.status, list(template.policy.get("channels", ["email"])),
-                              {"b_json": credential_json, "b_version": assembled.get("template_version",
-                                                                                     row.template_version),
+                              {"b_version": assembled.get("template_version", row.template_version),
                                "b_sealed": sealed}))
     if not issued:
         return outcome
@@ -101,11 +101,12 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
     table = Credential.__table__
     with ctx.sessions() as session:
         # One executemany of compare-and-set updates, then one read of which rows now carry this
-        # run's sealing time: the chunk costs two round trips instead of one per credential.
+        # run's sealing time: the chunk costs two round trips instead of one per credential. The
+        # unsealed text is dropped: the sealed JWS carries it as its payload, byte for byte.
         session.connection().execute(
             table.update().where(table.c.id == bindparam("b_id"), table.c.status == bindparam("b_expected"))
             .values(status="sealed", sealed_at=now, updated_at=now, error=None, sealed=bindparam("b_sealed"),
-                    credential_json=bindparam("b_json"), template_version=bindparam("b_version")),
+                    credential_json=None, template_version=bindparam("b_version")),
             [{"b_id": item.cred_id, "b_expected": item.expected, **item.values} for item in issued])
         mine = set(session.scalars(select(Credential.id).where(
             Credential.id.in_([item.cred_id for item in issued]), Credential.status == "sealed",
@@ -173,7 +174,7 @@ def deliver_one(ctx: Context, delivery_id: int) -> str | None:
         session.commit()
         row = session.execute(
             select(d.c.status, d.c.channel, d.c.attempts, c.c.id, c.c.status.label("credential_status"),
-                   c.c.sealed, c.c.credential_json, c.c.completion)
+                   c.c.sealed, c.c.completion)
             .join_from(d, c, d.c.credential_id == c.c.id).where(d.c.id == delivery_id)).one_or_none()
     if row is None:
         return None
@@ -185,7 +186,8 @@ def deliver_one(ctx: Context, delivery_id: int) -> str | None:
         return "cancelled"
     attempts = row.attempts + 1
     outcome = ctx.services.deliver(row.channel, credential_id=row.id, completion=dict(row.completion),
-                                   credential_json=row.credential_json or "", sealed=row.sealed, attempt=attempts)
+                                   credential_json=sealed_payload(row.sealed), sealed=row.sealed,
+                                   attempt=attempts)
     _finish_delivery(ctx, delivery_id, row.id, attempts, outcome)
     log.info("credential %s: %s delivery %s (attempt %d)", row.id, row.channel, outcome.status, attempts)
     if ctx.metrics is not None:
@@ -193,6 +195,14 @@ def deliver_one(ctx: Context, delivery_id: int) -> str | None:
     if outcome.status == "pending" and outcome.retry_at is not None:
         ctx.dispatcher.deliver(delivery_id, eta=outcome.retry_at)
     return outcome.status
+
+
+def sealed_payload(sealed: str) -> str:
+    """The credential JSON text inside a sealed file (JAdES with an unencoded payload, RFC 7797)."""
+    payload = json.loads(sealed)["payload"]
+    if not isinstance(payload, str):
+        raise ValueError("the sealed file has no unencoded payload")
+    return payload
 
 
 def _finish_delivery(ctx: Context, delivery_id: int, cred_id: str, attempts: int,

@@ -32,6 +32,12 @@ def test_sealed_credential_verifies_and_matches_the_completion(sidecar: Sidecar,
     report = verify_seal(sealed.data, trust_dir=dev_seal_p12.parent / "dev-ca.pem")
     assert report.signature_valid, report.errors
     assert report.trusted is True
+    from bridge.db.models import Credential
+    from bridge.tasks.pipeline import sealed_payload
+
+    with sidecar.rt.sessions() as session:  # the unsealed copy is not kept twice
+        assert session.get(Credential, cred_id).credential_json is None
+    assert sealed_payload(sealed.data.decode()).encode() == report.payload
     credential = json.loads(report.payload)
     assert credential["id"] == f"urn:credential:{cred_id}"
     assert credential["credentialSubject"]["givenName"]
