@@ -23,10 +23,12 @@ def insert_ignoring_conflicts(session: Session, model: Any, rows: Sequence[dict[
     dialect = session.get_bind().dialect.name
     stmt: Insert
     if dialect == "postgresql":
-        stmt = postgresql.insert(model).on_conflict_do_nothing(index_elements=list(index_elements))
+        stmt = postgresql.insert(model.__table__).on_conflict_do_nothing(index_elements=list(index_elements))
     elif dialect == "sqlite":
-        stmt = sqlite.insert(model).on_conflict_do_nothing(index_elements=list(index_elements))
+        stmt = sqlite.insert(model.__table__).on_conflict_do_nothing(index_elements=list(index_elements))
     else:  # pragma: no cover - only the two supported databases reach here
         raise RuntimeError(f"bulk insert is not supported on {dialect}")
+    # Core executemany on the connection: the ORM bulk path would add per-row bookkeeping.
+    connection = session.connection()
     for i in range(0, len(rows), CHUNK):
-        session.execute(stmt, list(rows[i:i + CHUNK]))
+        connection.execute(stmt, list(rows[i:i + CHUNK]))
