@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
+import redis  # noqa: E402
 import requests  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 
@@ -214,6 +215,8 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
         smtp.stop()
+        redis.Redis.from_url(env["EDC_BROKER_URL"]).delete(queue, f"_kombu.binding.{queue}",
+                                                           f"_kombu.binding_permanent.{queue}")
         if pg_name:
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')

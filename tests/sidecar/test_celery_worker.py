@@ -31,6 +31,11 @@ def _redis_db() -> int:
     return random.randint(1, 15)  # plus a queue name unique to this run, so parallel runs never mix
 
 
+def _forget_queue(broker: str, queue: str) -> None:
+    """Remove this run's queue and kombu's bindings for it, leaving the Redis database as found."""
+    redis.Redis.from_url(broker).delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+
+
 def test_real_worker_seals_and_delivers(tmp_path: Path, dev_seal_p12: Path, pg_database: str) -> None:
     broker = f"{REDIS}/{_redis_db()}"
     queue = f"edc-test-{secrets.token_hex(6)}"
@@ -70,7 +75,7 @@ def test_real_worker_seals_and_delivers(tmp_path: Path, dev_seal_p12: Path, pg_d
         except subprocess.TimeoutExpired:
             worker.kill()
             output, _ = worker.communicate()
-        redis.Redis.from_url(broker).delete(queue)
+        _forget_queue(broker, queue)
     assert b"Traceback" not in output, output.decode(errors="replace")[-3000:]
 
 
@@ -117,5 +122,5 @@ def test_killed_worker_loses_nothing(tmp_path: Path, dev_seal_p12: Path, pg_data
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=30)
-        redis.Redis.from_url(broker).delete(queue)
+        _forget_queue(broker, queue)
     assert car.count(status="sealed") == 150
