@@ -440,35 +440,9 @@ def verify_jades(
         )
 
     if trust_roots is not None:
-        _check_trust(report, leaf, chain[1:] + extra_certs, trust_roots, at, sig_tst, crls, ocsps)
+        moment = at or (sig_tst.gen_time if sig_tst else report.signing_time) or dt.datetime.now(dt.UTC)
+        trust.check_report_trust(report, leaf, chain[1:] + extra_certs, trust_roots, moment, crls, ocsps)
     return report
 
-
-def _check_trust(
-    report: SealReport,
-    leaf: x509.Certificate,
-    intermediates: list[x509.Certificate],
-    trust_roots: Sequence[x509.Certificate] | str | Path,
-    at: dt.datetime | None,
-    sig_tst: tsa.TimestampToken | None,
-    crls: list[bytes],
-    ocsps: list[bytes],
-) -> None:
-    try:
-        if isinstance(trust_roots, str | Path):
-            anchors = trust.load_trust_anchors(trust_roots)
-        else:
-            anchors = list(trust_roots)
-    except trust.TrustStoreError as exc:
-        report.trusted = False
-        report.errors.append(str(exc))
-        return
-    moment = at or (sig_tst.gen_time if sig_tst else report.signing_time) or dt.datetime.now(dt.UTC)
-    result = trust.validate_chain(
-        leaf, anchors=anchors, intermediates=intermediates, moment=moment, crls=crls, ocsps=ocsps
-    )
-    report.trusted = result.trusted
-    if not result.trusted:
-        report.errors.append(f"certificate chain not trusted: {result.reason}")
 
 

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
 
+from sealer.report import SealReport
+
 _CERT_SUFFIXES = {".pem", ".crt", ".cer", ".der"}
 
 
@@ -97,3 +99,31 @@ def validate_chain(
     except (PathValidationError, ValidationError) as exc:
         return ChainResult(False, str(exc))
     return ChainResult(True, None, tuple(c.subject.human_friendly for c in path))
+
+
+def check_report_trust(
+    report: SealReport,
+    leaf: x509.Certificate,
+    intermediates: list[x509.Certificate],
+    trust_roots: Sequence[x509.Certificate] | str | Path,
+    moment: dt.datetime,
+    crls: list[bytes],
+    ocsps: list[bytes],
+) -> None:
+    """Set ``report.trusted`` (and an error when not trusted) for either signature format.
+
+    JAdES and XAdES carry their chain and revocation data differently, but judge it the same way:
+    anchors from a file, folder or list, the path built at ``moment`` (the timestamp's time when
+    there is one, else the claimed signing time).
+    """
+    try:
+        anchors = load_trust_anchors(trust_roots) if isinstance(trust_roots, str | Path) else list(trust_roots)
+    except TrustStoreError as exc:
+        report.trusted = False
+        report.errors.append(str(exc))
+        return
+    result = validate_chain(leaf, anchors=anchors, intermediates=intermediates, moment=moment, crls=crls,
+                            ocsps=ocsps)
+    report.trusted = result.trusted
+    if not result.trusted:
+        report.errors.append(f"certificate chain not trusted: {result.reason}")

@@ -189,7 +189,7 @@ def verify_xades(xml: bytes, *, trust_roots: TrustRoots = None, at: dt.datetime 
     if trust_roots is not None:
         extra, crls, ocsps = _validation_data(signature, report.errors)
         moment = at or (sig_tst.gen_time if sig_tst else claimed_time) or dt.datetime.now(dt.UTC)
-        _check_trust(report, leaf, certs[1:] + extra, trust_roots, moment, crls, ocsps)
+        trust.check_report_trust(report, leaf, certs[1:] + extra, trust_roots, moment, crls, ocsps)
     return report
 
 
@@ -474,31 +474,6 @@ def _validation_data(
         errors.append("CertificateValues/RevocationValues cannot be read")
     return certs, crls, ocsps
 
-
-def _check_trust(
-    report: SealReport,
-    leaf: x509.Certificate,
-    intermediates: list[x509.Certificate],
-    trust_roots: Sequence[x509.Certificate] | str | Path,
-    moment: dt.datetime,
-    crls: list[bytes],
-    ocsps: list[bytes],
-) -> None:
-    try:
-        if isinstance(trust_roots, str | Path):
-            anchors = trust.load_trust_anchors(trust_roots)
-        else:
-            anchors = list(trust_roots)
-    except trust.TrustStoreError as exc:
-        report.trusted = False
-        report.errors.append(str(exc))
-        return
-    result = trust.validate_chain(
-        leaf, anchors=anchors, intermediates=intermediates, moment=moment, crls=crls, ocsps=ocsps
-    )
-    report.trusted = result.trusted
-    if not result.trusted:
-        report.errors.append(f"certificate chain not trusted: {result.reason}")
 
 
 def _check_content_timestamps(
