@@ -21,7 +21,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from delivery_wallet_stub import WalletStub
+
+from tests.fakes.wallet import WalletStub
 
 SMTP_USER = "bridge"
 SMTP_PASSWORD = "pw-Zq8!never-logged"
@@ -228,8 +229,5 @@ def summary() -> dict[str, Any]:
 
 @pytest.fixture
 def wallet_stub() -> Iterator[WalletStub]:
-    stub = WalletStub()
-    try:
+    with WalletStub() as stub:
         yield stub
-    finally:
-        stub.close()

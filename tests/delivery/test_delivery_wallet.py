@@ -5,10 +5,10 @@ import logging
 
 import pytest
 from conftest import make_sealed
-from delivery_wallet_stub import Forced, WalletStub
 
 from bridge.delivery.errors import DeliveryInputError, PermanentDeliveryError, TransientDeliveryError
 from bridge.delivery.wallet import WalletClient, WalletResult
+from tests.fakes.wallet import Forced, WalletStub
 
 EMAIL = "camille+edc@example.org"
 
@@ -146,10 +146,7 @@ def test_bad_client_settings(base_url, timeout, field):
 
 
 def test_base_url_with_a_path_prefix_and_trailing_slash(sealed_bytes):
-    stub = WalletStub(prefix="/europass/eportfolio")
-    try:
+    with WalletStub(prefix="/europass/eportfolio") as stub:
         wallet = WalletClient(stub.base_url + "/", 5.0)
         assert wallet.deposit(EMAIL, sealed_bytes, "c").status == "delivered"
         assert stub.requests[0].raw_path.startswith("/europass/eportfolio/api/v1/wallets/email/")
-    finally:
-        stub.close()

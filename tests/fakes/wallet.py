@@ -4,7 +4,9 @@ Implements the contract documented in /work/shared/lms-notes.md (taken from EDC 
 ``POST /api/v1/wallets/email/{userEmail}/credentials?sendEmail=…&locale=…``, multipart with the
 file part ``_credential`` (JSON-LD) or ``_credentialXML`` (legacy XML). 200 with a CredentialView
 carrying ``viewerURL``; 409 when a credential with the same id is already stored; 400 when the file
-is not a credential. Tests can queue forced statuses (404, 503…), a delay, or require a bearer token.
+is not a credential. Tests can queue forced answers (404, 503 with Retry-After…), a delay, or
+require a bearer token. Used by the WalletClient tests (tests/delivery) and the pipeline tests
+(tests/sidecar), so both check the client against the same reading of the contract.
 """
 from __future__ import annotations
 
@@ -34,16 +36,21 @@ class Deposit:
     filename: str | None
     content_type: str | None
     data: bytes
+    viewer_url: str | None = None  # what the wallet answered, when it stored the credential
 
 
 @dataclass
 class Forced:
+    """One scripted answer, given to the next request instead of the contract's own."""
+
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
 
 
 class WalletStub:
+    """The wallet server on a free loopback port; ``base_url`` includes the optional path ``prefix``."""
+
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
         self.requests: list[Deposit] = []
@@ -71,6 +78,12 @@ class WalletStub:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def __enter__(self) -> WalletStub:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def _reply(self, handler: BaseHTTPRequestHandler, status: int, body: Any = None,
                headers: dict[str, str] | None = None) -> None:
@@ -126,10 +139,11 @@ class WalletStub:
                 return
             wallet_uuid = str(uuid.uuid4())
             self.stored[credential_id] = wallet_uuid
+            deposit.viewer_url = f"{self.base_url}/wallet/credentials/{wallet_uuid}/view"
         self._reply(handler, 200, {
             "uuid": wallet_uuid,
             "credentialId": credential_id,
-            "viewerURL": f"{self.base_url}/wallet/credentials/{wallet_uuid}/view",
+            "viewerURL": deposit.viewer_url,
         })
 
     @staticmethod

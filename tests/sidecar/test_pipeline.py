@@ -17,22 +17,22 @@ from bridge.db.models import Credential, Delivery
 from bridge.tasks.dispatch import InProcessDispatcher
 from bridge.tasks.pipeline import deliver_one, issue_one
 from bridge.tasks.sweep import sweep
+from tests.fakes.wallet import Forced, WalletStub
 
 from .conftest import Sidecar, example_completion, make_sidecar
-from .wallet_server import WalletState, wallet_server
 
 BOTH = {"channels": ["email", "wallet"]}
 
 
 @pytest.fixture
-def wallet() -> Iterator[WalletState]:
-    with wallet_server() as state:
-        yield state
+def wallet() -> Iterator[WalletStub]:
+    with WalletStub() as stub:
+        yield stub
 
 
 @pytest.fixture
-def car(tmp_path: Path, db_url: str, dev_seal_p12: Path, wallet: WalletState) -> Iterator[Sidecar]:
-    sidecar = make_sidecar(tmp_path, db_url, dev_seal_p12, EDC_WALLET_URL=wallet.url)
+def car(tmp_path: Path, db_url: str, dev_seal_p12: Path, wallet: WalletStub) -> Iterator[Sidecar]:
+    sidecar = make_sidecar(tmp_path, db_url, dev_seal_p12, EDC_WALLET_URL=wallet.base_url)
     sidecar.add_source()
     sidecar.put_template(policy=BOTH)
     yield sidecar
@@ -49,26 +49,28 @@ def _delivery(status: dict, channel: str) -> dict:
     return next(d for d in status["deliveries"] if d["channel"] == channel)
 
 
-def test_wallet_deposit_stores_the_viewer_url(car: Sidecar, wallet: WalletState) -> None:
+def test_wallet_deposit_stores_the_viewer_url(car: Sidecar, wallet: WalletStub) -> None:
     status = _issue(car)
     assert status["status"] == "delivered"
     result = _delivery(status, "wallet")["result"]
-    assert result == {"wallet_status": "delivered", "viewer_url": f"{wallet.url}/view/1"}
-    deposit = wallet.deposits[0]
-    assert deposit.email == "camille@example.org" and deposit.locale == "fr" and deposit.send_email == "true"
+    [deposit] = wallet.requests
+    assert deposit.viewer_url is not None
+    assert result == {"wallet_status": "delivered", "viewer_url": deposit.viewer_url}
+    assert deposit.email == "camille@example.org"
+    assert deposit.query == {"sendEmail": ["true"], "locale": ["fr"]}
     sealed = car.admin("GET", f"/api/v1/credentials/{status['id']}/sealed").data
-    assert deposit.credential == sealed
+    assert deposit.part_name == "_credential" and deposit.data == sealed
 
 
-def test_wallet_conflict_means_already_delivered(car: Sidecar, wallet: WalletState) -> None:
-    wallet.script = [409]
+def test_wallet_conflict_means_already_delivered(car: Sidecar, wallet: WalletStub) -> None:
+    wallet.forced.append(Forced(409, body={"message": "credential already exists"}))
     status = _issue(car)
     assert _delivery(status, "wallet")["status"] == "delivered"
     assert _delivery(status, "wallet")["result"]["wallet_status"] == "already_present"
 
 
-def test_wallet_rejection_is_permanent_and_visible(car: Sidecar, wallet: WalletState) -> None:
-    wallet.script = [400]
+def test_wallet_rejection_is_permanent_and_visible(car: Sidecar, wallet: WalletStub) -> None:
+    wallet.forced.append(Forced(400, body={"message": "not a valid credential"}))
     status = _issue(car)
     wallet_delivery = _delivery(status, "wallet")
     assert wallet_delivery["status"] == "failed" and wallet_delivery["attempts"] == 1
@@ -77,8 +79,8 @@ def test_wallet_rejection_is_permanent_and_visible(car: Sidecar, wallet: WalletS
     assert status["status"] == "partially_delivered"
 
 
-def test_wallet_outage_is_retried_by_the_sweep(car: Sidecar, wallet: WalletState) -> None:
-    wallet.script = [503, 404]
+def test_wallet_outage_is_retried_by_the_sweep(car: Sidecar, wallet: WalletStub) -> None:
+    wallet.forced += [Forced(503, body={"message": "unavailable"}), Forced(404, body={"message": "unavailable"})]
     status = _issue(car)
     pending = _delivery(status, "wallet")
     assert pending["status"] == "pending" and pending["attempts"] == 1

@@ -1,0 +1,1 @@
+"""Local stand-ins for services that cannot run here (test fixtures shared by several test areas)."""
