@@ -2,21 +2,18 @@
 
 Learners get mail in their own language when a gettext catalogue exists under ``bridge/i18n``
 (compiled by ``scripts/i18n.sh``) and in English otherwise, so an unexpected language code such as
-``pt-BR`` or ``FR_be`` never breaks delivery. One Jinja environment per language is cached: gettext
-callables are installed on an environment, and sharing one across languages would mix them up
-between threads.
+``pt-BR`` or ``FR_be`` never breaks delivery. One Jinja environment per language is cached (see
+``bridge.l10n`` for why).
 """
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
 
-from babel.support import Translations
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, StrictUndefined
 
-DEFAULT_LANGUAGE = "en"
-DOMAIN = "messages"
-CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "i18n"
+from bridge.l10n import CATALOGUE_DIR, DEFAULT_LANGUAGE, DOMAIN, translated_environment
+
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
 
 
@@ -36,29 +33,12 @@ def negotiate(lang: str | None) -> str:
 
 
 @lru_cache(maxsize=32)
-def translations(lang: str) -> Translations:
-    """The catalogue for a negotiated language (a null catalogue for English)."""
-    loaded = Translations.load(str(CATALOGUE_DIR), [lang], domain=DOMAIN)
-    if not isinstance(loaded, Translations):  # NullTranslations: no catalogue on disk
-        return Translations()
-    return loaded
-
-
-@lru_cache(maxsize=32)
 def environment(lang: str) -> Environment:
     """A Jinja environment rendering the e-mail templates with ``lang``'s catalogue installed.
 
     HTML templates autoescape; ``.txt`` templates do not, so names with ``<`` or ``&`` come out
-    literally in the plain-text part and escaped in the HTML part.
+    literally in the plain-text part and escaped in the HTML part. A missing variable is an error,
+    never a silently blank line in a learner's mail.
     """
-    env = Environment(
-        loader=FileSystemLoader(str(TEMPLATE_DIR)),
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-        extensions=["jinja2.ext.i18n"],
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
-    return env
+    return translated_environment(TEMPLATE_DIR, lang, autoescape_strings=False,
+                                  undefined=StrictUndefined, keep_trailing_newline=True)

@@ -18,7 +18,8 @@ from typing import Any
 from bridge.delivery.addresses import check_display_name, mailbox, make_address
 from bridge.delivery.content import is_web_link, view_from_summary
 from bridge.delivery.errors import DeliveryInputError
-from bridge.delivery.i18n import environment, negotiate, translations
+from bridge.delivery.i18n import environment, negotiate
+from bridge.l10n import translations
 
 WALLET_URL = "https://europa.eu/europass/en/wallet"
 ATTACHMENT_SUFFIX = ".jsonld"

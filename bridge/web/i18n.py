@@ -1,8 +1,8 @@
 """Language choice and Jinja environments of the public pages (English and French).
 
-The pages use the sidecar's shared gettext catalogue (``bridge/i18n``, maintained with
-``scripts/i18n.sh``). One environment per language: gettext callables are installed on an
-environment, and sharing one between languages would mix them up across concurrent requests.
+The pages use the sidecar's shared gettext catalogue through ``bridge.l10n``, one environment
+per language. Unlike e-mails, string templates autoescape too and undefined values render empty
+(Jinja's default); the filters format dates, durations and links in the reader's language.
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 from babel.dates import format_datetime
 from babel.units import format_unit
 from flask import Request
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
 
-from bridge.delivery.i18n import translations
+from bridge.l10n import translated_environment
 
 PAGE_LANGUAGES = ("en", "fr")
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -33,14 +33,7 @@ def choose_language(request: Request) -> str:
 
 @lru_cache(maxsize=len(PAGE_LANGUAGES))
 def environment(lang: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(str(TEMPLATE_DIR)),
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env = translated_environment(TEMPLATE_DIR, lang, autoescape_strings=True)
     env.filters["when"] = lambda value: human_time(value, lang)
     env.filters["http_url"] = is_http_url
     env.filters["duration"] = lambda value: human_duration(value, lang)

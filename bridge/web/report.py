@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bridge.delivery.i18n import translations
+from bridge.l10n import translations
 from bridge.web.i18n import PAGE_LANGUAGES, render
 
 STYLESHEET = Path(__file__).resolve().parent / "static" / "edc.css"
