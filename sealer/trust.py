@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
 
+from sealer.certfiles import parse_certificates
 from sealer.report import SealReport
 
 _CERT_SUFFIXES = {".pem", ".crt", ".cer", ".der"}
@@ -33,16 +34,6 @@ class ChainResult:
     trusted: bool
     reason: str | None = None
     path: tuple[str, ...] = ()
-
-
-def load_certificates(blob: bytes, source: str) -> list[x509.Certificate]:
-    """All certificates in a PEM bundle, or the one certificate of a DER file."""
-    try:
-        if b"-----BEGIN CERTIFICATE-----" in blob:
-            return x509.load_pem_x509_certificates(blob)
-        return [x509.load_der_x509_certificate(blob)]
-    except ValueError:
-        raise TrustStoreError(f"{source} is not a PEM or DER X.509 certificate file") from None
 
 
 def load_trust_anchors(location: str | Path) -> list[x509.Certificate]:
@@ -62,7 +53,10 @@ def load_trust_anchors(location: str | Path) -> list[x509.Certificate]:
             blob = file.read_bytes()
         except OSError as exc:
             raise TrustStoreError(f"cannot read trust anchor {file}: {exc.strerror}") from None
-        anchors.extend(load_certificates(blob, str(file)))
+        try:
+            anchors.extend(parse_certificates(blob))
+        except ValueError:
+            raise TrustStoreError(f"{file} is not a PEM or DER X.509 certificate file") from None
     return anchors
 
 
