@@ -9,7 +9,7 @@ agreement) is refused: the adapter is a signing handle, not a key.
 """
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import NoReturn, Self
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -29,7 +29,35 @@ def _require_sha256(algorithm: object) -> None:
         raise KeySourceError(f"the eSeal key signs with SHA-256 only, not {name}")
 
 
-class RsaSigningAdapter(rsa.RSAPrivateKey):
+class _SigningHandle:
+    """What both adapters share: the certified key's size, no export, and copies that are the same handle.
+
+    An adapter holds no key material, only the key source (perhaps a token session), so a copy
+    has nothing of its own to duplicate and hands back the same adapter.
+    """
+
+    _public: rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+
+    @property
+    def key_size(self) -> int:
+        return self._public.key_size
+
+    def private_bytes(
+        self,
+        encoding: serialization.Encoding,
+        format: serialization.PrivateFormat,
+        encryption_algorithm: serialization.KeySerializationEncryption,
+    ) -> bytes:
+        _refuse("exporting the key")
+
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> Self:
+        return self
+
+
+class RsaSigningAdapter(_SigningHandle, rsa.RSAPrivateKey):
     """An RSA 'private key' whose only ability is RSASSA-PKCS1-v1_5/SHA-256 through the key source."""
 
     def __init__(self, source: KeySource) -> None:
@@ -50,10 +78,6 @@ class RsaSigningAdapter(rsa.RSAPrivateKey):
             raise KeySourceError(f"RSA padding {padding.name} is not used for XAdES seals")
         return self._source.sign(bytes(data), "RS256")
 
-    @property
-    def key_size(self) -> int:
-        return self._public.key_size
-
     def public_key(self) -> rsa.RSAPublicKey:
         return self._public
 
@@ -63,22 +87,8 @@ class RsaSigningAdapter(rsa.RSAPrivateKey):
     def private_numbers(self) -> rsa.RSAPrivateNumbers:
         _refuse("exporting the key")
 
-    def private_bytes(
-        self,
-        encoding: serialization.Encoding,
-        format: serialization.PrivateFormat,
-        encryption_algorithm: serialization.KeySerializationEncryption,
-    ) -> bytes:
-        _refuse("exporting the key")
 
-    def __copy__(self) -> RsaSigningAdapter:
-        return self
-
-    def __deepcopy__(self, memo: dict) -> RsaSigningAdapter:
-        return self
-
-
-class EcSigningAdapter(ec.EllipticCurvePrivateKey):
+class EcSigningAdapter(_SigningHandle, ec.EllipticCurvePrivateKey):
     """A P-256 'private key' whose only ability is ECDSA/SHA-256 through the key source.
 
     ``KeySource.sign`` returns the raw ``r || s`` form; ``cryptography``'s interface (and so signxml)
@@ -105,10 +115,6 @@ class EcSigningAdapter(ec.EllipticCurvePrivateKey):
     def curve(self) -> ec.EllipticCurve:
         return self._public.curve
 
-    @property
-    def key_size(self) -> int:
-        return self._public.key_size
-
     def public_key(self) -> ec.EllipticCurvePublicKey:
         return self._public
 
@@ -117,21 +123,6 @@ class EcSigningAdapter(ec.EllipticCurvePrivateKey):
 
     def private_numbers(self) -> ec.EllipticCurvePrivateNumbers:
         _refuse("exporting the key")
-
-    def private_bytes(
-        self,
-        encoding: serialization.Encoding,
-        format: serialization.PrivateFormat,
-        encryption_algorithm: serialization.KeySerializationEncryption,
-    ) -> bytes:
-        _refuse("exporting the key")
-
-    def __copy__(self) -> EcSigningAdapter:
-        return self
-
-    def __deepcopy__(self, memo: dict) -> EcSigningAdapter:
-        return self
-
 
 
 def signing_adapter(source: KeySource) -> RsaSigningAdapter | EcSigningAdapter:
