@@ -27,7 +27,7 @@ from bridge.elm import checks
 from bridge.elm.assemble import SCHEMA_ISSUED_BY_MANDATE, assemble
 from bridge.elm.completion import Completion
 from bridge.elm.issuer import Issuer
-from bridge.elm.offline_jsonld import CONTEXT_FILES, UnknownContext, context_document, to_graph
+from bridge.elm.offline_jsonld import CONTEXT_FILES, UnreadableJsonLd, context_document, graph_for_validation
 from bridge.elm.template import CourseTemplate
 
 ELM = Namespace("http://data.europa.eu/snb/model/elm/")
@@ -71,11 +71,9 @@ def shacl_validate(credential: dict[str, Any]) -> ConformanceReport:
     if not isinstance(credential, dict):
         return ConformanceReport(False, ["(document): expected a JSON object"])
     try:
-        data = to_graph(credential)
-    except UnknownContext as exc:
-        return ConformanceReport(False, [f"@context: {exc}"])
-    except Exception as exc:  # rdflib raises many types on malformed JSON-LD
-        return ConformanceReport(False, [f"(document): not parseable as JSON-LD ({type(exc).__name__})"])
+        data = graph_for_validation(credential)
+    except UnreadableJsonLd as exc:
+        return ConformanceReport(False, [str(exc)])
     mandate = _needs_mandate_shapes(data)
     with _VALIDATE_LOCK:  # pyshacl is not documented as thread-safe over a shared shapes graph
         conforms, results, _text = pyshacl.validate(

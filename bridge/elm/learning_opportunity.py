@@ -48,7 +48,7 @@ from rdflib.namespace import RDF, SH
 from bridge.elm import codelists
 from bridge.elm.assemble import CONTEXTS, SkillLabels, _Ids, _organisation, _skill_concepts, _specification
 from bridge.elm.errors import Collector
-from bridge.elm.offline_jsonld import UnknownContext, to_graph
+from bridge.elm.offline_jsonld import UnreadableJsonLd, graph_for_validation
 from bridge.elm.template import CourseTemplate
 
 __all__ = ["LoqReport", "learning_opportunity", "loq_validate", "opportunity_url", "page_url"]
@@ -164,11 +164,9 @@ _LOCK = threading.Lock()
 def loq_validate(document: dict[str, Any]) -> LoqReport:
     """Validate a LearningOpportunity document against the official LOQ shapes, offline."""
     try:
-        data = to_graph(document)
-    except UnknownContext as exc:
-        return LoqReport(False, [f"@context: {exc}"])
-    except Exception as exc:  # rdflib raises many types on malformed JSON-LD
-        return LoqReport(False, [f"(document): not parseable as JSON-LD ({type(exc).__name__})"])
+        data = graph_for_validation(document)
+    except UnreadableJsonLd as exc:
+        return LoqReport(False, [str(exc)])
     with _LOCK:
         conforms, results, _text = pyshacl.validate(data, shacl_graph=_loq_shapes(), inference="none")
     if conforms:

@@ -67,3 +67,21 @@ def to_graph(document: dict[str, Any]) -> Graph:
     graph = Graph()
     graph.parse(data=json.dumps(_substitute(document)), format="json-ld")
     return graph
+
+
+class UnreadableJsonLd(ValueError):
+    """A document a validator cannot turn into RDF; the message is one finished report line."""
+
+
+def graph_for_validation(document: dict[str, Any]) -> Graph:
+    """``to_graph`` for the SHACL validators: every parse failure becomes ``UnreadableJsonLd``.
+
+    The credential and learning-opportunity validators report unreadable input the same way,
+    as a finding naming where the problem is, never as an exception escaping to the caller.
+    """
+    try:
+        return to_graph(document)
+    except UnknownContext as exc:
+        raise UnreadableJsonLd(f"@context: {exc}") from None
+    except Exception as exc:  # rdflib raises many types on malformed JSON-LD
+        raise UnreadableJsonLd(f"(document): not parseable as JSON-LD ({type(exc).__name__})") from None
