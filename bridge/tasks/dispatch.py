@@ -14,7 +14,7 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
-ISSUE_CHUNK = 50
+ISSUE_CHUNK = 250
 
 
 def chunks(ids: Sequence[str], size: int = ISSUE_CHUNK) -> list[list[str]]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bridge.db.bulk import insert_ignoring_conflicts
 from bridge.db.models import PENDING_CREDENTIAL_STATUSES, CourseTemplate, Credential, Delivery, utcnow
 from bridge.tasks.dispatch import Dispatcher
-from bridge.tasks.services import DeliveryOutcome, PermanentIssueError, Services
+from bridge.tasks.services import CredentialBuilder, DeliveryOutcome, PermanentIssueError, Services
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +61,17 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
     One bad credential never stops the others (its row records why). Returns each id's status.
     """
     outcome: dict[str, str] = {}
+    table = Credential.__table__
     with ctx.sessions() as session:
-        rows = session.execute(select(Credential.id, Credential.source, Credential.course_id, Credential.status,
-                                      Credential.completion, Credential.credential_json,
-                                      Credential.template_version)
-                               .where(Credential.id.in_(credential_ids))).all()
+        # Core rows, not ORM entities: a chunk is hundreds of rows carrying their completion JSON.
+        conn = session.connection()
+        rows = conn.execute(select(table.c.id, table.c.source, table.c.course_id, table.c.status,
+                                   table.c.completion, table.c.credential_json, table.c.template_version)
+                            .where(table.c.id.in_(credential_ids))).all()
         keys = {(r.source, r.course_id) for r in rows if r.status in PENDING_CREDENTIAL_STATUSES}
         templates = {key: session.scalar(select(CourseTemplate).where(
             CourseTemplate.source == key[0], CourseTemplate.course_id == key[1])) for key in keys}
+    builders: dict[tuple[str, str], CredentialBuilder | PermanentIssueError] = {}
     issued: list[_Issued] = []
     for row in rows:
         outcome[row.id] = row.status
@@ -79,16 +82,13 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
             template = templates.get((row.source, row.course_id))
             if template is None:
                 raise PermanentIssueError("the course template was deleted before issuance")
-            credential_json = row.credential_json
             if row.status == "received":
-                payload, escaped = ctx.services.build_credential(
-                    template.template, row.completion, credential_id=row.id, issued=utcnow(),
-                    template_key=(template.source, template.course_id, template.version))
-                credential_json = payload.decode("utf-8")
-                assembled = {"credential_json": credential_json, "template_version": template.version}
+                builder = _builder(ctx, builders, template)
+                payload, escaped = builder.build(row.completion, credential_id=row.id, issued=utcnow())
+                assembled = {"credential_json": payload.decode("utf-8"), "template_version": template.version}
                 sealed = ctx.services.seal(payload, escaped=escaped)
             else:  # assembled earlier, sealing failed: seal the stored text as it is
-                sealed = ctx.services.seal(credential_json.encode("utf-8"))  # type: ignore[union-attr]
+                sealed = ctx.services.seal(row.credential_json.encode("utf-8"))
         except Exception as exc:
             outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, exc, assembled)
             continue
@@ -97,31 +97,7 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
                                "b_sealed": sealed}))
     if not issued:
         return outcome
-    now = utcnow()
-    table = Credential.__table__
-    with ctx.sessions() as session:
-        # One executemany of compare-and-set updates, then one read of which rows now carry this
-        # run's sealing time: the chunk costs two round trips instead of one per credential. The
-        # unsealed text is dropped: the sealed JWS carries it as its payload, byte for byte.
-        session.connection().execute(
-            table.update().where(table.c.id == bindparam("b_id"), table.c.status == bindparam("b_expected"))
-            .values(status="sealed", sealed_at=now, updated_at=now, error=None, sealed=bindparam("b_sealed"),
-                    credential_json=None, template_version=bindparam("b_version")),
-            [{"b_id": item.cred_id, "b_expected": item.expected, **item.values} for item in issued])
-        mine = set(session.scalars(select(Credential.id).where(
-            Credential.id.in_([item.cred_id for item in issued]), Credential.status == "sealed",
-            Credential.sealed_at == now)))
-        won = [item for item in issued if item.cred_id in mine]
-        insert_ignoring_conflicts(session, Delivery, [
-            {"credential_id": item.cred_id, "channel": channel, "status": "pending", "attempts": 0,
-             "updated_at": now} for item in won for channel in item.channels], ("credential_id", "channel"))
-        session.commit()
-        delivery_ids = list(session.scalars(select(Delivery.id).where(
-            Delivery.credential_id.in_([item.cred_id for item in won]), Delivery.status == "pending")))
-        if len(won) < len(issued):  # another run sealed some of them first: report what they hold
-            lost = [item.cred_id for item in issued if item not in won]
-            outcome.update(session.execute(select(Credential.id, Credential.status)
-                                           .where(Credential.id.in_(lost))).tuples().all())
+    won, delivery_ids = _store_sealed(ctx, issued, outcome)
     for item in won:
         outcome[item.cred_id] = "sealed"
     log.info("sealed %d credential(s)", len(won))
@@ -130,6 +106,59 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
     for delivery_id in delivery_ids:
         ctx.dispatcher.deliver(delivery_id)
     return outcome
+
+
+def _builder(ctx: Context, builders: dict[tuple[str, str], CredentialBuilder | PermanentIssueError],
+             template: CourseTemplate) -> CredentialBuilder:
+    """The chunk's builder for ``template``; an invalid template fails each of its rows the same way."""
+    key = (template.source, template.course_id)
+    if key not in builders:
+        try:
+            builders[key] = ctx.services.credential_builder(
+                template.template, (template.source, template.course_id, template.version))
+        except PermanentIssueError as exc:
+            builders[key] = exc
+    found = builders[key]
+    if isinstance(found, PermanentIssueError):
+        raise found
+    return found
+
+
+def _store_sealed(ctx: Context, issued: list[_Issued], outcome: dict[str, str]) -> tuple[list[_Issued], list[int]]:
+    """Write the chunk's seals with compare-and-set; returns the rows this run won and their delivery ids.
+
+    One executemany of compare-and-set updates, then one read of which rows now carry this run's
+    sealing time: the chunk costs two round trips instead of one per credential. The unsealed text
+    is dropped: the sealed JWS carries it as its payload, byte for byte.
+    """
+    now = utcnow()
+    table = Credential.__table__
+    ids = [item.cred_id for item in issued]
+    with ctx.sessions() as session:
+        conn = session.connection()
+        conn.execute(
+            table.update().where(table.c.id == bindparam("b_id"), table.c.status == bindparam("b_expected"))
+            .values(status="sealed", sealed_at=now, updated_at=now, error=None, sealed=bindparam("b_sealed"),
+                    credential_json=None, template_version=bindparam("b_version")),
+            [{"b_id": item.cred_id, "b_expected": item.expected, **item.values} for item in issued])
+        mine = set(conn.execute(select(table.c.id).where(
+            table.c.id.in_(ids), table.c.status == "sealed", table.c.sealed_at == now)).scalars())
+        won = [item for item in issued if item.cred_id in mine]
+        deliveries = [{"credential_id": item.cred_id, "channel": channel, "status": "pending", "attempts": 0,
+                       "updated_at": now} for item in won for channel in item.channels]
+        insert_ignoring_conflicts(session, Delivery, deliveries, ("credential_id", "channel"))
+        session.commit()
+        conn = session.connection()  # the commit released the previous one
+        delivery_ids: list[int] = []
+        if deliveries:
+            d = Delivery.__table__
+            delivery_ids = list(conn.execute(select(d.c.id).where(
+                d.c.credential_id.in_([item.cred_id for item in won]), d.c.status == "pending")).scalars())
+        if len(won) < len(issued):  # another run sealed some of them first: report what they hold
+            lost = [item.cred_id for item in issued if item.cred_id not in mine]
+            outcome.update(conn.execute(select(table.c.id, table.c.status)
+                                        .where(table.c.id.in_(lost))).tuples().all())
+    return won, delivery_ids
 
 
 def issue_one(ctx: Context, cred_id: str) -> str | None:

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from bridge.delivery.email import MailTransport
     from bridge.delivery.retry import RetryPolicy
     from bridge.delivery.wallet import WalletClient
-    from bridge.elm.compiled import CompiledTemplates
+    from bridge.elm.compiled import CompiledTemplate, CompiledTemplates
+    from bridge.elm.completion import Completion
     from bridge.elm.conformance import ConformanceGuard
     from bridge.elm.issuer import Issuer
     from bridge.esco.service import EscoService
@@ -120,41 +121,40 @@ class Services:
                          template_key: tuple[str, str, int]) -> tuple[bytes, bytes | None]:
         """The credential's JSON text (and its JSON-escaped form), guaranteed to conform.
 
-        The fast path renders it from the template compiled for ``template_key`` (source, course,
-        version): byte-identical to ``assemble()`` output whose skeleton passed full SHACL, with the
-        per-learner values type-checked. Should a template not compile, the credential is assembled
-        and checked by the conformance guard instead — slower, equally guaranteed.
+        One-off form of :meth:`credential_builder` (the pipeline keeps one builder per chunk).
         """
-        from bridge.elm.assemble import assemble
+        return self.credential_builder(template, template_key).build(completion, credential_id=credential_id,
+                                                                      issued=issued)
+
+    def credential_builder(self, template: dict[str, Any], template_key: tuple[str, str, int]) -> CredentialBuilder:
+        """A builder for the credentials of one template version (source, course, version).
+
+        The fast path renders from the template compiled for ``template_key``: byte-identical to
+        ``assemble()`` output whose skeleton passed full SHACL, with the per-learner values
+        type-checked. Should the template not compile, credentials are assembled and checked by the
+        conformance guard instead — slower, equally guaranteed. Looking the compiled template up
+        (and re-checking its ESCO labels) once per chunk rather than per credential is what makes
+        this a builder. Raises PermanentIssueError when the template itself is invalid.
+        """
         from bridge.elm.compiled import CompileError
-        from bridge.elm.completion import Completion
         from bridge.elm.conformance import NonConformant
         from bridge.elm.errors import ValidationFailed
         from bridge.elm.learning_opportunity import opportunity_url
         from bridge.elm.template import CourseTemplate
 
-        credential_uri = f"urn:credential:{credential_id}"
+        link = opportunity_url(self.settings.public_url, template_key[0], template_key[1])
         try:
-            parsed = Completion.from_dict(completion)
-            link = opportunity_url(self.settings.public_url, parsed.source, parsed.course_id)
-            try:
-                compiled = self.compiled.get(template_key, lambda: CourseTemplate.from_dict(template), self.issuer,
-                                             skill_labels=self.esco.labels, learning_opportunity=link)
-            except CompileError:
-                logger.warning("template %s/%s v%s did not compile; assembling credentials one by one",
-                               *template_key)
-            else:
-                rendered = compiled.render_pair(parsed, credential_id=credential_uri, issued=issued)
-                return rendered.payload, rendered.escaped
-            credential = assemble(CourseTemplate.from_dict(template), parsed, self.issuer,
-                                  credential_id=credential_uri, issued=issued, skill_labels=self.esco.labels,
-                                  learning_opportunity=link)
-            self.guard.ensure(credential)
+            compiled = self.compiled.get(template_key, lambda: CourseTemplate.from_dict(template), self.issuer,
+                                         skill_labels=self.esco.labels, learning_opportunity=link)
+        except CompileError:
+            logger.warning("template %s/%s v%s did not compile; assembling credentials one by one",
+                           *template_key)
+            compiled = None
         except ValidationFailed as exc:
             raise PermanentIssueError(f"cannot assemble the credential: {exc}") from None
         except NonConformant as exc:
             raise PermanentIssueError(str(exc)) from None
-        return json.dumps(credential, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), None
+        return CredentialBuilder(self, template, compiled, link)
 
     def safe_message(self, exc: Exception) -> str:
         """A short, log-safe description of an unexpected error (addresses removed)."""
@@ -224,3 +224,71 @@ class Services:
             deposit = self.wallet.deposit(learner["email"], sealed.encode("utf-8"), filename, locale=lang)
             return {"wallet_status": deposit.status, "viewer_url": deposit.viewer_url}
         raise PermanentDeliveryError(f"unknown channel {channel!r}")
+
+
+class CredentialBuilder:
+    """Builds the credentials of one template version, compiled (fast path) or assembled (fallback)."""
+
+    def __init__(self, services: Services, template: dict[str, Any], compiled: CompiledTemplate | None,
+                 link: str) -> None:
+        self._services = services
+        self._template = template
+        self._compiled = compiled
+        self._link = link
+
+    def build(self, completion: dict[str, Any], *, credential_id: str,
+              issued: dt.datetime) -> tuple[bytes, bytes | None]:
+        """The credential's JSON text and, on the fast path, its JSON-escaped form for the sealer."""
+        from bridge.elm.assemble import assemble
+        from bridge.elm.conformance import NonConformant
+        from bridge.elm.errors import ValidationFailed
+        from bridge.elm.template import CourseTemplate
+
+        credential_uri = f"urn:credential:{credential_id}"
+        services = self._services
+        try:
+            parsed = stored_completion(completion)
+            if self._compiled is not None:
+                rendered = self._compiled.render_pair(parsed, credential_id=credential_uri, issued=issued)
+                return rendered.payload, rendered.escaped
+            credential = assemble(CourseTemplate.from_dict(self._template), parsed, services.issuer,
+                                  credential_id=credential_uri, issued=issued, skill_labels=services.esco.labels,
+                                  learning_opportunity=self._link)
+            services.guard.ensure(credential)
+        except ValidationFailed as exc:
+            raise PermanentIssueError(f"cannot assemble the credential: {exc}") from None
+        except NonConformant as exc:
+            raise PermanentIssueError(str(exc)) from None
+        return json.dumps(credential, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), None
+
+
+def stored_completion(data: Any) -> Completion:
+    """The completion of a credential row, as intake stored it (``Completion.to_dict`` of a validated one).
+
+    Intake validated it already, and the compiled render type-checks every value it puts into the
+    credential, so the stored normal form is read back directly (a fifth of the cost of full
+    validation). Anything not in that normal form goes through ``Completion.from_dict``, which
+    accepts it or raises ValidationFailed naming the field.
+    """
+    from bridge.elm.completion import Completion, Grade, Learner
+
+    try:
+        learner, grade = data["learner"], data["grade"]
+        born = learner["date_of_birth"]
+        completed = dt.datetime.fromisoformat(data["completed_at"])
+        if (completed.tzinfo is None or not isinstance(data["passed"], bool) or set(data) != _STORED_KEYS
+                or set(learner) != _STORED_LEARNER_KEYS):
+            raise ValueError("not the stored normal form")
+        return Completion(
+            source=data["source"], course_id=data["course_id"],
+            learner=Learner(id=learner["id"], given_name=learner["given_name"], family_name=learner["family_name"],
+                            email=learner["email"], language=learner["language"],
+                            date_of_birth=None if born is None else dt.date.fromisoformat(born)),
+            grade=None if grade is None else Grade(score=grade["score"], max=grade["max"], text=grade["text"]),
+            passed=data["passed"], completed_at=completed.astimezone(dt.UTC))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return Completion.from_dict(data)
+
+
+_STORED_KEYS = frozenset({"source", "course_id", "learner", "grade", "passed", "completed_at"})
+_STORED_LEARNER_KEYS = frozenset({"id", "given_name", "family_name", "email", "language", "date_of_birth"})

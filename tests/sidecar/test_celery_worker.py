@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from bridge.db.models import Base
 from bridge.db.session import get_engine
+from bridge.tasks.dispatch import ISSUE_CHUNK
 
 from .conftest import ROOT, example_completion, make_sidecar, wait_for
 
@@ -99,7 +100,8 @@ def test_killed_worker_loses_nothing(tmp_path: Path, dev_seal_p12: Path, pg_data
     car.put_template(policy={"channels": []})  # sealing only: this test is about the issue task
     env = {**os.environ, "EDC_DATA_DIR": str(car.settings.data_dir), "EDC_DATABASE_URL": pg_database,
            "EDC_SEAL_PKCS12": str(dev_seal_p12), "EDC_SEAL_PKCS12_PASSWORD": "dev-seal", **env_vars}
-    items = [example_completion(learner={"id": f"K{i}"}) for i in range(150)]
+    total = 2 * ISSUE_CHUNK + 50  # several task messages, so a kill lands between two of them
+    items = [example_completion(learner={"id": f"K{i}"}) for i in range(total)]
     batch_id = car.admin("POST", "/api/v1/completions:batch", {"completions": items}).json["batch_id"]
 
     def sealed() -> int:
@@ -111,16 +113,16 @@ def test_killed_worker_loses_nothing(tmp_path: Path, dev_seal_p12: Path, pg_data
     finally:
         first.kill()  # SIGKILL: no chance to finish, ack or clean up
         first.wait()
-    assert sealed() < 150
+    assert sealed() < total
     redis.Redis.from_url(broker).delete(queue)  # and the queued messages are lost too
     second = _start_worker(env, queue)
     try:
         swept = subprocess.run([str(Path(sys.executable).with_name("edc-bridge")), "sweep"], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=60)
         assert swept.returncode == 0, swept.stderr
-        wait_for(lambda: sealed() == 150, timeout=120)
+        wait_for(lambda: sealed() == total, timeout=120)
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=30)
         _forget_queue(broker, queue)
-    assert car.count(status="sealed") == 150
+    assert car.count(status="sealed") == total
