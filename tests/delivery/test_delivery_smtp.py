@@ -6,11 +6,12 @@ import ssl
 from typing import Any
 
 import pytest
-from conftest import SMTP_PASSWORD, SMTP_USER
 
 from bridge.delivery.email import SmtpTransport
 from bridge.delivery.errors import DeliveryInputError, PermanentDeliveryError, TransientDeliveryError
 from bridge.delivery.message import build_credential_message
+
+from .conftest import SMTP_PASSWORD, SMTP_USER
 
 SENDER = "EDC Bridge <edc@univ.example>"
 LEARNER = "camille@example.org"

@@ -4,11 +4,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import make_sealed
 
 from bridge.delivery.errors import DeliveryInputError, PermanentDeliveryError, TransientDeliveryError
 from bridge.delivery.wallet import WalletClient, WalletResult
 from tests.fakes.wallet import Forced, WalletStub
+
+from .conftest import make_sealed
 
 EMAIL = "camille+edc@example.org"
 

@@ -1,0 +1,1 @@
+"""Delivery channel tests (SMTP on loopback, the fake Europass wallet)."""
