@@ -12,9 +12,10 @@ from bridge.elm.assemble import assemble
 from bridge.elm.compiled import CompiledTemplates, CompileError
 from bridge.elm.completion import Completion
 from bridge.elm.conformance import shacl_validate
+from bridge.elm.errors import ValidationFailed
 from bridge.elm.learning_opportunity import opportunity_url
 from bridge.elm.template import CourseTemplate
-from bridge.tasks.services import PermanentIssueError, Services
+from bridge.tasks.services import PermanentIssueError, Services, stored_completion
 from sealer.jades import verify_jades
 
 from .conftest import example_completion, example_template
@@ -65,3 +66,30 @@ def test_a_bad_completion_is_a_permanent_failure_naming_the_field(services: Serv
     with pytest.raises(PermanentIssueError, match="learner.email"):
         services.build_credential(example_template(), completion, credential_id=CRED_ID, issued=ISSUED,
                                   template_key=("moodle-main", "42", 1))
+
+
+STORED_VARIANTS = [
+    {},
+    {"learner": {"date_of_birth": None, "language": None}},
+    {"grade": None, "passed": False},
+    {"grade": {"text": "Pass"}},
+    {"grade": {"score": 7, "max": 10}},
+    {"completed_at": "2025-12-31T23:59:59+01:00"},
+    {"learner": {"given_name": " Zoë \"Z\" ", "family_name": "名"}},
+]
+
+
+@pytest.mark.parametrize("changes", STORED_VARIANTS)
+def test_a_stored_completion_reads_back_as_validation_would(changes: dict) -> None:
+    document = example_completion(**json.loads(json.dumps(changes)))
+    stored = json.loads(json.dumps(Completion.from_dict(document).to_dict()))  # what intake writes
+    assert stored_completion(stored) == Completion.from_dict(stored)
+
+
+def test_a_completion_not_in_stored_form_is_validated_in_full() -> None:
+    stored = Completion.from_dict(example_completion()).to_dict()
+    del stored["learner"]["language"]  # e.g. written by an older version: still accepted
+    assert stored_completion(stored) == Completion.from_dict(stored)
+    for field, value in (("passed", "yes"), ("completed_at", "2026-11-20T10:00:00")):
+        with pytest.raises(ValidationFailed, match=field):
+            stored_completion({**Completion.from_dict(example_completion()).to_dict(), field: value})

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
-from bridge.db.migrate import upgrade
+from bridge.db.migrate import alembic_config, upgrade
 from bridge.db.models import Base
 from bridge.db.session import dispose_engine, make_engine
 
@@ -43,6 +44,38 @@ def test_postgresql_upgrade_matches_models(request: pytest.FixtureRequest) -> No
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     try:
         _assert_matches_models(url)
+    finally:
+        dispose_engine(url)
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _compression(url: str) -> dict[str, str]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return dict(conn.execute(text(
+                "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'credentials'::regclass "
+                "AND attname IN ('sealed', 'credential_json')")).tuples().all())
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_compresses_the_credential_texts_with_lz4(request: pytest.FixtureRequest) -> None:
+    request.getfixturevalue("pg_database")
+    name = f"edcbridge_migr_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+        lz4 = conn.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                           "WHERE name = 'default_toast_compression'").fetchone()
+    if not (lz4 and lz4[0]):
+        pytest.skip("this PostgreSQL server was built without LZ4")
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    try:
+        upgrade(url)
+        assert _compression(url) == {"sealed": "l", "credential_json": "l"}
+        command.downgrade(alembic_config(url), "0001")
+        assert _compression(url) == {"sealed": "p", "credential_json": "p"}
     finally:
         dispose_engine(url)
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
