@@ -97,12 +97,12 @@ def signed_post(base: str, path: str, key: str, body: Any, session: requests.Ses
     return session.post(base + path, data=data, headers=headers, timeout=600)
 
 
-def wait_until(predicate: Any, timeout: float, what: str) -> float:
+def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.2) -> float:
     start = time.perf_counter()
     while not predicate():
         if time.perf_counter() - start > timeout:
             raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.2)
+        time.sleep(interval)
     return time.perf_counter()
 
 
@@ -193,7 +193,10 @@ def main() -> None:
         t_intake = time.perf_counter()
         response.raise_for_status()
         batch_id = response.json()["batch_id"]
-        t_sealed = wait_until(lambda: counts(base, batch_id)["sealed"] >= args.batch, 3600, "sealing")
+        # Counting a 50,000-row batch costs PostgreSQL ~30 ms while its rows are being rewritten (no
+        # index-only scan yet): polled every 0.2 s it took a twentieth of the machine from the workers.
+        t_sealed = wait_until(lambda: counts(base, batch_id)["sealed"] >= args.batch, 3600, "sealing",
+                              interval=0.5)
         t_delivered = wait_until(lambda: args.no_deliver or sink.count >= args.batch + 1, 3600, "delivery")
 
         mail_before = sink.count
