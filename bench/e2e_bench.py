@@ -139,6 +139,9 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="edc-e2e-"))
     p12 = create_dev_seal(work / "seal").pkcs12_path
+    # The raw rate is measured before and after the run and the better figure kept: on a shared
+    # machine one measurement alone can land on a neighbour's burst and flatter the ratio.
+    sign_before = (raw_sign_rate(str(p12), 1), raw_sign_rate(str(p12), args.workers))
     pg_name = None
     if db == "postgresql":
         pg_name = f"edcbridge_bench_{secrets.token_hex(4)}"
@@ -224,8 +227,8 @@ def main() -> None:
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
-    sign_1 = raw_sign_rate(str(p12), 1)
-    sign_w = raw_sign_rate(str(p12), args.workers)
+    sign_1 = max(sign_before[0], raw_sign_rate(str(p12), 1))
+    sign_w = max(sign_before[1], raw_sign_rate(str(p12), args.workers))
     n, m = args.batch, args.single
     sealing = n / (t_sealed - t0)
     print(f"database: {db}; Celery workers: {args.workers} (prefork) on Redis; CPUs: {os.cpu_count()}")
@@ -235,7 +238,8 @@ def main() -> None:
           f"sealed {sealing:,.0f}/s ({t_sealed - t0:.1f} s from the POST), {delivered}")
     print(f"{m} single requests (8 concurrent clients): intake {m / (t_single_intake - t1):,.0f}/s, "
           f"{'sealed' if args.no_deliver else 'sealed and delivered'} {m / (t_single_done - t1):,.0f}/s")
-    print(f"raw RSA-2048 RS256 sign rate: {sign_1:,.0f}/s (1 process), {sign_w:,.0f}/s ({args.workers} processes)")
+    print(f"raw RSA-2048 RS256 sign rate (best of before and after): {sign_1:,.0f}/s (1 process), "
+          f"{sign_w:,.0f}/s ({args.workers} processes)")
     print(f"issuance vs raw signing with {args.workers} processes: {100 * sealing / sign_w:.1f} % from the POST, "
           f"{100 * n / (t_sealed - t_intake) / sign_w:.1f} % after intake "
           f"(sealing alone {n / (t_sealed - t_intake):,.0f}/s)")
