@@ -34,7 +34,7 @@ def insert_ignoring_conflicts(session: Session, model: Any, rows: Sequence[dict[
     dialect = connection.dialect.name
     stmt: Insert
     if dialect == "postgresql":
-        if len(rows) >= COPY_FROM:
+        if len(rows) >= COPY_FROM and connection.dialect.driver == "psycopg":
             _copy_insert(connection, model.__table__, rows, index_elements)
             return
         stmt = postgresql.insert(model.__table__).on_conflict_do_nothing(index_elements=list(index_elements))
