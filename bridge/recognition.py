@@ -271,7 +271,7 @@ def _first_str(value: Any) -> str | None:
 
 def issued_lookup(sessions: sessionmaker[Session]) -> Lookup:
     """A :data:`Lookup` over this sidecar's credentials table (ids are ``urn:credential:<uuid>``)."""
-    from bridge.db.models import Credential, sealed_text
+    from bridge.db.models import Credential
 
     def lookup(cred_id: str) -> IssuedRecord | None:
         key = cred_id.removeprefix("urn:credential:")
@@ -279,10 +279,9 @@ def issued_lookup(sessions: sessionmaker[Session]) -> Lookup:
             return None
         with sessions() as session:
             row = session.get(Credential, key)
-            text = sealed_text(session, key) if row is not None else None
-            if row is None or not text:
+            if row is None or not row.sealed:
                 return None
-            sealed = _loads(text.encode("utf-8"))
+            sealed = _loads(row.sealed.encode("utf-8"))
             payload = sealed.get("payload") if isinstance(sealed, dict) else None
             return IssuedRecord(status=row.status, revoked_at=row.revoked_at,
                                 payload=payload.encode("utf-8") if isinstance(payload, str) else None)

@@ -19,10 +19,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    select,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> dt.datetime:
@@ -132,8 +131,9 @@ class Credential(Base):
     status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     template_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # The assembled credential while it waits for its seal (so a retry seals the same text); cleared
-    # once sealed, since the sealed JWS carries it as its payload. The sealed file is in SealedFile.
+    # once sealed, since the sealed JWS carries it as its payload.
     credential_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -144,25 +144,6 @@ class Credential(Base):
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="credential", order_by="Delivery.channel", lazy="selectin"
     )
-
-
-class SealedFile(Base):
-    """The sealed file of one credential, written once in the transaction that marks it sealed.
-
-    Kept out of the credentials row so sealing is one narrow UPDATE of the status (a single
-    statement per chunk) plus an INSERT-only row here: PostgreSQL spent about twice the CPU
-    updating each wide row, one statement per credential. Revocation keeps the file.
-    """
-
-    __tablename__ = "sealed_files"
-
-    credential_id: Mapped[str] = mapped_column(String(36), ForeignKey("credentials.id"), primary_key=True)
-    sealed: Mapped[str] = mapped_column(Text)
-
-
-def sealed_text(session: Session, credential_id: str) -> str | None:
-    """The sealed file of a credential, or None while it has none."""
-    return session.scalar(select(SealedFile.sealed).where(SealedFile.credential_id == credential_id))
 
 
 class Delivery(Base):

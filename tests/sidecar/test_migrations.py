@@ -55,9 +55,8 @@ def _compression(url: str) -> dict[str, str]:
     try:
         with engine.connect() as conn:
             return dict(conn.execute(text(
-                "SELECT attrelid::regclass::text || '.' || attname, attcompression FROM pg_attribute "
-                "WHERE attrelid IN (SELECT oid FROM pg_class WHERE relname IN ('credentials', 'sealed_files')) "
-                "AND attname IN ('sealed', 'credential_json')")).all())
+                "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'credentials'::regclass "
+                "AND attname IN ('sealed', 'credential_json')")).tuples().all())
     finally:
         engine.dispose()
 
@@ -74,56 +73,9 @@ def test_postgresql_compresses_the_credential_texts_with_lz4(request: pytest.Fix
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     try:
         upgrade(url)
-        assert _compression(url) == {"sealed_files.sealed": "l", "credentials.credential_json": "l"}
-        command.downgrade(alembic_config(url), "0002")
-        assert _compression(url) == {"credentials.sealed": "l", "credentials.credential_json": "l"}
+        assert _compression(url) == {"sealed": "l", "credential_json": "l"}
         command.downgrade(alembic_config(url), "0001")
-        assert _compression(url) == {"credentials.sealed": "p", "credentials.credential_json": "p"}
-    finally:
-        dispose_engine(url)
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _assert_sealed_files_move(url: str) -> None:
-    """0003 moves existing sealed files out of the credentials rows and back on downgrade."""
-    config = alembic_config(url)
-    command.upgrade(config, "0002")
-    engine = make_engine(url)
-    insert = text("INSERT INTO credentials (id, source, course_id, learner_id, completion, status, attempts, "
-                  "created_at, updated_at, sealed) VALUES (:id, 's', 'c', :id, '{\"source\": \"s\"}', "
-                  "'received', 0, :at, :at, :sealed)")
-    try:
-        with engine.begin() as conn:
-            conn.execute(insert, [{"id": "c-sealed", "at": "2026-11-29 01:00:00", "sealed": '{"payload": "é"}'},
-                                  {"id": "c-pending", "at": "2026-11-29 01:00:00", "sealed": None}])
-        upgrade(url)
-        with engine.connect() as conn:
-            assert [tuple(r) for r in conn.execute(text("SELECT credential_id, sealed FROM sealed_files"))] == [
-                ("c-sealed", '{"payload": "é"}')]
-            assert "sealed" not in {c["name"] for c in inspect(conn).get_columns("credentials")}
-        command.downgrade(config, "0002")
-        with engine.connect() as conn:
-            assert dict(conn.execute(text("SELECT id, sealed FROM credentials")).all()) == {
-                "c-sealed": '{"payload": "é"}', "c-pending": None}
-            assert "sealed_files" not in inspect(conn).get_table_names()
-    finally:
-        engine.dispose()
-        dispose_engine(url)
-
-
-def test_sqlite_moves_sealed_files(tmp_path: Path) -> None:
-    _assert_sealed_files_move(f"sqlite:///{tmp_path / 'move.sqlite3'}")
-
-
-def test_postgresql_moves_sealed_files(request: pytest.FixtureRequest) -> None:
-    request.getfixturevalue("pg_database")
-    name = f"edcbridge_migr_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    try:
-        _assert_sealed_files_move(url)
+        assert _compression(url) == {"sealed": "p", "credential_json": "p"}
     finally:
         dispose_engine(url)
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
