@@ -11,11 +11,9 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from jwcrypto import jwk, jws
-from tsa_server import LoopbackTsa, make_tsa_identity, serve
 
 from sealer import tsa
 from sealer.certinfo import IssuerSerial
-from sealer.devseal import create_dev_seal
 from sealer.jades import SealingError, dumps, seal_jades, verify_jades
 from sealer.jose_util import b64url_decode
 from sealer.keys import Pkcs12KeySource, UnsupportedAlgorithm
@@ -31,29 +29,11 @@ def key(request, keys) -> Pkcs12KeySource:
 
 
 @pytest.fixture(scope="module")
-def keys(tmp_path_factory) -> dict[str, Pkcs12KeySource]:
-    out = {}
-    for key_type in ("RSA", "EC"):
-        seal = create_dev_seal(tmp_path_factory.mktemp(key_type), key_type=key_type)
-        out[key_type] = Pkcs12KeySource(seal.pkcs12_path, seal.password)
-    return out
-
-
-@pytest.fixture(scope="module")
 def rsa_key(keys) -> Pkcs12KeySource:
     return keys["RSA"]
 
 
 PAIRS = [("RSA", "RS256"), ("RSA", "PS256"), ("EC", "ES256")]
-
-
-@pytest.fixture
-def loopback():
-    server_tsa = LoopbackTsa(*make_tsa_identity())
-    server = serve(server_tsa)
-    yield server_tsa
-    server.shutdown()
-    server.server_close()
 
 
 def _header(jws_obj: dict) -> dict:

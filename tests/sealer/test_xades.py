@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
-from tsa_server import LoopbackTsa, make_tsa_identity, serve
 from xades_support import DS, NS, XADES, edit, xmlsec1_verify
 
 from sealer import tsa
@@ -375,15 +374,6 @@ def test_seal_with_keys_generated_on_a_pkcs11_token(softhsm, tmp_path) -> None:
 
 
 
-@pytest.fixture
-def loopback_tsa():
-    server_tsa = LoopbackTsa(*make_tsa_identity())
-    server = serve(server_tsa)
-    yield server_tsa
-    server.shutdown()
-    server.server_close()
-
-
 def _add_signature_timestamp(root, token: bytes) -> None:
     """Add a xades:SignatureTimeStamp (an unsigned property: no re-signing needed), as B-T seals have."""
     qualifying = root.find(".//xades:QualifyingProperties", NS)
@@ -394,11 +384,11 @@ def _add_signature_timestamp(root, token: bytes) -> None:
     etree.SubElement(stamp, f"{{{XADES}}}EncapsulatedTimeStamp").text = base64.b64encode(token).decode()
 
 
-def test_signature_timestamp_is_checked_against_the_signature_value(seals, loopback_tsa) -> None:
+def test_signature_timestamp_is_checked_against_the_signature_value(seals, loopback) -> None:
     key = seals["EC"][1]
     root = etree.fromstring(seal_xades(CREDENTIAL, key))  # now: the TSA's time must not precede it
     value = canonicalize(root.find(".//ds:SignatureValue", NS), C14N_11)
-    token = tsa.request_timestamp(loopback_tsa.url, value)
+    token = tsa.request_timestamp(loopback.url, value)
     _add_signature_timestamp(root, token.der)
     report = verify_xades(etree.tostring(root), trust_roots=[_ca(seals["EC"][0])])
     assert report.ok, report.errors
