@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -39,6 +39,9 @@ def _skill_labels(esco_data: Path | None) -> Callable[[str], dict[str, str] | No
     from bridge.esco.service import default_service
 
     return default_service(esco_data).labels
+
+
+T = TypeVar("T")
 
 
 @click.command("seal")
@@ -71,13 +74,13 @@ def seal(template_path: Path, completion_path: Path, output: Path | None, alg: s
     or the EDC_SEAL_* environment variables used by the sidecar.
     """
     key, _ = open_from_options(key_opts)
+    template = _parse(CourseTemplate.from_dict, template_path, "template")
+    completion = _parse(Completion.from_dict, completion_path, "completion")
     try:
-        template = CourseTemplate.from_dict(_load_json(template_path, "template"))
-        completion = Completion.from_dict(_load_json(completion_path, "completion"))
         issuer = Issuer.from_certificate(key.certificate)
         credential = assemble(template, completion, issuer, skill_labels=_skill_labels(esco_data))
     except ValidationFailed as exc:
-        raise click.ClickException(_field_errors(exc)) from None
+        raise click.ClickException(_field_errors(exc, "cannot assemble the credential")) from None
     report = shacl_validate(credential)
     if not report.conforms:
         raise click.ClickException(
@@ -95,8 +98,16 @@ def seal(template_path: Path, completion_path: Path, output: Path | None, alg: s
     _write(out, output)
 
 
-def _field_errors(exc: ValidationFailed) -> str:
-    return "invalid input:\n" + "\n".join(f"  - {e.field}: {e.message}" for e in exc.errors)
+def _parse(parse: Callable[[Any], T], path: Path, what: str) -> T:
+    """Validate one input file, saying which file a field error belongs to."""
+    try:
+        return parse(_load_json(path, what))
+    except ValidationFailed as exc:
+        raise click.ClickException(_field_errors(exc, f"invalid {what} {path}")) from None
+
+
+def _field_errors(exc: ValidationFailed, heading: str) -> str:
+    return heading + ":\n" + "\n".join(f"  - {e.field}: {e.message}" for e in exc.errors)
 
 
 @click.command("seal-xml")

@@ -95,7 +95,7 @@ def test_invalid_template_names_the_field(tmp_path) -> None:
         "--dev-seal", str(tmp_path), "-o", str(tmp_path / "x.jsonld"),
     ])
     assert result.exit_code == 1
-    assert "eqf_level" in result.output
+    assert f"invalid template {path}" in result.output and "eqf_level" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "x.jsonld").exists()
 
