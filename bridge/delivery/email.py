@@ -17,18 +17,26 @@ Configuration read by :func:`transport_from_config` (environment variables or an
 | `EDC_SMTP_USERNAME` | unset | SMTP AUTH user; set it together with the password. |
 | `EDC_SMTP_PASSWORD` / `EDC_SMTP_PASSWORD_FILE` | unset | SMTP AUTH password, or a file holding it (trailing newline ignored). |
 | `EDC_SMTP_TIMEOUT` | `30` | Seconds to wait for the SMTP server before the attempt counts as transient failure. |
+| `EDC_SMTP_KEEPALIVE` | `30` | Seconds an idle SMTP connection stays open for the next message of the same worker thread; `0` opens one connection per message. |
+| `EDC_SMTP_MAX_PER_CONNECTION` | `100` | Messages sent over one SMTP connection before it is closed and a new one opened. |
+| `EDC_SMTP_IDLE_CHECK` | `5` | A kept connection idle longer than this many seconds is probed with `NOOP` before reuse; `0` probes before every reuse. |
 | `EDC_MAIL_FROM` | required with SMTP; `EDC Bridge <no-reply@edc-bridge.localhost>` for the outbox | `From:` of credential e-mails, `Name <address>` or a bare address. |
 | `EDC_OUTBOX_DIR` | `$EDC_DATA_DIR/outbox`, else `./var/outbox` | Folder receiving one `.eml` file per message when no SMTP host is set. |
 """  # noqa: E501  (a Markdown table meant to be copied into the README)
 from __future__ import annotations
 
+import atexit
 import hashlib
 import ipaddress
 import logging
+import math
 import os
 import smtplib
 import ssl
 import tempfile
+import threading
+import time
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -62,6 +70,9 @@ class MailTransport(ABC):
     @abstractmethod
     def send(self, msg: EmailMessage) -> str:
         """Deliver ``msg`` and return its Message-ID, or raise a Permanent/TransientDeliveryError."""
+
+    def close(self) -> None:  # noqa: B027 (deliberately not abstract: most transports hold nothing)
+        """Release what the transport keeps open between messages (nothing, by default)."""
 
 
 def message_id(msg: EmailMessage, sender: str) -> str:
@@ -132,8 +143,94 @@ def classify_smtp_error(exc: BaseException) -> DeliveryError:
     return TransientDeliveryError(f"SMTP failure ({type(exc).__name__})")
 
 
+class _MarksData:
+    """Mixin for smtplib's classes: remembers whether the current message got as far as ``DATA``.
+
+    ``sendmail`` calls ``self.data()`` only after MAIL and every RCPT were answered; before that
+    point the server holds no copy of the message, so a failure there can be retried safely.
+    """
+
+    data_started = False
+
+    def data(self, msg):  # type: ignore[no-untyped-def]
+        self.data_started = True
+        return super().data(msg)  # type: ignore[misc]
+
+
+class _SMTP(_MarksData, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_MarksData, smtplib.SMTP_SSL):
+    pass
+
+
+_now = time.monotonic  # a module attribute so tests can move the clock without sleeping
+
+
+class _Connection:
+    """One open SMTP session, owned by one thread; ``lock`` is held while a message goes through it."""
+
+    __slots__ = ("smtp", "owner", "lock", "last_used", "sent", "closed")
+
+    def __init__(self, smtp: _SMTP | _SMTPSSL) -> None:
+        self.smtp = smtp
+        self.owner = threading.current_thread()
+        self.lock = threading.Lock()
+        self.last_used = _now()
+        self.sent = 0
+        self.closed = False
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """Say QUIT if the server still listens, and close the socket in any case."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        pass
+    finally:
+        smtp.close()
+
+
+def _stale_connection(exc: BaseException, smtp: _SMTP | _SMTPSSL) -> bool:
+    """Did a reused connection fail because it is dead, before the message reached DATA?
+
+    Only such failures are retried. Replies about the message or its recipients (4xx/5xx other
+    than 421) and timeouts (a hung server, not a dropped one) are not.
+    """
+    if smtp.data_started:
+        return False
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return not isinstance(exc.__context__, TimeoutError)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):  # smtplib stops at the first 421 RCPT reply
+        return any(answer[0] == 421 for answer in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code == 421
+    if isinstance(exc, TimeoutError):
+        return False
+    return isinstance(exc, OSError)  # reset, broken pipe, TLS EOF on the established session
+
+
 class SmtpTransport(MailTransport):
-    """Submit mail to an SMTP server, one connection per message (the pipeline sends few, in bursts)."""
+    """Submit mail to an SMTP server, keeping one connection per worker thread open between messages.
+
+    A worker sends many messages in a row, and connect + EHLO + STARTTLS + AUTH + QUIT costs more
+    than the message itself, so each thread keeps its own connection (never shared between threads)
+    for the next message, for at most ``keepalive`` idle seconds and ``max_per_connection``
+    messages; ``keepalive=0`` restores one connection per message. A connection idle for more than
+    ``idle_check`` seconds is probed with NOOP before reuse, and one that turns out dead anyway is
+    replaced and the message tried once more on the new connection.
+
+    Why that retry never sends a message twice: smtplib does not pipeline, so each command waits for
+    its reply and DATA is issued only after MAIL and every RCPT were accepted. The retry happens
+    only when the reused connection failed (disconnect, socket error, 421) *before* DATA was issued
+    (tracked by :class:`_MarksData`), i.e. before the server could hold any copy of the message.
+    Once DATA is issued nothing is retried here: a connection lost after the final "." but before
+    the server's reply leaves it unknown whether the message was accepted (RFC 1047), so that case
+    is reported as a transient failure like on a fresh connection, exactly as before.
+
+    :meth:`close` sends QUIT on every kept connection; it also runs at interpreter exit.
+    """
 
     def __init__(
         self,
@@ -146,6 +243,9 @@ class SmtpTransport(MailTransport):
         *,
         sender: str = OUTBOX_SENDER,
         ssl_context: ssl.SSLContext | None = None,
+        keepalive: float = 30.0,
+        max_per_connection: int = 100,
+        idle_check: float = 5.0,
     ) -> None:
         if not host or any(c.isspace() for c in host):
             raise DeliveryInputError("host", "an SMTP host name is required")
@@ -160,6 +260,12 @@ class SmtpTransport(MailTransport):
             raise DeliveryInputError("security", "refusing to send the SMTP password without TLS")
         if timeout <= 0:
             raise DeliveryInputError("timeout", "must be positive")
+        if keepalive < 0:
+            raise DeliveryInputError("keepalive", "must be zero (no reuse) or a positive number of seconds")
+        if max_per_connection < 1:
+            raise DeliveryInputError("max_per_connection", "must be at least 1")
+        if idle_check < 0:
+            raise DeliveryInputError("idle_check", "must be zero or a positive number of seconds")
         mailbox(sender, "sender")
         self.host = host
         self.port = port
@@ -169,27 +275,120 @@ class SmtpTransport(MailTransport):
         self.timeout = timeout
         self.sender = sender
         self._ssl_context = ssl_context or ssl.create_default_context()
+        self.keepalive = keepalive
+        self.max_per_connection = max_per_connection
+        self.idle_check = idle_check
+        self._reset_connections()
+        if keepalive > 0:
+            with _TRANSPORTS_LOCK:
+                _TRANSPORTS.add(self)
+
+    def _reset_connections(self) -> None:
+        self._local = threading.local()  # .conn: this thread's kept connection
+        self._live: set[_Connection] = set()  # every thread's, so close() reaches them all
+        self._live_lock = threading.Lock()
 
     def __repr__(self) -> str:
         auth = f", username={self.username!r}, password='***'" if self.username else ""
         return f"SmtpTransport({self.host!r}, {self.port}, security={self.security!r}{auth})"
 
-    def _open(self) -> smtplib.SMTP:
+    def _open(self) -> _SMTP | _SMTPSSL:
         if self.security == "ssl":
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._ssl_context)
-        return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            return _SMTPSSL(self.host, self.port, timeout=self.timeout, context=self._ssl_context)
+        return _SMTP(self.host, self.port, timeout=self.timeout)
+
+    def _connect(self) -> _SMTP | _SMTPSSL:
+        """A new session, upgraded to TLS and authenticated as configured."""
+        smtp = self._open()
+        try:
+            if self.security == "starttls":
+                smtp.ehlo()
+                smtp.starttls(context=self._ssl_context)
+                smtp.ehlo()
+            if self.username is not None and self._password is not None:
+                smtp.login(self.username, self._password)
+        except BaseException:
+            _quit(smtp)
+            raise
+        log.debug("opened an SMTP connection to %s:%d", self.host, self.port)
+        return smtp
+
+    def _checkout(self) -> tuple[_Connection, bool]:
+        """This thread's connection, locked, and whether it was reused (``False``: opened just now)."""
+        conn: _Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.lock.acquire()
+            idle = _now() - conn.last_used
+            if conn.closed:
+                pass
+            elif idle > self.keepalive:
+                self._retire(conn, polite=True)
+            elif idle >= self.idle_check and not self._answers_noop(conn):
+                self._retire(conn, polite=False)
+            else:
+                return conn, True
+            conn.lock.release()
+            self._local.conn = None
+        conn = _Connection(self._connect())
+        conn.lock.acquire()
+        if self.keepalive > 0:
+            self._local.conn = conn
+            with self._live_lock:
+                self._live.add(conn)
+                orphans = [c for c in self._live if not c.owner.is_alive()]
+            self._close_connections(orphans)  # of threads that ended (a shrinking pool, say)
+        return conn, False
+
+    @staticmethod
+    def _answers_noop(conn: _Connection) -> bool:
+        try:
+            return conn.smtp.noop()[0] == 250
+        except (smtplib.SMTPException, OSError):
+            return False
+
+    def _retire(self, conn: _Connection, *, polite: bool) -> None:
+        """Close ``conn`` (QUIT first when ``polite``); the caller holds its lock."""
+        conn.closed = True
+        with self._live_lock:
+            self._live.discard(conn)
+        if polite:
+            _quit(conn.smtp)
+        else:
+            conn.smtp.close()
+
+    def _transact(self, conn: _Connection, msg: EmailMessage) -> dict[str, tuple[int, bytes]]:
+        """Send ``msg`` over ``conn`` (locked by :meth:`_checkout`); unlocks it whatever happens."""
+        try:
+            conn.smtp.data_started = False
+            try:
+                refused = conn.smtp.send_message(msg)
+            except BaseException:
+                self._retire(conn, polite=False)  # its state is unknown: never reuse it
+                raise
+            conn.sent += 1
+            conn.last_used = _now()
+            if self.keepalive <= 0 or conn.sent >= self.max_per_connection:
+                self._retire(conn, polite=True)
+            return refused
+        finally:
+            conn.lock.release()
+
+    def _deliver(self, msg: EmailMessage, msgid: str) -> dict[str, tuple[int, bytes]]:
+        conn, reused = self._checkout()
+        try:
+            return self._transact(conn, msg)
+        except Exception as exc:
+            if not (reused and _stale_connection(exc, conn.smtp)):
+                raise
+            log.info("reused SMTP connection to %s:%d was lost before sending %s (%s); retrying on a new one",
+                     self.host, self.port, msgid, type(exc).__name__)
+        conn, _ = self._checkout()  # the dead one was retired: this is a new connection
+        return self._transact(conn, msg)
 
     def send(self, msg: EmailMessage) -> str:
         msgid = message_id(msg, self.sender)
         try:
-            with self._open() as smtp:
-                if self.security == "starttls":
-                    smtp.ehlo()
-                    smtp.starttls(context=self._ssl_context)
-                    smtp.ehlo()
-                if self.username is not None and self._password is not None:
-                    smtp.login(self.username, self._password)
-                refused = smtp.send_message(msg)
+            refused = self._deliver(msg, msgid)
         except DeliveryError:
             raise
         except Exception as exc:
@@ -201,6 +400,50 @@ class SmtpTransport(MailTransport):
             log.warning("SMTP server refused %d of the recipients of %s", len(refused), msgid)
         log.info("sent %s via %s:%d", msgid, self.host, self.port)
         return msgid
+
+    def close(self) -> None:
+        """QUIT every connection this transport keeps open, in all threads; later sends reconnect.
+
+        A connection busy with a message in another thread is waited for up to ``timeout`` seconds
+        and left open if still busy.
+        """
+        with self._live_lock:
+            conns = list(self._live)
+        self._close_connections(conns, wait=self.timeout)
+
+    def _close_connections(self, conns: list[_Connection], wait: float = 0) -> None:
+        for conn in conns:
+            if not conn.lock.acquire(timeout=wait):  # busy sending: leave it be
+                continue
+            try:
+                if not conn.closed:
+                    self._retire(conn, polite=True)
+            finally:
+                conn.lock.release()
+
+
+_TRANSPORTS: weakref.WeakSet[SmtpTransport] = weakref.WeakSet()  # those that keep connections open
+_TRANSPORTS_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_all_transports() -> None:
+    """QUIT kept SMTP connections when the process exits normally (a SIGKILL just drops them)."""
+    with _TRANSPORTS_LOCK:
+        transports = list(_TRANSPORTS)
+    for transport in transports:
+        transport.close()
+
+
+def _forget_inherited_connections() -> None:
+    """In a forked child, drop the parent's sessions without a word: they belong to the parent."""
+    global _TRANSPORTS_LOCK
+    _TRANSPORTS_LOCK = threading.Lock()
+    for transport in list(_TRANSPORTS):
+        transport._reset_connections()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 class OutboxTransport(MailTransport):
@@ -296,7 +539,19 @@ def transport_from_config(config: Mapping[str, str]) -> MailTransport:
     if sender is None:
         raise DeliveryInputError("EDC_MAIL_FROM", "required when EDC_SMTP_HOST is set")
     mailbox(sender, "EDC_MAIL_FROM")
-    return SmtpTransport(host, port, security, username, password, timeout, sender=sender)  # type: ignore[arg-type]
+    keepalive = _number_setting(config, "EDC_SMTP_KEEPALIVE", 30.0)
+    if keepalive < 0:
+        raise DeliveryInputError("EDC_SMTP_KEEPALIVE", "must be 0 (no reuse) or a positive number of seconds")
+    max_per_connection = _int_setting(config, "EDC_SMTP_MAX_PER_CONNECTION", 100)
+    if max_per_connection < 1:
+        raise DeliveryInputError("EDC_SMTP_MAX_PER_CONNECTION", "must be at least 1")
+    idle_check = _number_setting(config, "EDC_SMTP_IDLE_CHECK", 5.0)
+    if idle_check < 0:
+        raise DeliveryInputError("EDC_SMTP_IDLE_CHECK", "must be 0 or a positive number of seconds")
+    return SmtpTransport(
+        host, port, security, username, password, timeout, sender=sender,  # type: ignore[arg-type]
+        keepalive=keepalive, max_per_connection=max_per_connection, idle_check=idle_check,
+    )
 
 
 def _int_setting(config: Mapping[str, str], name: str, default: int) -> int:
@@ -307,3 +562,16 @@ def _int_setting(config: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise DeliveryInputError(name, "must be an integer") from None
+
+
+def _number_setting(config: Mapping[str, str], name: str, default: float) -> float:
+    raw = _setting(config, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise DeliveryInputError(name, "must be a number") from None
+    if not math.isfinite(value):
+        raise DeliveryInputError(name, "must be a finite number")
+    return value

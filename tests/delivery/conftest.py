@@ -37,6 +37,7 @@ class Received:
     raw: bytes
     tls: bool
     authenticated: bool
+    peer: Any = None  # the client's (address, port): tells connections apart while they are open
 
     def parsed(self) -> EmailMessage:
         return message_from_bytes(self.raw, policy=policy.default)  # type: ignore[return-value]
@@ -49,8 +50,22 @@ class RecordingHandler:
     received: list[Received] = field(default_factory=list)
     answers: dict[str, str] = field(default_factory=dict)
     data_answer: str | None = None
+    connections: int = 0  # TCP connections accepted (counted by the controller)
+    rcpt_calls: int = 0
+    mail_answers: list[str] = field(default_factory=list)  # canned MAIL replies, used up one per MAIL
+    hang_up_after_data: bool = False  # close the connection right after answering 250 to DATA
+    hang_up_before_data_reply: bool = False  # keep the message, then close without answering it
+    quits: int = 0
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802
+        if self.mail_answers:
+            return self.mail_answers.pop(0)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        self.rcpt_calls += 1
         if address in self.answers:
             return self.answers[address]
         envelope.rcpt_tos.append(address)
@@ -66,9 +81,18 @@ class RecordingHandler:
                 raw=envelope.original_content or envelope.content,
                 tls=session.ssl is not None,
                 authenticated=bool(session.authenticated),
+                peer=session.peer,
             )
         )
+        if self.hang_up_before_data_reply:
+            server.transport.close()
+        elif self.hang_up_after_data:
+            server.loop.call_soon(server.transport.close)  # after the 250 below is written
         return "250 Message accepted for delivery"
+
+    async def handle_QUIT(self, server, session, envelope):  # noqa: N802
+        self.quits += 1
+        return "221 Bye"
 
 
 class EphemeralController(Controller):
@@ -77,6 +101,10 @@ class EphemeralController(Controller):
     def _trigger_server(self) -> None:
         self.port = self.server.sockets[0].getsockname()[1]
         super()._trigger_server()
+
+    def factory(self):  # called once per accepted TCP connection (STARTTLS keeps the same one)
+        self.handler.connections += 1
+        return super().factory()
 
 
 @dataclass
@@ -154,6 +182,7 @@ def smtp_server_factory() -> Iterator[Any]:
             kwargs.update(authenticator=_authenticator, auth_required=True)
         controller = EphemeralController(handler, hostname="127.0.0.1", port=0, **kwargs)
         controller.start()
+        handler.connections = 0  # not the controller's own start-up probe
         controllers.append(controller)
         return SmtpServer("127.0.0.1", controller.port, handler)
 

@@ -93,6 +93,15 @@ def test_smtp_settings(tmp_path):
     assert "from-a-file" not in repr(transport)
     default = transport_from_config({"EDC_SMTP_HOST": "mail.univ.example", "EDC_MAIL_FROM": "e@univ.example"})
     assert (default.port, default.security) == (587, "starttls")
+    assert (default.keepalive, default.max_per_connection, default.idle_check) == (30, 100, 5)
+
+
+def test_smtp_connection_reuse_settings():
+    transport = transport_from_config({
+        "EDC_SMTP_HOST": "mail.univ.example", "EDC_MAIL_FROM": "e@univ.example",
+        "EDC_SMTP_KEEPALIVE": "0", "EDC_SMTP_MAX_PER_CONNECTION": "20", "EDC_SMTP_IDLE_CHECK": "2.5",
+    })
+    assert (transport.keepalive, transport.max_per_connection, transport.idle_check) == (0, 20, 2.5)
 
 
 @pytest.mark.parametrize(("extra", "field"), [
@@ -100,6 +109,12 @@ def test_smtp_settings(tmp_path):
     ({"EDC_SMTP_PORT": "0"}, "EDC_SMTP_PORT"),
     ({"EDC_SMTP_SECURITY": "tls"}, "EDC_SMTP_SECURITY"),
     ({"EDC_SMTP_TIMEOUT": "-1"}, "EDC_SMTP_TIMEOUT"),
+    ({"EDC_SMTP_KEEPALIVE": "-1"}, "EDC_SMTP_KEEPALIVE"),
+    ({"EDC_SMTP_KEEPALIVE": "soon"}, "EDC_SMTP_KEEPALIVE"),
+    ({"EDC_SMTP_KEEPALIVE": "nan"}, "EDC_SMTP_KEEPALIVE"),
+    ({"EDC_SMTP_MAX_PER_CONNECTION": "0"}, "EDC_SMTP_MAX_PER_CONNECTION"),
+    ({"EDC_SMTP_MAX_PER_CONNECTION": "1.5"}, "EDC_SMTP_MAX_PER_CONNECTION"),
+    ({"EDC_SMTP_IDLE_CHECK": "-2"}, "EDC_SMTP_IDLE_CHECK"),
     ({"EDC_SMTP_USERNAME": "bridge"}, "EDC_SMTP_USERNAME"),
     ({"EDC_SMTP_PASSWORD": "hunter2-secret"}, "EDC_SMTP_USERNAME"),
     ({"EDC_SMTP_USERNAME": "u", "EDC_SMTP_PASSWORD": "hunter2-secret", "EDC_SMTP_SECURITY": "none"},
