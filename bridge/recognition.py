@@ -272,6 +272,7 @@ def _first_str(value: Any) -> str | None:
 def issued_lookup(sessions: sessionmaker[Session]) -> Lookup:
     """A :data:`Lookup` over this sidecar's credentials table (ids are ``urn:credential:<uuid>``)."""
     from bridge.db.models import Credential
+    from bridge.db.sealed_store import STORE
 
     def lookup(cred_id: str) -> IssuedRecord | None:
         key = cred_id.removeprefix("urn:credential:")
@@ -279,9 +280,10 @@ def issued_lookup(sessions: sessionmaker[Session]) -> Lookup:
             return None
         with sessions() as session:
             row = session.get(Credential, key)
-            if row is None or not row.sealed:
+            stored = None if row is None else STORE.read(session, row)
+            if row is None or not stored:
                 return None
-            sealed = _loads(row.sealed.encode("utf-8"))
+            sealed = _loads(stored)
             payload = sealed.get("payload") if isinstance(sealed, dict) else None
             return IssuedRecord(status=row.status, revoked_at=row.revoked_at,
                                 payload=payload.encode("utf-8") if isinstance(payload, str) else None)

@@ -80,6 +80,16 @@ class JadesSealer:
         parts += [b',"signature":"', signature, b'"}]}']
         return b"".join(parts)
 
+    def layout(self, escaped: bytes) -> bytes:
+        """What every seal of a payload like ``escaped`` shares, in the order ``seal`` writes it: the
+        JWS JSON up to (not including) the signature value, with this second's protected header.
+
+        Sealed files of one template differ from it only by a few per-learner values and the
+        signature, which is what makes it a good compression dictionary for storing them.
+        """
+        return b"".join([b'{"payload":"', escaped, b'","signatures":[{"protected":"', self._protected(None),
+                         b'","signature":"'])
+
     def _protected(self, signing_time: dt.datetime | None) -> bytes:
         """The base64url protected header, recomputed only when the second of ``sigT`` changes."""
         second = _second(signing_time)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from bridge.api.common import MAX_PER_PAGE, authenticate, int_arg, json_object, runtime, status_url
 from bridge.auth import require, require_admin
 from bridge.db.models import CHANNELS, CREDENTIAL_STATUSES, Credential, Delivery, utcnow
+from bridge.db.sealed_store import STORE
 from bridge.problems import FieldProblem, Problem, validation_problem
 
 bp = Blueprint("credentials", __name__, url_prefix="/api/v1/credentials")
@@ -29,7 +30,7 @@ def credential_status(cred: Credential) -> dict[str, Any]:
         "issue_attempts": cred.attempts, "template_version": cred.template_version,
         "created_at": _iso(cred.created_at), "updated_at": _iso(cred.updated_at),
         "sealed_at": _iso(cred.sealed_at), "revoked_at": _iso(cred.revoked_at),
-        "sealed_url": status_url(f"/api/v1/credentials/{cred.id}/sealed") if cred.sealed else None,
+        "sealed_url": status_url(f"/api/v1/credentials/{cred.id}/sealed") if cred.sealed_zstd is not None else None,
         "deliveries": [{"channel": d.channel, "status": d.status, "attempts": d.attempts,
                         "last_error": d.last_error, "next_attempt_at": _iso(d.next_attempt_at),
                         "result": d.result, "updated_at": _iso(d.updated_at)} for d in cred.deliveries],
@@ -60,10 +61,11 @@ def get_sealed(cred_id: str) -> Response:
     with runtime().sessions() as session:
         cred = _load(session, cred_id)
         require(principal, cred.source)
-        if cred.sealed is None:
+        sealed = STORE.read(session, cred)
+        if sealed is None:
             raise Problem(409, "Conflict", f"The credential is not sealed (status: {cred.status}).",
                           kind="not-sealed", status_value=cred.status)
-        response = Response(cred.sealed, mimetype="application/ld+json")
+        response = Response(sealed, mimetype="application/ld+json")
         response.headers["Content-Disposition"] = f'attachment; filename="credential-{cred.id}.jsonld"'
         if cred.status == "revoked":
             response.headers["X-EDC-Revoked"] = _iso(cred.revoked_at) or "true"
@@ -118,7 +120,7 @@ def resend(cred_id: str) -> tuple[Response, int]:
     rt = runtime()
     with rt.sessions() as session:
         cred = _load(session, cred_id)
-        if cred.status not in RESENDABLE or cred.sealed is None:
+        if cred.status not in RESENDABLE or cred.sealed_zstd is None:
             raise Problem(409, "Conflict", f"Only sealed, non-revoked credentials can be resent "
                           f"(status: {cred.status}).", kind="not-resendable")
         wanted = channels or [d.channel for d in cred.deliveries] or ["email"]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -133,7 +134,10 @@ class Credential(Base):
     # The assembled credential while it waits for its seal (so a retry seals the same text); cleared
     # once sealed, since the sealed JWS carries it as its payload.
     credential_json: Mapped[str | None] = mapped_column(Text, nullable=True)
-    sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The sealed file as a zstd frame, against a dictionary when one is named (bridge.db.sealed_store).
+    sealed_zstd: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    sealed_dictionary_id: Mapped[str | None] = mapped_column(String(64), ForeignKey(
+        "sealed_dictionaries.id", name="fk_credentials_sealed_dictionary_id"), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -144,6 +148,19 @@ class Credential(Base):
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="credential", order_by="Delivery.channel", lazy="selectin"
     )
+
+
+class SealedDictionary(Base):
+    """The text shared by the sealed files of one template (no personal data), their zstd dictionary.
+
+    Named by the SHA-256 of its content; never changed nor deleted, so every stored frame stays readable.
+    """
+
+    __tablename__ = "sealed_dictionaries"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Delivery(Base):

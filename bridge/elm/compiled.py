@@ -308,6 +308,14 @@ class CompiledTemplate:
         variant, values, escaped = self._values(completion, credential_id, issued)
         return Rendered(variant.plain(values), variant.escaped(escaped))
 
+    def sample(self) -> Rendered:
+        """A credential of this template for the probe learner (sentinel values, no personal data).
+
+        It shares every byte but the per-learner values with the real ones, e.g. for compressing them.
+        """
+        probe = Completion.from_dict(_PROBE)
+        return self.render_pair(probe, credential_id=str(_PROBE_UUID), issued=_PROBE_ISSUED)
+
     def _values(
         self, completion: Completion, credential_id: str | None, issued: datetime | None
     ) -> tuple[_Variant, tuple[bytes, ...], tuple[bytes, ...]]:

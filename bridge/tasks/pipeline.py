@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.db.bulk import insert_ignoring_conflicts
 from bridge.db.models import PENDING_CREDENTIAL_STATUSES, CourseTemplate, Credential, Delivery, utcnow
+from bridge.db.sealed_store import STORE
 from bridge.tasks.dispatch import Dispatcher
 from bridge.tasks.services import CredentialBuilder, DeliveryOutcome, PermanentIssueError, Services
 
@@ -52,7 +53,16 @@ class _Issued:
     cred_id: str
     expected: str
     channels: list[str]
+    dictionary: str | None
     values: dict[str, Any]
+
+
+@dataclass
+class _Builder:
+    """A chunk's builder for one template, and the id of the dictionary its sealed files are stored with."""
+
+    builder: CredentialBuilder
+    dictionary: str | None
 
 
 def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
@@ -71,30 +81,32 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
         keys = {(r.source, r.course_id) for r in rows if r.status in PENDING_CREDENTIAL_STATUSES}
         templates = {key: session.scalar(select(CourseTemplate).where(
             CourseTemplate.source == key[0], CourseTemplate.course_id == key[1])) for key in keys}
-    builders: dict[tuple[str, str], CredentialBuilder | PermanentIssueError] = {}
+    builders: dict[tuple[str, str], _Builder | PermanentIssueError] = {}
     issued: list[_Issued] = []
     for row in rows:
         outcome[row.id] = row.status
         if row.status not in PENDING_CREDENTIAL_STATUSES:
             continue  # already sealed, skipped, failed or revoked: nothing to do
         assembled: dict[str, Any] = {}
+        dictionary: str | None = None
         try:
             template = templates.get((row.source, row.course_id))
             if template is None:
                 raise PermanentIssueError("the course template was deleted before issuance")
             if row.status == "received":
-                builder = _builder(ctx, builders, template)
+                builder, dictionary = _builder(ctx, builders, template)
                 payload, escaped = builder.build(row.completion, credential_id=row.id, issued=utcnow())
                 assembled = {"credential_json": payload.decode("utf-8"), "template_version": template.version}
                 sealed = ctx.services.seal(payload, escaped=escaped)
             else:  # assembled earlier, sealing failed: seal the stored text as it is
                 sealed = ctx.services.seal(row.credential_json.encode("utf-8"))
+            frame = STORE.pack(sealed, dictionary)
         except Exception as exc:
             outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, exc, assembled)
             continue
-        issued.append(_Issued(row.id, row.status, list(template.policy.get("channels", ["email"])),
+        issued.append(_Issued(row.id, row.status, list(template.policy.get("channels", ["email"])), dictionary,
                               {"b_version": assembled.get("template_version", row.template_version),
-                               "b_sealed": sealed}))
+                               "b_zstd": frame, "b_dictionary": dictionary}))
     if not issued:
         return outcome
     won, delivery_ids = _store_sealed(ctx, issued, outcome)
@@ -108,20 +120,22 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
     return outcome
 
 
-def _builder(ctx: Context, builders: dict[tuple[str, str], CredentialBuilder | PermanentIssueError],
-             template: CourseTemplate) -> CredentialBuilder:
-    """The chunk's builder for ``template``; an invalid template fails each of its rows the same way."""
+def _builder(ctx: Context, builders: dict[tuple[str, str], _Builder | PermanentIssueError],
+             template: CourseTemplate) -> tuple[CredentialBuilder, str | None]:
+    """The chunk's builder for ``template`` and its storage dictionary; an invalid template fails each
+    of its rows the same way."""
     key = (template.source, template.course_id)
     if key not in builders:
         try:
-            builders[key] = ctx.services.credential_builder(
+            builder = ctx.services.credential_builder(
                 template.template, (template.source, template.course_id, template.version))
+            builders[key] = _Builder(builder, None if builder.dictionary is None else STORE.prepare(builder.dictionary))
         except PermanentIssueError as exc:
             builders[key] = exc
     found = builders[key]
     if isinstance(found, PermanentIssueError):
         raise found
-    return found
+    return found.builder, found.dictionary
 
 
 def _among(column: Any, values: list[str]) -> Any:
@@ -138,17 +152,21 @@ def _store_sealed(ctx: Context, issued: list[_Issued], outcome: dict[str, str]) 
 
     One executemany of compare-and-set updates, then one read of which rows now carry this run's
     sealing time: the chunk costs two round trips instead of one per credential. The unsealed text
-    is dropped: the sealed JWS carries it as its payload, byte for byte.
+    is dropped: the sealed JWS carries it as its payload, byte for byte. The dictionaries the frames
+    were packed with are written first, in the same transaction.
     """
     now = utcnow()
     table = Credential.__table__
     ids = [item.cred_id for item in issued]
+    dictionaries = {item.dictionary for item in issued if item.dictionary is not None}
     with ctx.sessions() as session:
+        STORE.save_dictionaries(session, dictionaries)
         conn = session.connection()
         conn.execute(
             table.update().where(table.c.id == bindparam("b_id"), table.c.status == bindparam("b_expected"))
-            .values(status="sealed", sealed_at=now, updated_at=now, error=None, sealed=bindparam("b_sealed"),
-                    credential_json=None, template_version=bindparam("b_version")),
+            .values(status="sealed", sealed_at=now, updated_at=now, error=None, sealed_zstd=bindparam("b_zstd"),
+                    sealed_dictionary_id=bindparam("b_dictionary"), credential_json=None,
+                    template_version=bindparam("b_version")),
             [{"b_id": item.cred_id, "b_expected": item.expected, **item.values} for item in issued])
         mine = set(conn.execute(select(table.c.id).where(
             _among(table.c.id, ids), table.c.status == "sealed", table.c.sealed_at == now)).scalars())
@@ -212,19 +230,21 @@ def deliver_one(ctx: Context, delivery_id: int) -> str | None:
         session.commit()
         row = session.execute(
             select(d.c.status, d.c.channel, d.c.attempts, c.c.id, c.c.status.label("credential_status"),
-                   c.c.sealed, c.c.completion)
+                   c.c.sealed_zstd, c.c.sealed_dictionary_id, c.c.completion)
             .join_from(d, c, d.c.credential_id == c.c.id).where(d.c.id == delivery_id)).one_or_none()
+        sealed = None if claimed != 1 or row is None or row.sealed_zstd is None else STORE.unpack(
+            session, row.sealed_zstd, row.sealed_dictionary_id)
     if row is None:
         return None
     if claimed != 1:
         return str(row.status)
-    if row.credential_status == "revoked" or row.sealed is None:
+    if row.credential_status == "revoked" or sealed is None:
         _finish_delivery(ctx, delivery_id, row.id, row.attempts,
                          DeliveryOutcome("cancelled", error="the credential was revoked"))
         return "cancelled"
     attempts = row.attempts + 1
     outcome = ctx.services.deliver(row.channel, credential_id=row.id, completion=dict(row.completion),
-                                   credential_json=sealed_payload(row.sealed), sealed=row.sealed,
+                                   credential_json=sealed_payload(sealed), sealed=sealed,
                                    attempt=attempts)
     _finish_delivery(ctx, delivery_id, row.id, attempts, outcome)
     log.info("credential %s: %s delivery %s (attempt %d)", row.id, row.channel, outcome.status, attempts)
@@ -235,7 +255,7 @@ def deliver_one(ctx: Context, delivery_id: int) -> str | None:
     return outcome.status
 
 
-def sealed_payload(sealed: str) -> str:
+def sealed_payload(sealed: bytes) -> str:
     """The credential JSON text inside a sealed file (JAdES with an unencoded payload, RFC 7797)."""
     payload = json.loads(sealed)["payload"]
     if not isinstance(payload, str):

@@ -90,13 +90,13 @@ class Services:
 
         return JadesSealer(self.key_source, tsa_url=self.settings.tsa_url)
 
-    def seal(self, payload: bytes, *, escaped: bytes | None = None) -> str:
-        """The sealed file's text (JAdES JWS JSON, compact), as it will be served and attached.
+    def seal(self, payload: bytes, *, escaped: bytes | None = None) -> bytes:
+        """The sealed file (JAdES JWS JSON, UTF-8), byte for byte as it will be served and attached.
 
         ``escaped`` is the payload already escaped as a JSON string, as the compiled template renders
         it: passing it saves escaping the whole credential again.
         """
-        return self.sealer.seal(payload, escaped=escaped).decode("utf-8")
+        return self.sealer.seal(payload, escaped=escaped)
 
     # --- credential content --------------------------------------------------------------------
     @cached_property
@@ -154,7 +154,8 @@ class Services:
             raise PermanentIssueError(f"cannot assemble the credential: {exc}") from None
         except NonConformant as exc:
             raise PermanentIssueError(str(exc)) from None
-        return CredentialBuilder(self, template, compiled, link)
+        dictionary = None if compiled is None else self.sealer.layout(compiled.sample().escaped)
+        return CredentialBuilder(self, template, compiled, link, dictionary)
 
     def safe_message(self, exc: Exception) -> str:
         """A short, log-safe description of an unexpected error (addresses removed)."""
@@ -184,7 +185,7 @@ class Services:
         return RetryPolicy()
 
     def deliver(self, channel: str, *, credential_id: str, completion: dict[str, Any], credential_json: str,
-                sealed: str, attempt: int) -> DeliveryOutcome:
+                sealed: bytes, attempt: int) -> DeliveryOutcome:
         """One attempt on one channel, turned into the next state of the delivery row."""
         from bridge.delivery.errors import DeliveryInputError, PermanentDeliveryError, TransientDeliveryError
 
@@ -201,7 +202,7 @@ class Services:
         return DeliveryOutcome("delivered", result=result)
 
     def _send(self, channel: str, credential_id: str, completion: dict[str, Any], credential_json: str,
-              sealed: str) -> dict[str, Any]:
+              sealed: bytes) -> dict[str, Any]:
         import json
 
         from bridge.delivery.errors import PermanentDeliveryError
@@ -216,12 +217,12 @@ class Services:
             message = build_credential_message(
                 to_email=learner["email"], learner_name=f"{learner['given_name']} {learner['family_name']}",
                 lang=lang, summary=summarise(json.loads(credential_json), lang),
-                sealed_bytes=sealed.encode("utf-8"), filename=filename, sender=transport.sender)
+                sealed_bytes=sealed, filename=filename, sender=transport.sender)
             return {"message_id": transport.send(message)}
         if channel == "wallet":
             if self.wallet is None:
                 raise PermanentDeliveryError("the wallet channel is not configured (EDC_WALLET_URL)")
-            deposit = self.wallet.deposit(learner["email"], sealed.encode("utf-8"), filename, locale=lang)
+            deposit = self.wallet.deposit(learner["email"], sealed, filename, locale=lang)
             return {"wallet_status": deposit.status, "viewer_url": deposit.viewer_url}
         raise PermanentDeliveryError(f"unknown channel {channel!r}")
 
@@ -230,11 +231,13 @@ class CredentialBuilder:
     """Builds the credentials of one template version, compiled (fast path) or assembled (fallback)."""
 
     def __init__(self, services: Services, template: dict[str, Any], compiled: CompiledTemplate | None,
-                 link: str) -> None:
+                 link: str, dictionary: bytes | None) -> None:
         self._services = services
         self._template = template
         self._compiled = compiled
         self._link = link
+        self.dictionary = dictionary
+        """The text its sealed files share (sealed layout of the template's probe credential), or None."""
 
     def build(self, completion: dict[str, Any], *, credential_id: str,
               issued: dt.datetime) -> tuple[bytes, bytes | None]:

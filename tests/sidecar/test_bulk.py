@@ -49,7 +49,7 @@ def test_first_row_wins_and_values_round_trip(db_url: str, copy_from: int, monke
     assert stored["7"].completion["learner"]["given_name"] == "Zoë \"7\"\t\\ 名"
     assert stored["30"].status_reason == "not passed" and stored["30"].error is None
     assert stored["30"].created_at == NOW + dt.timedelta(hours=1)
-    assert stored["2"].updated_at == NOW and stored["2"].sealed is None
+    assert stored["2"].updated_at == NOW and stored["2"].sealed_zstd is None
 
 
 def test_a_failed_copy_leaves_nothing(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

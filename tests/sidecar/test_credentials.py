@@ -37,7 +37,7 @@ def test_sealed_credential_verifies_and_matches_the_completion(sidecar: Sidecar,
 
     with sidecar.rt.sessions() as session:  # the unsealed copy is not kept twice
         assert session.get(Credential, cred_id).credential_json is None
-    assert sealed_payload(sealed.data.decode()).encode() == report.payload
+    assert sealed_payload(sealed.data).encode() == report.payload
     credential = json.loads(report.payload)
     assert credential["id"] == f"urn:credential:{cred_id}"
     assert credential["credentialSubject"]["givenName"]

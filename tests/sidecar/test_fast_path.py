@@ -45,7 +45,7 @@ def test_compiled_output_is_the_assembled_credential_and_seals(services: Service
                                                  issued=ISSUED, template_key=("moodle-main", "42", 1))
     assert escaped is not None  # the fast path was taken
     assert payload == _reference(services)
-    report = verify_jades(services.seal(payload, escaped=escaped).encode("utf-8"))
+    report = verify_jades(services.seal(payload, escaped=escaped))
     assert report.signature_valid and report.payload == payload
     assert shacl_validate(json.loads(payload)).conforms
 

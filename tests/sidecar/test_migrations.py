@@ -50,18 +50,21 @@ def test_postgresql_upgrade_matches_models(request: pytest.FixtureRequest) -> No
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _compression(url: str) -> dict[str, str]:
+def _storage(url: str) -> dict[str, tuple[str, str]]:
+    """(compression method, storage strategy) of the credential text columns."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return dict(conn.execute(text(
-                "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'credentials'::regclass "
-                "AND attname IN ('sealed', 'credential_json')")).tuples().all())
+            rows = conn.execute(text(
+                "SELECT attname, attcompression, attstorage FROM pg_attribute WHERE attrelid = "
+                "'credentials'::regclass AND attname IN ('sealed', 'sealed_zstd', 'credential_json')")).all()
+            return {name: (compression, storage) for name, compression, storage in rows}
     finally:
         engine.dispose()
 
 
-def test_postgresql_compresses_the_credential_texts_with_lz4(request: pytest.FixtureRequest) -> None:
+def test_postgresql_column_storage_per_revision(request: pytest.FixtureRequest) -> None:
+    """0002 gives the texts LZ4; 0003 stores zstd frames uncompressed by the server (EXTERNAL)."""
     request.getfixturevalue("pg_database")
     name = f"edcbridge_migr_{secrets.token_hex(4)}"
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
@@ -73,9 +76,74 @@ def test_postgresql_compresses_the_credential_texts_with_lz4(request: pytest.Fix
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     try:
         upgrade(url)
-        assert _compression(url) == {"sealed": "l", "credential_json": "l"}
+        assert _storage(url) == {"credential_json": ("l", "x"), "sealed_zstd": ("", "e")}
+        command.downgrade(alembic_config(url), "0002")
+        assert _storage(url) == {"credential_json": ("l", "x"), "sealed": ("l", "x")}
         command.downgrade(alembic_config(url), "0001")
-        assert _compression(url) == {"sealed": "p", "credential_json": "p"}
+        assert _storage(url) == {"credential_json": ("p", "x"), "sealed": ("p", "x")}
+    finally:
+        dispose_engine(url)
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+SEALED_TEXT = '{"payload":"{\\"name\\":\\"Zoë\\"}","signatures":[{"protected":"eyJ","signature":"c2ln"}]}'
+
+
+def _convert_round_trip(url: str) -> None:
+    """0003 turns stored texts into frames and back, byte for byte, dictionary frames included."""
+    from bridge.db.models import Credential
+    from bridge.db.sealed_store import SealedStore
+    from bridge.db.session import session_factory
+
+    upgrade(url, "0002")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO credentials (id, source, course_id, learner_id, completion, status, attempts, "
+                "created_at, updated_at, sealed) VALUES (:id, 's', 'c', :learner, '{}', 'sealed', 0, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, :sealed)"),
+                [{"id": f"00000000-0000-4000-8000-00000000000{i}", "learner": str(i),
+                  "sealed": SEALED_TEXT if i else None} for i in range(3)])
+    finally:
+        engine.dispose()
+    upgrade(url)
+    store = SealedStore()
+    sessions = session_factory(url)
+    with sessions() as session:
+        rows = {row.learner_id: row for row in session.query(Credential)}
+        assert rows["0"].sealed_zstd is None
+        assert store.read(session, rows["1"]) == SEALED_TEXT.encode()
+        # A frame written at head, against a dictionary, comes back as text on downgrade too.
+        dictionary = store.prepare(SEALED_TEXT.encode())
+        store.save_dictionaries(session, {dictionary})
+        rows["2"].sealed_zstd = store.pack(SEALED_TEXT.replace("Zoë", "Zoé").encode(), dictionary)
+        rows["2"].sealed_dictionary_id = dictionary
+        session.commit()
+    dispose_engine(url)
+    command.downgrade(alembic_config(url), "0002")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            texts = dict(conn.execute(text("SELECT learner_id, sealed FROM credentials")).all())
+    finally:
+        engine.dispose()
+    assert texts == {"0": None, "1": SEALED_TEXT, "2": SEALED_TEXT.replace("Zoë", "Zoé")}
+
+
+def test_sqlite_sealed_texts_convert_both_ways(tmp_path: Path) -> None:
+    _convert_round_trip(f"sqlite:///{tmp_path / 'convert.sqlite3'}")
+
+
+def test_postgresql_sealed_texts_convert_both_ways(request: pytest.FixtureRequest) -> None:
+    request.getfixturevalue("pg_database")
+    name = f"edcbridge_migr_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    try:
+        _convert_round_trip(url)
     finally:
         dispose_engine(url)
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:

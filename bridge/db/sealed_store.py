@@ -1,0 +1,135 @@
+"""Sealed files at rest: zstd frames compressed against a per-template dictionary.
+
+A sealed credential is ~25 KB of JWS JSON, and all but ~1 KB of it (node ids, names, dates, the
+signature) is the same for every credential of one course template. Compressed against a
+dictionary holding that shared text, it takes ~1.1 KB (plain zstd: ~7 KB; PostgreSQL's LZ4: ~9 KB).
+That is the difference between a row that fits in its heap page and one whose text PostgreSQL must
+compress and spread over TOAST chunks on every seal: on the machine the benchmark runs on the
+sealing write went from ~70 µs to ~25 µs of server CPU, and the table is twenty times smaller.
+
+Dictionaries are built from the template's *probe* credential (sentinel learner values, no personal
+data) in the sealed layout, stored once in ``sealed_dictionaries`` under the SHA-256 of their
+content, and never changed nor deleted: every stored frame stays readable by any process, whatever
+templates, keys or code versions come later. Frames carry zstd's content checksum, so a damaged row
+is reported as such instead of being served.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import Any
+
+import zstandard
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bridge.db.bulk import insert_ignoring_conflicts
+from bridge.db.models import Credential, SealedDictionary, utcnow
+
+__all__ = ["SealedStore", "CorruptSealedFile", "dictionary_id", "STORE"]
+
+LEVEL = 3  # with a dictionary, levels 1-3 give the same size at the same speed (~9 µs per 25 KB)
+
+
+class CorruptSealedFile(RuntimeError):
+    """A stored frame does not decompress to what was written (checksum or dictionary mismatch)."""
+
+
+def dictionary_id(content: bytes) -> str:
+    """The dictionary's name: the SHA-256 of its content, so equal dictionaries are one row."""
+    return hashlib.sha256(content).hexdigest()
+
+
+class SealedStore:
+    """Packs sealed files for the ``credentials.sealed_zstd`` column and unpacks them.
+
+    One instance per process (:data:`STORE`). zstd (de)compressor objects are not safe for
+    concurrent use, so each thread gets its own; the dictionaries themselves are shared.
+    """
+
+    def __init__(self, level: int = LEVEL) -> None:
+        self._level = level
+        self._lock = threading.Lock()
+        self._dicts: dict[str, zstandard.ZstdCompressionDict] = {}
+        self._local = threading.local()
+
+    # --- writing -------------------------------------------------------------------------------
+    def prepare(self, content: bytes) -> str:
+        """Register a dictionary in this process (not yet in the database); returns its id."""
+        ident = dictionary_id(content)
+        with self._lock:
+            if ident not in self._dicts:
+                self._dicts[ident] = _dictionary(content)
+                # Without this, every compress() rebuilds the dictionary's tables: 3x the cost per frame.
+                self._dicts[ident].precompute_compress(level=self._level)
+        return ident
+
+    def pack(self, sealed: bytes, dictionary: str | None) -> bytes:
+        """The zstd frame of ``sealed`` against a dictionary given to :meth:`prepare` (or none)."""
+        compressors: dict[str | None, zstandard.ZstdCompressor] = self._thread_cache("compressors")
+        compressor = compressors.get(dictionary)
+        if compressor is None:
+            options: dict[str, Any] = {"level": self._level, "write_checksum": True, "write_content_size": True}
+            if dictionary is not None:
+                options["dict_data"] = self._dicts[dictionary]
+            compressor = compressors[dictionary] = zstandard.ZstdCompressor(**options)
+        return compressor.compress(sealed)
+
+    def save_dictionaries(self, session: Session, ids: set[str]) -> None:
+        """Insert these dictionaries unless present, in the caller's transaction (before the rows that
+        reference them).
+
+        Done for every chunk rather than remembered per process: one small statement per chunk, and no
+        cache that a restored or truncated database could contradict.
+        """
+        if ids:
+            now = utcnow()
+            insert_ignoring_conflicts(session, SealedDictionary, [
+                {"id": ident, "content": self._dicts[ident].as_bytes(), "created_at": now} for ident in sorted(ids)],
+                ("id",))
+
+    # --- reading -------------------------------------------------------------------------------
+    def unpack(self, session: Session, frame: bytes, dictionary: str | None) -> bytes:
+        """The sealed file's bytes, exactly as sealed. Raises CorruptSealedFile when they cannot be."""
+        decompressors: dict[str | None, zstandard.ZstdDecompressor] = self._thread_cache("decompressors")
+        decompressor = decompressors.get(dictionary)
+        if decompressor is None:
+            options = {} if dictionary is None else {"dict_data": self._load(session, dictionary)}
+            decompressor = decompressors[dictionary] = zstandard.ZstdDecompressor(**options)
+        try:
+            return decompressor.decompress(frame)
+        except zstandard.ZstdError as exc:
+            raise CorruptSealedFile(f"the stored sealed file cannot be read back: {exc}") from None
+
+    def read(self, session: Session, credential: Credential) -> bytes | None:
+        """The sealed file of a credential row, or None when it is not sealed."""
+        if credential.sealed_zstd is None:
+            return None
+        return self.unpack(session, credential.sealed_zstd, credential.sealed_dictionary_id)
+
+    def _load(self, session: Session, ident: str) -> zstandard.ZstdCompressionDict:
+        with self._lock:
+            found = self._dicts.get(ident)
+        if found is not None:
+            return found
+        content = session.scalar(select(SealedDictionary.content).where(SealedDictionary.id == ident))
+        if content is None or dictionary_id(bytes(content)) != ident:
+            raise CorruptSealedFile(f"compression dictionary {ident} is missing or damaged")
+        with self._lock:
+            return self._dicts.setdefault(ident, _dictionary(bytes(content)))
+
+    def _thread_cache(self, name: str) -> dict[Any, Any]:
+        cache = getattr(self._local, name, None)
+        if cache is None:
+            cache = {}
+            setattr(self._local, name, cache)
+        return cache
+
+
+def _dictionary(content: bytes) -> zstandard.ZstdCompressionDict:
+    # Raw content, not a trained dictionary: the shared text *is* the template, byte for byte.
+    return zstandard.ZstdCompressionDict(content, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+
+
+STORE = SealedStore()
+"""The process's store: dictionaries are loaded once per process, whichever app or task reads."""

@@ -1,0 +1,88 @@
+"""Sealed files at rest: zstd frames against the template's dictionary, read back byte for byte."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bridge.db.models import Credential, SealedDictionary
+from bridge.db.sealed_store import CorruptSealedFile, SealedStore, dictionary_id
+from sealer.verify import verify_seal
+
+from .conftest import Sidecar, example_completion
+
+
+def _issue_many(sidecar: Sidecar, learners: list[str]) -> list[str]:
+    ids = []
+    for learner in learners:
+        response = sidecar.admin("POST", "/api/v1/completions", example_completion(
+            learner={"id": learner, "given_name": f"Zélie-{learner}", "email": f"zelie.{learner}@example.org"}))
+        assert response.status_code == 202, response.json
+        ids.append(response.json["id"])
+    sidecar.drain()
+    return ids
+
+
+def test_sealed_files_are_stored_small_and_served_byte_for_byte(sidecar: Sidecar, dev_seal_p12: Path) -> None:
+    sidecar.add_source()
+    sidecar.put_template(policy={"channels": []})
+    ids = _issue_many(sidecar, ["a1", "b2", "c3"])
+    with sidecar.rt.sessions() as session:
+        rows = {row.id: row for row in session.scalars(select(Credential).where(Credential.id.in_(ids)))}
+        dictionaries = list(session.scalars(select(SealedDictionary)))
+    assert {row.status for row in rows.values()} == {"sealed"}
+    # One dictionary for the template, named by its content, shared by every row of the template.
+    assert len(dictionaries) == 1
+    assert dictionaries[0].id == dictionary_id(dictionaries[0].content)
+    assert {row.sealed_dictionary_id for row in rows.values()} == {dictionaries[0].id}
+    # It is the template's shared text with sentinel learner values: no learner's personal data.
+    for learner in ("a1", "b2", "c3"):
+        assert f"Zélie-{learner}".encode() not in dictionaries[0].content
+        assert f"zelie.{learner}@example.org".encode() not in dictionaries[0].content
+    for cred_id in ids:
+        served = sidecar.admin("GET", f"/api/v1/credentials/{cred_id}/sealed").data
+        report = verify_seal(served, trust_dir=dev_seal_p12.parent / "dev-ca.pem")
+        assert report.signature_valid and report.trusted, report.errors
+        assert json.loads(report.payload)["id"] == f"urn:credential:{cred_id}"
+        # ~25 KB of JWS JSON stored in well under a tenth of that.
+        assert len(served) > 20_000
+        assert len(rows[cred_id].sealed_zstd) < len(served) / 10
+
+
+def test_a_fresh_process_reads_frames_with_the_dictionary_from_the_database(sidecar: Sidecar) -> None:
+    sidecar.add_source()
+    sidecar.put_template(policy={"channels": []})
+    [cred_id] = _issue_many(sidecar, ["d4"])
+    served = sidecar.admin("GET", f"/api/v1/credentials/{cred_id}/sealed").data
+    with sidecar.rt.sessions() as session:
+        row = session.get(Credential, cred_id)
+        assert SealedStore().read(session, row) == served  # nothing cached: loaded from sealed_dictionaries
+
+
+def test_damage_is_reported_not_served(sidecar: Sidecar) -> None:
+    sidecar.add_source()
+    sidecar.put_template(policy={"channels": []})
+    [cred_id] = _issue_many(sidecar, ["e5"])
+    with sidecar.rt.sessions() as session:
+        row = session.get(Credential, cred_id)
+        frame = bytearray(row.sealed_zstd)
+        frame[len(frame) // 2] ^= 0xFF
+        store = SealedStore()
+        with pytest.raises(CorruptSealedFile):
+            store.unpack(session, bytes(frame), row.sealed_dictionary_id)
+        with pytest.raises(CorruptSealedFile, match="missing or damaged"):
+            store.unpack(session, row.sealed_zstd, "0" * 64)
+        # A frame read against another dictionary fails its checksum rather than yielding other bytes.
+        other = store.prepare(b'{"payload":"something else entirely"}')
+        with pytest.raises(CorruptSealedFile):
+            store.unpack(session, row.sealed_zstd, other)
+
+
+def test_frames_without_a_dictionary_round_trip(sidecar: Sidecar) -> None:
+    store = SealedStore()
+    text = json.dumps({"payload": "é" * 5000}).encode()
+    with sidecar.rt.sessions() as session:
+        assert store.unpack(session, store.pack(text, None), None) == text
+        assert session.scalar(select(func.count()).select_from(SealedDictionary)) == 0
