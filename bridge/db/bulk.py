@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from psycopg.sql import SQL, Identifier
-from sqlalchemy import JSON, Connection, Insert, Table, TypeDecorator
+from sqlalchemy import JSON, Connection, Insert, Table, TypeDecorator, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -84,3 +84,60 @@ def _converter(column_type: Any, connection: Connection) -> Any:
         dialect = connection.dialect
         return lambda value: column_type.process_bind_param(value, dialect)
     return None
+
+
+def compare_and_set_many(session: Session, table: Table, rows: Sequence[dict[str, Any]], *, key: str, guard: str,
+                         values: dict[str, Any]) -> set[Any]:
+    """For each row: ``UPDATE table SET values, <row's other columns> WHERE key = row[key] AND guard =
+    row[guard]``. Returns the keys of the rows this call updated (those whose guard still held).
+
+    ``values`` are the same for every row; each row dict holds ``key``, ``guard`` (the expected value)
+    and the columns of its own to set. On PostgreSQL with psycopg the updates go out as one pipelined
+    batch that returns the updated keys: in the issuing pipeline SQLAlchemy's per-row parameter
+    processing cost the worker more than the server spent on the update. Elsewhere, one executemany,
+    then one read of which rows carry ``values`` (whose non-NULL values must be unique to this call,
+    e.g. a timestamp).
+    """
+    if not rows:
+        return set()
+    own = [name for name in rows[0] if name not in (key, guard)]
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+        dialect = connection.dialect
+        fixed = {name: _bound(table, name, value, dialect) for name, value in values.items()}
+        convert = {name: process for name in (key, guard, *own)
+                   if (process := table.c[name].type.bind_processor(dialect)) is not None}
+        assignments = SQL(", ").join(
+            [SQL("{} = %(v_{})s").format(Identifier(name), SQL(name)) for name in values]
+            + [SQL("{} = %(r_{})s").format(Identifier(name), SQL(name)) for name in own])
+        query = SQL("UPDATE {} SET {} WHERE {} = %(r_{})s AND {} = %(r_{})s RETURNING {}").format(
+            Identifier(table.name), assignments, Identifier(key), SQL(key), Identifier(guard), SQL(guard),
+            Identifier(key))
+        params = [{**{f"v_{name}": value for name, value in fixed.items()},
+                   **{f"r_{name}": convert[name](row[name]) if name in convert else row[name]
+                      for name in (key, guard, *own)}} for row in rows]
+        raw = connection.connection.driver_connection
+        assert raw is not None  # noqa: S101 - a live connection inside a transaction
+        won: set[Any] = set()
+        with raw.cursor() as cursor:
+            cursor.executemany(query, params, returning=True)
+            while True:
+                won.update(found[0] for found in cursor.fetchall())
+                if not cursor.nextset():
+                    break
+        return won
+    k, g = table.c[key], table.c[guard]
+    connection.execute(
+        table.update().where(k == bindparam(f"r_{key}"), g == bindparam(f"r_{guard}"))
+        .values(**values, **{name: bindparam(f"r_{name}") for name in own}),
+        [{f"r_{name}": value for name, value in row.items()} for row in rows])
+    markers = [table.c[name] == value for name, value in values.items() if value is not None]
+    keys = [row[key] for row in rows]
+    return {found for start in range(0, len(keys), CHUNK) for found in connection.execute(
+        select(k).where(k.in_(keys[start:start + CHUNK]), *markers)).scalars()}
+
+
+def _bound(table: Table, name: str, value: Any, dialect: Any) -> Any:
+    """``value`` as the column's type would hand it to the driver (e.g. datetimes normalised to UTC)."""
+    process = table.c[name].type.bind_processor(dialect)
+    return process(value) if process is not None else value

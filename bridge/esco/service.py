@@ -67,11 +67,21 @@ class EscoService:
                  live_timeout: float = 5.0) -> None:
         self._snapshot = snapshot
         self._concepts = snapshot.concepts
-        self._index = SearchIndex(self._concepts.values())
+        self._search_index: SearchIndex | None = None
+        self._index_lock = threading.Lock()
         self._live = EscoWebClient(live_base_url, live_timeout) if live_base_url else None
         self._live_cache: dict[str, dict[str, Any] | None] = {}
         self._lock = threading.Lock()
         self._children: dict[str, list[str]] | None = None
+
+    @property
+    def _index(self) -> SearchIndex:
+        """The search index, built on the first search: ~2 s and ~150 MB that a process which only
+        looks labels up (an issuing worker) never needs to spend."""
+        with self._index_lock:
+            if self._search_index is None:
+                self._search_index = SearchIndex(self._concepts.values())
+            return self._search_index
 
     @classmethod
     def from_path(cls, path: Path, **kwargs: Any) -> EscoService:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bridge.db.bulk import insert_ignoring_conflicts
+from bridge.db.bulk import compare_and_set_many, insert_ignoring_conflicts
 from bridge.db.models import PENDING_CREDENTIAL_STATUSES, CourseTemplate, Credential, Delivery, utcnow
 from bridge.db.sealed_store import STORE
 from bridge.tasks.dispatch import Dispatcher
@@ -87,7 +87,8 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
         outcome[row.id] = row.status
         if row.status not in PENDING_CREDENTIAL_STATUSES:
             continue  # already sealed, skipped, failed or revoked: nothing to do
-        assembled: dict[str, Any] = {}
+        payload: bytes | None = None  # the assembled credential, kept (decoded) only should sealing fail
+        version = row.template_version
         dictionary: str | None = None
         try:
             template = templates.get((row.source, row.course_id))
@@ -96,17 +97,18 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
             if row.status == "received":
                 builder, dictionary = _builder(ctx, builders, template)
                 payload, escaped = builder.build(row.completion, credential_id=row.id, issued=utcnow())
-                assembled = {"credential_json": payload.decode("utf-8"), "template_version": template.version}
+                version = template.version
                 sealed = ctx.services.seal(payload, escaped=escaped)
             else:  # assembled earlier, sealing failed: seal the stored text as it is
                 sealed = ctx.services.seal(row.credential_json.encode("utf-8"))
             frame = STORE.pack(sealed, dictionary)
         except Exception as exc:
+            assembled = {} if payload is None else {"credential_json": payload.decode("utf-8"),
+                                                    "template_version": version}
             outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, exc, assembled)
             continue
         issued.append(_Issued(row.id, row.status, list(template.policy.get("channels", ["email"])), dictionary,
-                              {"b_version": assembled.get("template_version", row.template_version),
-                               "b_zstd": frame, "b_dictionary": dictionary}))
+                              {"template_version": version, "sealed_zstd": frame, "sealed_dictionary_id": dictionary}))
     if not issued:
         return outcome
     won, delivery_ids = _store_sealed(ctx, issued, outcome)
@@ -150,26 +152,20 @@ def _among(column: Any, values: list[str]) -> Any:
 def _store_sealed(ctx: Context, issued: list[_Issued], outcome: dict[str, str]) -> tuple[list[_Issued], list[int]]:
     """Write the chunk's seals with compare-and-set; returns the rows this run won and their delivery ids.
 
-    One executemany of compare-and-set updates, then one read of which rows now carry this run's
-    sealing time: the chunk costs two round trips instead of one per credential. The unsealed text
+    One batch of compare-and-set updates that says which rows this run won: the chunk costs a round
+    trip or two instead of one per credential. The unsealed text
     is dropped: the sealed JWS carries it as its payload, byte for byte. The dictionaries the frames
     were packed with are written first, in the same transaction.
     """
     now = utcnow()
     table = Credential.__table__
-    ids = [item.cred_id for item in issued]
     dictionaries = {item.dictionary for item in issued if item.dictionary is not None}
     with ctx.sessions() as session:
         STORE.save_dictionaries(session, dictionaries)
-        conn = session.connection()
-        conn.execute(
-            table.update().where(table.c.id == bindparam("b_id"), table.c.status == bindparam("b_expected"))
-            .values(status="sealed", sealed_at=now, updated_at=now, error=None, sealed_zstd=bindparam("b_zstd"),
-                    sealed_dictionary_id=bindparam("b_dictionary"), credential_json=None,
-                    template_version=bindparam("b_version")),
-            [{"b_id": item.cred_id, "b_expected": item.expected, **item.values} for item in issued])
-        mine = set(conn.execute(select(table.c.id).where(
-            _among(table.c.id, ids), table.c.status == "sealed", table.c.sealed_at == now)).scalars())
+        mine = compare_and_set_many(
+            session, table, [{"id": item.cred_id, "status": item.expected, **item.values} for item in issued],
+            key="id", guard="status", values={"status": "sealed", "sealed_at": now, "updated_at": now, "error": None,
+                                              "credential_json": None})
         won = [item for item in issued if item.cred_id in mine]
         deliveries = [{"credential_id": item.cred_id, "channel": channel, "status": "pending", "attempts": 0,
                        "updated_at": now} for item in won for channel in item.channels]

@@ -78,3 +78,24 @@ def test_broken_snapshot_is_a_clear_error(tmp_path: Path) -> None:
         EscoService.from_path(bad)
     with pytest.raises(snapshot_file.SnapshotError, match="not found"):
         EscoService.from_path(tmp_path / "missing.json.gz")
+
+
+def test_search_index_is_built_on_first_search_only(ref_service: EscoService,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issuing workers only look labels up: they must not pay for the search index (~2 s, ~150 MB)."""
+    built: list[int] = []
+    real = service_module.SearchIndex
+
+    def counting(*args: object, **kwargs: object) -> object:
+        built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service_module, "SearchIndex", counting)
+    service = EscoService(ref_service._snapshot)
+    assert service.labels(ADAPT_TO_CHANGE) == {"en": "adapt to change", "fr": "s'adapter au changement"}
+    assert service.check([ADAPT_TO_CHANGE]).unknown == []
+    assert service.get(ADAPT_TO_CHANGE) is not None
+    assert built == []
+    first = service.search("adapt to change", "en")
+    assert service.search("adapt", "en") and built == [1]
+    assert first == ref_service.search("adapt to change", "en")
