@@ -19,8 +19,6 @@ its presence changes the skeleton.
 
 from __future__ import annotations
 
-import binascii
-import hashlib
 import json
 import operator
 import re
@@ -34,7 +32,18 @@ from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from bridge.elm import checks
-from bridge.elm.assemble import SkillLabels, _credential_uuid, _dt, _grade_text, _primary_language, assemble
+from bridge.elm.assemble import (
+    NODE_ID_BITS,
+    NODE_ID_MASK,
+    SkillLabels,
+    _credential_uuid,
+    _dt,
+    _grade_text,
+    _primary_language,
+    assemble,
+    node_id_constant,
+    node_uuid,
+)
 from bridge.elm.completion import Completion
 from bridge.elm.conformance import ConformanceGuard, NonConformant, shacl_validate
 from bridge.elm.errors import Collector
@@ -60,7 +69,7 @@ class Rendered:
     escaped: bytes
 
 
-# Slot names; ids are "id:<kind>#<n>" (assemble's uuid5 name for that node).
+# Slot names; ids are "id:<kind>#<n>" (assemble's node_uuid name for that node).
 _CRED, _GIVEN, _FAMILY, _FULL, _EMAIL = "cred", "given", "family", "full", "email"
 _COMPLETED, _ISSUED, _EXPIRES, _GRADE, _DOB = "completed", "issued", "expires", "grade", "dob"
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -121,41 +130,38 @@ def _escape(text: str) -> str:
 
 # A UUID's text is its 32 hex digits in groups 8-4-4-4-12: (start, end) of each group.
 _GROUPS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
-_DIGEST = 20  # SHA-1 digest bytes; uuid5 keeps the first 16
 
 
 class _NodeIds:
-    """The node ids of one credential in one pass: assemble's ``uuid5(credential uuid, "<kind>#<n>")``.
+    """The node ids of one credential in one pass: assemble's ``node_uuid(credential uuid, "<kind>#<n>")``.
 
-    uuid5 is SHA-1 of (namespace bytes + name) with version and variant bits set. Done per id with
-    uuid objects this was half the render time; here the digests are concatenated, the bits set
-    with one big-integer mask, the whole hex-encoded at once, and the 8-4-4-4-12 groups cut out
-    with one itemgetter (the dashes live in the template fragments).
+    Each id is the credential uuid XOR a constant of its name, with the version bits set. The
+    credential's 128 bits are repeated across one big integer (a multiplication by 1 + 2^128 + ...),
+    XORed with all the constants at once, masked, and hex-encoded at once; the 8-4-4-4-12 groups are
+    cut out with one itemgetter (the dashes live in the template fragments). Block 0 is the
+    credential uuid itself.
     """
 
     def __init__(self, names: list[str]) -> None:
-        self._names = [name.encode("utf-8") for name in names]
-        blocks = len(names) + 1  # block 0: the credential uuid itself, padded to digest size
-        keep = (1 << (8 * _DIGEST)) - 1
-        id_mask = int.from_bytes(b"\xff" * 6 + b"\x0f\xff\x3f" + b"\xff" * 11)
-        id_bits = int.from_bytes(b"\x00" * 6 + b"\x50\x00\x80" + b"\x00" * 11)
-        self._mask = self._bits = 0
-        for block in range(blocks):
-            self._mask = (self._mask << (8 * _DIGEST)) | (keep if block == 0 else id_mask)
-            self._bits = (self._bits << (8 * _DIGEST)) | (0 if block == 0 else id_bits)
-        self._size = blocks * _DIGEST
-        spans = [slice(2 * _DIGEST * b + lo, 2 * _DIGEST * b + hi) for b in range(blocks) for lo, hi in _GROUPS]
+        blocks = len(names) + 1
+        self._repeat = sum(1 << (128 * b) for b in range(blocks))
+        self._constants = self._mask = self._bits = 0
+        for block, name in enumerate([None, *names]):
+            shift = 128 * (blocks - 1 - block)  # block 0 is the most significant: it prints first
+            if name is None:
+                self._mask |= ((1 << 128) - 1) << shift
+            else:
+                self._constants |= node_id_constant(name) << shift
+                self._mask |= NODE_ID_MASK << shift
+                self._bits |= NODE_ID_BITS << shift
+        self._digits = 32 * blocks
+        spans = [slice(32 * b + lo, 32 * b + hi) for b in range(blocks) for lo, hi in _GROUPS]
         self._cut = operator.itemgetter(*spans)
 
     def groups(self, credential: uuid.UUID) -> tuple[bytes, ...]:
         """The 5 hex groups of the credential uuid, then of each node id, in ``names`` order."""
-        base = credential.bytes
-        sha1 = hashlib.sha1  # uuid5 is defined over SHA-1: an identifier derivation, not a security use
-        digests = b"".join(
-            [base, b"\0" * (_DIGEST - 16), *[sha1(base + n, usedforsecurity=False).digest() for n in self._names]]
-        )
-        value = (int.from_bytes(digests) & self._mask) | self._bits
-        return self._cut(binascii.hexlify(value.to_bytes(self._size)))
+        value = ((credential.int * self._repeat ^ self._constants) & self._mask) | self._bits
+        return self._cut(b"%0*x" % (self._digits, value))
 
 
 _UUID_SLOTS = (_CRED, "id:")
@@ -436,7 +442,7 @@ def _tokens(texts: list[str], template: CourseTemplate) -> tuple[dict[str, str],
             counts[match.group(1)] = counts.get(match.group(1), 0) + 1
     id_names = [f"{kind}#{n}" for kind, count in counts.items() for n in range(1, count + 1)]
     for name in id_names:
-        tokens[str(uuid.uuid5(_PROBE_UUID, name))] = f"id:{name}"
+        tokens[str(node_uuid(_PROBE_UUID, name))] = f"id:{name}"
     for text in texts:
         for match in _EPASS_ID.finditer(text):
             if match.group(2) not in tokens:
