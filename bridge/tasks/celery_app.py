@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_process_shutdown
 
 from bridge.config import Settings
 from bridge.db.session import dispose_engine, session_factory
@@ -58,6 +58,14 @@ def _after_fork(**_: object) -> None:
     global _ctx
     dispose_engine(_settings.database_url)
     _ctx = None
+
+
+@worker_process_shutdown.connect
+def _before_exit(**_: object) -> None:
+    """Say QUIT to the SMTP server: prefork children exit without running ``atexit`` handlers."""
+    ctx = _ctx
+    if ctx is not None and "mail_transport" in vars(ctx.services):  # only if this child sent mail
+        ctx.services.mail_transport.close()
 
 
 @celery_app.task(name="bridge.issue", acks_late=True)

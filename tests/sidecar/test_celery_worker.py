@@ -126,3 +126,50 @@ def test_killed_worker_loses_nothing(tmp_path: Path, dev_seal_p12: Path, pg_data
         second.wait(timeout=30)
         _forget_queue(broker, queue)
     assert car.count(status="sealed") == total
+
+
+def test_prefork_worker_reuses_its_smtp_connection_and_quits(tmp_path: Path, dev_seal_p12: Path,
+                                                             pg_database: str) -> None:
+    """A prefork child sends its e-mails over one kept connection, and says QUIT when the worker stops."""
+    from tests.delivery.conftest import EphemeralController, RecordingHandler
+
+    handler = RecordingHandler()
+    smtp = EphemeralController(handler, hostname="127.0.0.1", port=0)
+    smtp.start()
+    handler.connections = 0
+    broker = f"{REDIS}/{_redis_db()}"
+    queue = f"edc-test-{secrets.token_hex(6)}"
+    with get_engine(pg_database).begin() as conn:
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+                          + " RESTART IDENTITY CASCADE"))
+    smtp_env = {"EDC_SMTP_HOST": "127.0.0.1", "EDC_SMTP_PORT": str(smtp.port), "EDC_SMTP_SECURITY": "none",
+                "EDC_MAIL_FROM": "registrar@univ.example"}
+    env_vars = {"EDC_BROKER_URL": broker, "EDC_CELERY_QUEUE": queue, **smtp_env}
+    car = make_sidecar(tmp_path, pg_database, dev_seal_p12, **env_vars)
+    car.add_source()
+    car.put_template()
+    env = {**os.environ, "EDC_DATA_DIR": str(car.settings.data_dir), "EDC_DATABASE_URL": pg_database,
+           "EDC_SEAL_PKCS12": str(dev_seal_p12), "EDC_SEAL_PKCS12_PASSWORD": "dev-seal", **env_vars}
+    celery = Path(sys.executable).with_name("celery")
+    worker = subprocess.Popen(
+        [str(celery), "-A", "bridge.tasks.celery_app", "worker", "--pool=prefork", "--concurrency=1", "-Q", queue,
+         "-l", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        items = [example_completion(learner={"id": f"M{i}", "email": f"m{i}@example.org"}) for i in range(6)]
+        batch = car.admin("POST", "/api/v1/completions:batch", {"completions": items})
+        assert batch.status_code == 202
+        wait_for(lambda: car.admin("GET", f"/api/v1/batches/{batch.json['batch_id']}").json["done"], timeout=120)
+        assert sorted(r.rcpt_tos[0] for r in handler.received) == sorted(f"m{i}@example.org" for i in range(6))
+        assert handler.connections == 1 and handler.quits == 0  # one kept connection, still open
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            output, _ = worker.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            output, _ = worker.communicate()
+        _forget_queue(broker, queue)
+        smtp.stop()
+    assert b"Traceback" not in output, output.decode(errors="replace")[-3000:]
+    assert handler.quits == 1  # the child closed it cleanly on the way out
