@@ -15,7 +15,7 @@ from bridge.db.session import session_factory
 from bridge.esco.api import esco_bp
 from bridge.metrics import Metrics
 from bridge.tasks.dispatch import CeleryDispatcher, Dispatcher, InProcessDispatcher
-from bridge.tasks.pipeline import Context, deliver_one, issue_many
+from bridge.tasks.pipeline import Context, deliver_many, deliver_one, issue_many
 from bridge.tasks.services import Services
 from bridge.web import pages as web_pages
 
@@ -46,7 +46,8 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
             dispatcher = CeleryDispatcher(settings.broker_url, settings.celery_queue)
         else:
             dispatcher = InProcessDispatcher(issue=lambda ids: issue_many(context, list(ids)),
-                                             deliver=lambda delivery_id: deliver_one(context, delivery_id))
+                                             deliver=lambda delivery_id: deliver_one(context, delivery_id),
+                                             deliver_many=lambda ids: deliver_many(context, list(ids)))
     context.dispatcher = dispatcher
 
     app = Flask("bridge")

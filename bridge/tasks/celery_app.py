@@ -16,7 +16,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from bridge.config import Settings
 from bridge.db.session import dispose_engine, session_factory
 from bridge.tasks.dispatch import CeleryDispatcher
-from bridge.tasks.pipeline import Context, deliver_one, issue_many
+from bridge.tasks.pipeline import Context, deliver_many, deliver_one, issue_many
 from bridge.tasks.services import Services
 from bridge.tasks.sweep import sweep
 
@@ -78,6 +78,12 @@ def issue_task(credential_ids: list[str]) -> None:
 def deliver_task(delivery_id: int) -> None:
     """One delivery attempt on one channel."""
     deliver_one(context(), int(delivery_id))
+
+
+@celery_app.task(name="bridge.deliver_many", acks_late=True)
+def deliver_many_task(delivery_ids: list[int]) -> None:
+    """One delivery attempt for each of a chunk of deliveries (one channel each)."""
+    deliver_many(context(), [int(i) for i in delivery_ids])
 
 
 @celery_app.task(name="bridge.sweep", acks_late=True)

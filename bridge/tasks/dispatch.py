@@ -10,14 +10,20 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ISSUE_CHUNK = 250
+DELIVERY_CHUNK = 50
+# Deliveries wait behind issuance: a batch is sealed first (each credential is then readable and
+# verifiable through the API), its e-mails follow. Celery on Redis serves priority 0 before 9; on
+# RabbitMQ (no x-max-priority queue) the value is ignored and messages are served in order.
+DELIVERY_PRIORITY = 9
 
 
-def chunks(ids: Sequence[str], size: int = ISSUE_CHUNK) -> list[list[str]]:
+def chunks(ids: Sequence[T], size: int = ISSUE_CHUNK) -> list[list[T]]:
     return [list(ids[i:i + size]) for i in range(0, len(ids), size)]
 
 
@@ -27,6 +33,8 @@ class Dispatcher(Protocol):
     def issue(self, credential_ids: Sequence[str]) -> None: ...
 
     def deliver(self, delivery_id: int, eta: dt.datetime | None = None) -> None: ...
+
+    def deliver_many(self, delivery_ids: Sequence[int]) -> None: ...
 
 
 class CeleryDispatcher:
@@ -49,7 +57,13 @@ class CeleryDispatcher:
             self._client.send_task("bridge.issue", args=[group], queue=self._queue)
 
     def deliver(self, delivery_id: int, eta: dt.datetime | None = None) -> None:
-        self._client.send_task("bridge.deliver", args=[delivery_id], eta=eta, queue=self._queue)
+        self._client.send_task("bridge.deliver", args=[delivery_id], eta=eta, queue=self._queue,
+                               priority=DELIVERY_PRIORITY)
+
+    def deliver_many(self, delivery_ids: Sequence[int]) -> None:
+        for group in chunks(delivery_ids, DELIVERY_CHUNK):
+            self._client.send_task("bridge.deliver_many", args=[group], queue=self._queue,
+                                   priority=DELIVERY_PRIORITY)
 
 
 class InProcessDispatcher:
@@ -59,9 +73,11 @@ class InProcessDispatcher:
     due later (retry back-off) are left to the sweep, which ``edc-bridge serve`` runs periodically.
     """
 
-    def __init__(self, issue: Callable[[Sequence[str]], None], deliver: Callable[[int], None]) -> None:
+    def __init__(self, issue: Callable[[Sequence[str]], None], deliver: Callable[[int], None],
+                 deliver_many: Callable[[Sequence[int]], None] | None = None) -> None:
         self._issue = issue
         self._deliver = deliver
+        self._deliver_many = deliver_many
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edc-tasks")
         self._lock = threading.Lock()
         self._pending: set[Future[None]] = set()
@@ -91,6 +107,14 @@ class InProcessDispatcher:
         if eta is not None and eta > dt.datetime.now(dt.UTC):
             return
         self._submit(self._deliver, delivery_id)
+
+    def deliver_many(self, delivery_ids: Sequence[int]) -> None:
+        if self._deliver_many is None:
+            for delivery_id in delivery_ids:
+                self._submit(self._deliver, delivery_id)
+            return
+        for group in chunks(delivery_ids, DELIVERY_CHUNK):
+            self._submit(self._deliver_many, group)
 
     def drain(self, timeout: float = 120.0) -> None:
         """Wait until no work is queued (demo and tests); tasks may enqueue follow-ups meanwhile."""

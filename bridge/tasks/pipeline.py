@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.db.bulk import compare_and_set_many, insert_ignoring_conflicts
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MAX_ISSUE_ATTEMPTS = 8
 DELIVERY_LEASE = dt.timedelta(minutes=10)
+RECORD_EVERY = 20
 
 
 @dataclass
@@ -117,8 +118,8 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
     log.info("sealed %d credential(s)", len(won))
     if ctx.metrics is not None:
         ctx.metrics.sealed.inc(len(won))
-    for delivery_id in delivery_ids:
-        ctx.dispatcher.deliver(delivery_id)
+    if delivery_ids:
+        ctx.dispatcher.deliver_many(delivery_ids)
     return outcome
 
 
@@ -180,7 +181,7 @@ def _store_sealed(ctx: Context, issued: list[_Issued], outcome: dict[str, str]) 
         if len(won) < len(issued):  # another run sealed some of them first: report what they hold
             lost = [item.cred_id for item in issued if item.cred_id not in mine]
             outcome.update(conn.execute(select(table.c.id, table.c.status)
-                                        .where(_among(table.c.id, lost))).tuples().all())
+                                        .where(_among(table.c.id, lost))).all())
     return won, delivery_ids
 
 
@@ -210,45 +211,63 @@ def _record_issue_failure(ctx: Context, cred_id: str, expected: str, exc: Except
 
 
 def deliver_one(ctx: Context, delivery_id: int) -> str | None:
-    """Send one credential through one channel, at most once per pending state.
+    """Send one credential through one channel (see :func:`deliver_many`); None when there is no such row."""
+    return deliver_many(ctx, [delivery_id]).get(delivery_id)
 
-    The row is claimed by moving it to ``sending`` (compare-and-set), so two workers cannot send
-    the same delivery concurrently; a worker killed while sending leaves a ``sending`` row that the
-    sweep returns to ``pending`` after the lease.
+
+@dataclass
+class _Attempt:
+    delivery_id: int
+    cred_id: str
+    channel: str
+    attempts: int
+    outcome: DeliveryOutcome
+
+
+def deliver_many(ctx: Context, delivery_ids: list[int]) -> dict[int, str]:
+    """Send a chunk of deliveries, each at most once per pending state; returns each id's status.
+
+    The rows are claimed together by moving them to ``sending`` (compare-and-set), so two workers
+    cannot send the same delivery concurrently; a worker killed while sending leaves ``sending`` rows
+    that the sweep returns to ``pending`` after the lease. Outcomes are recorded every
+    ``RECORD_EVERY`` messages: one transaction for several instead of one each, while a crash can
+    leave at most that many sent-but-unrecorded messages to be sent again.
     """
     now = utcnow()
     d, c = Delivery.__table__, Credential.__table__
     with ctx.sessions() as session:
-        claimed = session.connection().execute(d.update().where(
-            d.c.id == delivery_id, d.c.status == "pending",
+        conn = session.connection()
+        claimed = set(conn.execute(d.update().where(
+            _among(d.c.id, delivery_ids), d.c.status == "pending",
             or_(d.c.next_attempt_at.is_(None), d.c.next_attempt_at <= now),
-        ).values(status="sending", updated_at=now)).rowcount
+        ).values(status="sending", updated_at=now).returning(d.c.id)).scalars())
         session.commit()
-        row = session.execute(
-            select(d.c.status, d.c.channel, d.c.attempts, c.c.id, c.c.status.label("credential_status"),
-                   c.c.sealed_zstd, c.c.sealed_dictionary_id, c.c.completion)
-            .join_from(d, c, d.c.credential_id == c.c.id).where(d.c.id == delivery_id)).one_or_none()
-        sealed = None if claimed != 1 or row is None or row.sealed_zstd is None else STORE.unpack(
-            session, row.sealed_zstd, row.sealed_dictionary_id)
-    if row is None:
-        return None
-    if claimed != 1:
-        return str(row.status)
-    if row.credential_status == "revoked" or sealed is None:
-        _finish_delivery(ctx, delivery_id, row.id, row.attempts,
-                         DeliveryOutcome("cancelled", error="the credential was revoked"))
-        return "cancelled"
-    attempts = row.attempts + 1
-    outcome = ctx.services.deliver(row.channel, credential_id=row.id, completion=dict(row.completion),
-                                   credential_json=sealed_payload(sealed), sealed=sealed,
-                                   attempt=attempts)
-    _finish_delivery(ctx, delivery_id, row.id, attempts, outcome)
-    log.info("credential %s: %s delivery %s (attempt %d)", row.id, row.channel, outcome.status, attempts)
-    if ctx.metrics is not None:
-        ctx.metrics.deliveries.labels(channel=row.channel, outcome=outcome.status).inc()
-    if outcome.status == "pending" and outcome.retry_at is not None:
-        ctx.dispatcher.deliver(delivery_id, eta=outcome.retry_at)
-    return outcome.status
+        rows = session.execute(
+            select(d.c.id.label("delivery_id"), d.c.status, d.c.channel, d.c.attempts, c.c.id,
+                   c.c.status.label("credential_status"), c.c.sealed_zstd, c.c.sealed_dictionary_id, c.c.completion)
+            .join_from(d, c, d.c.credential_id == c.c.id).where(_among(d.c.id, delivery_ids))).all()
+        sealed = {row.delivery_id: STORE.unpack(session, row.sealed_zstd, row.sealed_dictionary_id)
+                  for row in rows if row.delivery_id in claimed and row.sealed_zstd is not None}
+    outcome: dict[int, str] = {row.delivery_id: str(row.status) for row in rows}
+    done: list[_Attempt] = []
+    for row in rows:
+        if row.delivery_id not in claimed:
+            continue  # claimed by another run, finished already, or not due yet: its status stands
+        if row.credential_status == "revoked" or row.delivery_id not in sealed:
+            done.append(_Attempt(row.delivery_id, row.id, row.channel, row.attempts,
+                                 DeliveryOutcome("cancelled", error="the credential was revoked")))
+        else:
+            attempt = row.attempts + 1
+            file = sealed[row.delivery_id]
+            done.append(_Attempt(row.delivery_id, row.id, row.channel, attempt, ctx.services.deliver(
+                row.channel, credential_id=row.id, completion=dict(row.completion),
+                credential_json=sealed_payload(file), sealed=file, attempt=attempt)))
+        if len(done) >= RECORD_EVERY:
+            _finish_deliveries(ctx, done, outcome)
+            done = []
+    if done:
+        _finish_deliveries(ctx, done, outcome)
+    return outcome
 
 
 def sealed_payload(sealed: bytes) -> str:
@@ -259,28 +278,46 @@ def sealed_payload(sealed: bytes) -> str:
     return payload
 
 
-def _finish_delivery(ctx: Context, delivery_id: int, cred_id: str, attempts: int,
-                     outcome: DeliveryOutcome) -> None:
-    """Record the attempt and, once no channel is pending, the credential's overall status.
+def _finish_deliveries(ctx: Context, attempts: list[_Attempt], outcome: dict[int, str]) -> None:
+    """Record the attempts and, for credentials with no channel left pending, their overall status.
 
-    The credential row is locked first (PostgreSQL ``FOR UPDATE``; SQLite has one writer anyway), so
-    the email and wallet deliveries of one credential finishing at the same moment cannot both read
-    the other as still sending and leave the credential unsettled.
+    The credential rows are locked first (PostgreSQL ``FOR UPDATE``, in id order so concurrent
+    workers cannot deadlock; SQLite has one writer anyway), so the email and wallet deliveries of one
+    credential finishing at the same moment cannot both read the other as still sending and leave
+    the credential unsettled. Retries due later are enqueued with their time.
     """
     d, c = Delivery.__table__, Credential.__table__
-    values: dict[str, Any] = {"status": outcome.status, "attempts": attempts, "last_error": outcome.error,
-                              "next_attempt_at": outcome.retry_at, "updated_at": utcnow()}
-    if outcome.result is not None:
-        values["result"] = outcome.result
+    now = utcnow()
+    cred_ids = sorted({a.cred_id for a in attempts})
     with ctx.sessions() as session:
         conn = session.connection()
-        current = conn.execute(select(c.c.status).where(c.c.id == cred_id).with_for_update()).scalar_one()
-        conn.execute(d.update().where(d.c.id == delivery_id).values(**values))
-        statuses = list(conn.execute(select(d.c.status).where(d.c.credential_id == cred_id)).scalars())
-        settled = settled_status(current, statuses)
-        if settled is not None and settled != current:
-            conn.execute(c.update().where(c.c.id == cred_id).values(status=settled, updated_at=utcnow()))
+        current = dict(conn.execute(select(c.c.id, c.c.status).where(_among(c.c.id, cred_ids))
+                                    .order_by(c.c.id).with_for_update()).all())
+        conn.execute(d.update().where(d.c.id == bindparam("b_id")).values(
+            status=bindparam("b_status"), attempts=bindparam("b_attempts"), last_error=bindparam("b_error"),
+            next_attempt_at=bindparam("b_next", type_=d.c.next_attempt_at.type), updated_at=now,
+            result=func.coalesce(bindparam("b_result", type_=d.c.result.type), d.c.result)),
+            [{"b_id": a.delivery_id, "b_status": a.outcome.status, "b_attempts": a.attempts,
+              "b_error": a.outcome.error, "b_next": a.outcome.retry_at, "b_result": a.outcome.result}
+             for a in attempts])
+        siblings: dict[str, list[str]] = {}
+        for cred_id, status in conn.execute(select(d.c.credential_id, d.c.status)
+                                            .where(_among(d.c.credential_id, cred_ids))):
+            siblings.setdefault(cred_id, []).append(status)
+        settled = [{"b_id": cred_id, "b_status": status} for cred_id in cred_ids
+                   if (status := settled_status(current[cred_id], siblings.get(cred_id, []))) is not None
+                   and status != current[cred_id]]
+        if settled:
+            conn.execute(c.update().where(c.c.id == bindparam("b_id"))
+                         .values(status=bindparam("b_status"), updated_at=now), settled)
         session.commit()
+    for a in attempts:
+        outcome[a.delivery_id] = a.outcome.status
+        log.info("credential %s: %s delivery %s (attempt %d)", a.cred_id, a.channel, a.outcome.status, a.attempts)
+        if ctx.metrics is not None:
+            ctx.metrics.deliveries.labels(channel=a.channel, outcome=a.outcome.status).inc()
+        if a.outcome.status == "pending" and a.outcome.retry_at is not None:
+            ctx.dispatcher.deliver(a.delivery_id, eta=a.outcome.retry_at)
 
 
 def settled_status(current: str, delivery_statuses: list[str]) -> str | None:

@@ -62,8 +62,8 @@ def sweep(sessions: sessionmaker[Session], dispatcher: Dispatcher, *, grace: int
         session.commit()
     if cred_ids:
         dispatcher.issue(cred_ids)
-    for delivery_id in delivery_ids:
-        dispatcher.deliver(delivery_id)
+    if delivery_ids:
+        dispatcher.deliver_many(delivery_ids)
     report = SweepReport(len(cred_ids), len(delivery_ids), unstuck, pruned)
     if cred_ids or delivery_ids or unstuck:
         log.info("sweep re-enqueued %d credentials and %d deliveries (%d unstuck)",

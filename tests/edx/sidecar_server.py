@@ -41,6 +41,9 @@ class HeldDispatcher:
     def deliver(self, delivery_id: int, eta: Any = None) -> None:
         return None
 
+    def deliver_many(self, delivery_ids: Any) -> None:
+        return None
+
     def drain(self) -> None:
         return None
 

@@ -154,6 +154,9 @@ class _LostMessages:
     def deliver(self, delivery_id, eta=None) -> None:
         self.lost += 1
 
+    def deliver_many(self, delivery_ids) -> None:
+        self.lost += len(delivery_ids)
+
 
 def test_sweep_recovers_lost_messages(tmp_path: Path, db_url: str, dev_seal_p12: Path) -> None:
     lost = _LostMessages()
