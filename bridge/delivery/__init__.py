@@ -10,14 +10,16 @@ Public API::
 
     from bridge.delivery.message import build_credential_message
     msg = build_credential_message(*, to_email, learner_name, lang, summary, sealed_bytes, filename,
-                                   verify_url=None, sender, reply_to=None) -> email.message.EmailMessage
+                                   verify_url=None, sender, reply_to=None) -> OutgoingMessage
         # text + HTML in the learner's language (catalogues in bridge/i18n, English fallback),
         # sealed bytes attached unchanged as <filename>.jsonld (application/ld+json)
+    # bridge.delivery.mime.OutgoingMessage: envelope (.mail_from, .recipients, .smtputf8) and the wire
+    # bytes (.as_bytes(), CRLF); msg["Subject"] etc. read header text; written without EmailMessage
 
     from bridge.delivery.email import MailTransport, SmtpTransport, OutboxTransport, transport_from_config
     transport = transport_from_config(os.environ)     # SMTP when EDC_SMTP_HOST is set, else .eml outbox
     transport.sender                                  # the configured From (EDC_MAIL_FROM)
-    transport.send(msg) -> str                        # the Message-ID
+    transport.send(msg) -> str                        # the Message-ID; sends msg.as_bytes() unchanged
     SmtpTransport(host, port=None, security="starttls"|"ssl"|"none", username=None, password=None,
                   timeout=30.0, *, sender=..., ssl_context=None)
     OutboxTransport(directory, *, sender=...)

@@ -40,7 +40,6 @@ import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Literal
@@ -53,6 +52,7 @@ from bridge.delivery.errors import (
     TransientDeliveryError,
     redact,
 )
+from bridge.delivery.mime import OutgoingMessage
 
 log = logging.getLogger(__name__)
 
@@ -63,19 +63,23 @@ OUTBOX_SENDER = "EDC Bridge <no-reply@edc-bridge.localhost>"
 
 
 class MailTransport(ABC):
-    """Something that takes a finished message and hands it on; ``sender`` is the configured From."""
+    """Something that takes a finished message and hands it on; ``sender`` is the configured From.
+
+    Messages are :class:`~bridge.delivery.mime.OutgoingMessage` (envelope + wire bytes, as built by
+    ``build_credential_message``): transports send or write their bytes as they are.
+    """
 
     sender: str
 
     @abstractmethod
-    def send(self, msg: EmailMessage) -> str:
+    def send(self, msg: OutgoingMessage) -> str:
         """Deliver ``msg`` and return its Message-ID, or raise a Permanent/TransientDeliveryError."""
 
     def close(self) -> None:  # noqa: B027 (deliberately not abstract: most transports hold nothing)
         """Release what the transport keeps open between messages (nothing, by default)."""
 
 
-def message_id(msg: EmailMessage, sender: str) -> str:
+def message_id(msg: OutgoingMessage, sender: str) -> str:
     """The message's Message-ID, adding one (in the sender's domain) when the caller left it out."""
     existing = msg.get("Message-ID")
     if existing:
@@ -356,12 +360,16 @@ class SmtpTransport(MailTransport):
         else:
             conn.smtp.close()
 
-    def _transact(self, conn: _Connection, msg: EmailMessage) -> dict[str, tuple[int, bytes]]:
-        """Send ``msg`` over ``conn`` (locked by :meth:`_checkout`); unlocks it whatever happens."""
+    def _transact(self, conn: _Connection, msg: OutgoingMessage, data: bytes) -> dict[str, tuple[int, bytes]]:
+        """Send ``data`` (``msg``'s bytes) over ``conn`` (locked by :meth:`_checkout`); always unlocks it.
+
+        ``sendmail`` sends the bytes as they are (no re-serialising); with SMTPUTF8 it raises
+        SMTPNotSupportedError before MAIL when the server does not offer it, as ``send_message`` did.
+        """
         try:
             conn.smtp.data_started = False
             try:
-                refused = conn.smtp.send_message(msg)
+                refused = conn.smtp.sendmail(msg.mail_from, list(msg.recipients), data, msg.mail_options)
             except BaseException:
                 self._retire(conn, polite=False)  # its state is unknown: never reuse it
                 raise
@@ -373,19 +381,20 @@ class SmtpTransport(MailTransport):
         finally:
             conn.lock.release()
 
-    def _deliver(self, msg: EmailMessage, msgid: str) -> dict[str, tuple[int, bytes]]:
+    def _deliver(self, msg: OutgoingMessage, msgid: str) -> dict[str, tuple[int, bytes]]:
+        data = msg.as_bytes()
         conn, reused = self._checkout()
         try:
-            return self._transact(conn, msg)
+            return self._transact(conn, msg, data)
         except Exception as exc:
             if not (reused and _stale_connection(exc, conn.smtp)):
                 raise
             log.info("reused SMTP connection to %s:%d was lost before sending %s (%s); retrying on a new one",
                      self.host, self.port, msgid, type(exc).__name__)
         conn, _ = self._checkout()  # the dead one was retired: this is a new connection
-        return self._transact(conn, msg)
+        return self._transact(conn, msg, data)
 
-    def send(self, msg: EmailMessage) -> str:
+    def send(self, msg: OutgoingMessage) -> str:
         msgid = message_id(msg, self.sender)
         try:
             refused = self._deliver(msg, msgid)
@@ -461,9 +470,9 @@ class OutboxTransport(MailTransport):
     def __repr__(self) -> str:
         return f"OutboxTransport({str(self.directory)!r})"
 
-    def send(self, msg: EmailMessage) -> str:
+    def send(self, msg: OutgoingMessage) -> str:
         msgid = message_id(msg, self.sender)
-        data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+        data = msg.as_bytes()  # CRLF line ends already
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         name = f"{stamp}-{hashlib.sha256(msgid.encode()).hexdigest()[:16]}.eml"
         tmp_name: str | None = None

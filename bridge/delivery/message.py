@@ -10,24 +10,22 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from email import policy
-from email.message import EmailMessage
+from email.headerregistry import Address
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
+from bridge.delivery import mime
 from bridge.delivery.addresses import check_display_name, mailbox, make_address
 from bridge.delivery.content import is_web_link, view_from_summary
 from bridge.delivery.errors import DeliveryInputError
 from bridge.delivery.i18n import environment, negotiate
+from bridge.delivery.mime import OutgoingMessage
 from bridge.l10n import translations
 
 WALLET_URL = "https://europa.eu/europass/en/wallet"
 ATTACHMENT_SUFFIX = ".jsonld"
+# The subject title is capped so the Subject stays short however long a course title is.
 _MAX_SUBJECT_TITLE = 150
-# Python's header folder drops the space between two RFC 2047 encoded words when it has to fold
-# (a French "niveau « avancé »" subject arrives as "niveau «avancé »"). Serialising without folding
-# avoids it; the subject title is capped so the header stays far below the 998-octet line limit.
-MESSAGE_POLICY = policy.default.clone(max_line_length=None)
 _FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
 
 
@@ -62,7 +60,7 @@ def build_credential_message(
     verify_url: str | None = None,
     sender: str,
     reply_to: str | None = None,
-) -> EmailMessage:
+) -> OutgoingMessage:
     """Return a ready-to-send message in the learner's language (English when we have no catalogue).
 
     Raises :class:`DeliveryInputError` naming the first unusable argument; nothing is built then.
@@ -96,22 +94,49 @@ def build_credential_message(
     else:
         subject = catalogue.gettext("Your European Digital Credential")
 
-    msg = EmailMessage()
-    msg["Subject"] = subject
-    msg["From"] = from_box
-    msg["To"] = recipient
+    # A non-ASCII mailbox name (josé@…) can only travel as raw UTF-8 (RFC 6532) with SMTPUTF8, never as
+    # an encoded word; the headers are then written in raw UTF-8 too, as the email package does.
+    utf8 = not (recipient.username.isascii() and from_box.username.isascii())
+    return _assemble(
+        subject=subject, language=language, from_box=from_box, recipient=recipient, reply_box=reply_box,
+        text_body=text_body, html_body=html_body, sealed_bytes=bytes(sealed_bytes), attachment=attachment,
+        utf8=utf8,
+    )
+
+
+def _assemble(*, subject: str, language: str, from_box: Address, recipient: Address, reply_box: Address | None,
+              text_body: str, html_body: str, sealed_bytes: bytes, attachment: str, utf8: bool) -> OutgoingMessage:
+    """multipart/mixed [multipart/alternative [text/plain, text/html], application/ld+json attachment]."""
+    alternative_type, alternative = mime.multipart(
+        "alternative", [mime.text_part("plain", text_body), mime.text_part("html", html_body)]
+    )
+    mixed_type, body = mime.multipart("mixed", [
+        mime.mime_part(alternative_type, alternative),
+        mime.attachment_part("application/ld+json", attachment, sealed_bytes),
+    ])
+    msgid = make_msgid(domain=from_box.domain)
+    date = format_datetime(datetime.now(UTC))
+    from_line, from_text = _mailbox_header("From", from_box, utf8)
+    to_line, to_text = _mailbox_header("To", recipient, utf8)
+    headers = [
+        ("Subject", subject, mime.unstructured("Subject", subject, utf8=utf8)),
+        ("From", from_text, from_line),
+        ("To", to_text, to_line),
+    ]
     if reply_box is not None:
-        msg["Reply-To"] = reply_box
-    msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(domain=from_box.domain)
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text_body, subtype="plain", charset="utf-8")
-    msg.add_alternative(html_body, subtype="html", charset="utf-8")
-    msg.add_attachment(bytes(sealed_bytes), maintype="application", subtype="ld+json", filename=attachment)
-    # After the body: set_content()/add_alternative() move Content-* headers into the sub-parts.
-    msg["Content-Language"] = language
-    # The policy is used by smtplib.send_message and as_bytes(); bodies are already encoded. A non-ASCII
-    # mailbox name (josé@…) can only travel as raw UTF-8 (RFC 6532), never as an encoded word.
-    international = not (recipient.username.isascii() and from_box.username.isascii())
-    msg.policy = MESSAGE_POLICY.clone(utf8=True) if international else MESSAGE_POLICY
-    return msg
+        reply_line, reply_text = _mailbox_header("Reply-To", reply_box, utf8)
+        headers.append(("Reply-To", reply_text, reply_line))
+    headers += [
+        ("Date", date, mime.unstructured("Date", date)),
+        ("Message-ID", msgid, mime.unstructured("Message-ID", msgid)),
+        ("Auto-Submitted", "auto-generated", b"Auto-Submitted: auto-generated\r\n"),
+        ("MIME-Version", "1.0", b"MIME-Version: 1.0\r\n"),
+        ("Content-Type", mixed_type, mime.fold("Content-Type", mixed_type.split(" "))),
+        ("Content-Language", language, mime.unstructured("Content-Language", language)),
+    ]
+    return OutgoingMessage(mail_from=from_box.addr_spec, recipients=(recipient.addr_spec,), headers=headers,
+                           body=body, smtputf8=utf8)
+
+
+def _mailbox_header(name: str, box: Address, utf8: bool) -> tuple[bytes, str]:
+    return mime.address(name, box.display_name, box.addr_spec, utf8=utf8)
