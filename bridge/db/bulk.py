@@ -47,6 +47,26 @@ def insert_ignoring_conflicts(session: Session, model: Any, rows: Sequence[dict[
         connection.execute(stmt, list(rows[i:i + CHUNK]))
 
 
+def insert_returning(session: Session, model: Any, rows: Sequence[dict[str, Any]], index_elements: Sequence[str],
+                     returning: str) -> list[Any]:
+    """Insert ``rows`` in multi-row statements, skipping those that collide on ``index_elements``, and
+    return ``returning`` of the rows inserted (one round trip per thousand rows, no read back)."""
+    if not rows:
+        return []
+    connection = session.connection()
+    table = model.__table__
+    dialect = connection.dialect.name
+    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - only the two supported databases
+        raise RuntimeError(f"bulk insert is not supported on {dialect}")
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    found: list[Any] = []
+    for i in range(0, len(rows), CHUNK):
+        stmt = (insert(table).values(list(rows[i:i + CHUNK]))
+                .on_conflict_do_nothing(index_elements=list(index_elements)).returning(table.c[returning]))
+        found.extend(connection.execute(stmt).scalars())
+    return found
+
+
 def _copy_insert(connection: Connection, table: Table, rows: Sequence[dict[str, Any]],
                  index_elements: Sequence[str]) -> None:
     """COPY the rows into a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING.

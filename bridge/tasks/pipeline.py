@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bridge.db.bulk import compare_and_set_many, insert_ignoring_conflicts
+from bridge.db.bulk import compare_and_set_many, insert_returning
 from bridge.db.models import PENDING_CREDENTIAL_STATUSES, CourseTemplate, Credential, Delivery, utcnow
 from bridge.db.sealed_store import STORE
 from bridge.tasks.dispatch import Dispatcher
@@ -168,16 +168,12 @@ def _store_sealed(ctx: Context, issued: list[_Issued], outcome: dict[str, str]) 
             key="id", guard="status", values={"status": "sealed", "sealed_at": now, "updated_at": now, "error": None,
                                               "credential_json": None})
         won = [item for item in issued if item.cred_id in mine]
-        deliveries = [{"credential_id": item.cred_id, "channel": channel, "status": "pending", "attempts": 0,
-                       "updated_at": now} for item in won for channel in item.channels]
-        insert_ignoring_conflicts(session, Delivery, deliveries, ("credential_id", "channel"))
+        # These credentials were unsealed until this transaction, so their delivery rows are new.
+        delivery_ids = insert_returning(session, Delivery, [
+            {"credential_id": item.cred_id, "channel": channel, "status": "pending", "attempts": 0,
+             "updated_at": now} for item in won for channel in item.channels], ("credential_id", "channel"), "id")
         session.commit()
         conn = session.connection()  # the commit released the previous one
-        delivery_ids: list[int] = []
-        if deliveries:
-            d = Delivery.__table__
-            delivery_ids = list(conn.execute(select(d.c.id).where(
-                _among(d.c.credential_id, [item.cred_id for item in won]), d.c.status == "pending")).scalars())
         if len(won) < len(issued):  # another run sealed some of them first: report what they hold
             lost = [item.cred_id for item in issued if item.cred_id not in mine]
             outcome.update(conn.execute(select(table.c.id, table.c.status)
