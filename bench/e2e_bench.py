@@ -282,6 +282,7 @@ def main() -> None:
         # When the last seal was written, from the database: the poll only says when it was noticed.
         t_sealed = t0 + last_sealed_at(db_url, batch_id) - wall0
         cpu_sealed = cpu_by_program({**clients, **pg_clients()})
+        mailed_while_sealing = sink.count - 1  # the warm-up credential's e-mail came before
         t_delivered = wait_until(lambda: args.no_deliver or sink.count >= args.batch + 1, 3600, "delivery")
         t_delivered = sink.last or t_delivered
 
@@ -319,6 +320,9 @@ def main() -> None:
         f"delivered by SMTP {n / (t_delivered - t0):,.0f}/s ({t_delivered - t0:.1f} s)"
     print(f"batch of {n}: intake {n / (t_intake - t0):,.0f}/s ({t_intake - t0:.2f} s), "
           f"sealed {sealing:,.0f}/s ({t_sealed - t0:.1f} s from the POST), {delivered}")
+    if not args.no_deliver:
+        print(f"e-mails sent before the batch was fully sealed: {max(mailed_while_sealing, 0):,} "
+              "(deliveries wait behind issuance)")
     print(f"CPU during the batch's intake: {cpu_split(cpu0, cpu_intake, n)}")
     print(f"CPU from the POST until sealed: {cpu_split(cpu0, cpu_sealed, n)}")
     print(f"{m} single requests (8 concurrent clients): intake {m / (t_single_intake - t1):,.0f}/s, "

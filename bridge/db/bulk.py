@@ -49,13 +49,18 @@ def insert_ignoring_conflicts(session: Session, model: Any, rows: Sequence[dict[
 
 def insert_returning(session: Session, model: Any, rows: Sequence[dict[str, Any]], index_elements: Sequence[str],
                      returning: str) -> list[Any]:
-    """Insert ``rows`` in multi-row statements, skipping those that collide on ``index_elements``, and
-    return ``returning`` of the rows inserted (one round trip per thousand rows, no read back)."""
+    """Insert ``rows`` (all with the same keys), skipping those that collide on ``index_elements``, and
+    return ``returning`` of the rows inserted: no read back. PostgreSQL: one statement of column
+    arrays; SQLite (or JSON columns): multi-row VALUES, a thousand rows per statement."""
     if not rows:
         return []
     connection = session.connection()
     table = model.__table__
     dialect = connection.dialect.name
+    names = list(rows[0])
+    if (dialect == "postgresql" and connection.dialect.driver == "psycopg"
+            and not any(isinstance(table.c[name].type, JSON) for name in names)):
+        return _unnest_insert(connection, table, rows, names, index_elements, returning)
     if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - only the two supported databases
         raise RuntimeError(f"bulk insert is not supported on {dialect}")
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -65,6 +70,30 @@ def insert_returning(session: Session, model: Any, rows: Sequence[dict[str, Any]
                 .on_conflict_do_nothing(index_elements=list(index_elements)).returning(table.c[returning]))
         found.extend(connection.execute(stmt).scalars())
     return found
+
+
+def _unnest_insert(connection: Connection, table: Table, rows: Sequence[dict[str, Any]], names: list[str],
+                   index_elements: Sequence[str], returning: str) -> list[Any]:
+    """PostgreSQL: one ``INSERT … SELECT FROM unnest(<one array per column>)`` statement.
+
+    SQLAlchemy's multi-row VALUES spent ~70 µs per row of the issuing worker's time binding and
+    caching parameters for a chunk's delivery rows; one array per column is one parameter each.
+    """
+    dialect = connection.dialect
+    casts = [SQL(table.c[name].type.compile(dialect=dialect) + "[]") for name in names]
+    listed = SQL(", ").join(Identifier(name) for name in names)
+    query = SQL("INSERT INTO {} ({}) SELECT * FROM unnest({}) ON CONFLICT ({}) DO NOTHING RETURNING {}").format(
+        Identifier(table.name), listed, SQL(", ").join(SQL("%s::") + cast for cast in casts),
+        SQL(", ").join(Identifier(name) for name in index_elements), Identifier(returning))
+    columns = []
+    for name in names:
+        process = table.c[name].type.bind_processor(dialect)
+        columns.append([process(row[name]) if process else row[name] for row in rows])
+    raw = connection.connection.driver_connection
+    assert raw is not None  # noqa: S101 - a live connection inside a transaction
+    with raw.cursor() as cursor:
+        cursor.execute(query, columns)
+        return [found[0] for found in cursor.fetchall()]
 
 
 def _copy_insert(connection: Connection, table: Table, rows: Sequence[dict[str, Any]],

@@ -65,3 +65,28 @@ def test_a_failed_copy_leaves_nothing(db_url: str, monkeypatch: pytest.MonkeyPat
         session.commit()
     with sessions() as session:
         assert session.scalars(select(Credential)).all() == []
+
+
+def test_insert_returning_gives_the_ids_of_inserted_rows_only(db_url: str) -> None:
+    from bridge.db.models import Delivery
+
+    upgrade(db_url)
+    sessions = session_factory(db_url)
+    with sessions() as session:
+        session.add(Batch(id="b1", source="moodle-main", total=0, accepted=0, duplicates=0, created_at=NOW))
+        session.flush()
+        bulk.insert_ignoring_conflicts(session, Credential, [_row(str(i), "N") for i in range(3)],
+                                       ("source", "course_id", "learner_id"))
+        first = bulk.insert_returning(session, Delivery, [
+            {"credential_id": "id-0-N", "channel": "email", "status": "pending", "attempts": 0, "updated_at": NOW}],
+            ("credential_id", "channel"), "id")
+        rows = [{"credential_id": f"id-{i}-N", "channel": channel, "status": "pending", "attempts": 0,
+                 "updated_at": NOW} for i in range(3) for channel in ("email", "wallet")]
+        ids = bulk.insert_returning(session, Delivery, rows, ("credential_id", "channel"), "id")
+        session.commit()
+        stored = {(d.credential_id, d.channel): (d.id, d.updated_at) for d in session.scalars(select(Delivery))}
+    assert len(first) == 1 and len(ids) == 5  # ("id-0-N", "email") existed: skipped, not returned
+    assert stored[("id-0-N", "email")][0] == first[0]
+    assert sorted(ids) == sorted(v[0] for k, v in stored.items() if k != ("id-0-N", "email"))
+    assert {v[1] for v in stored.values()} == {NOW}
+    assert bulk.insert_returning(session, Delivery, [], ("credential_id", "channel"), "id") == []
