@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 ISSUE_CHUNK = 250
-DELIVERY_CHUNK = 50
+DELIVERY_CHUNK = ISSUE_CHUNK  # one delivery message per issued chunk: each message costs its sender ~1 ms
 # Deliveries wait behind issuance: a batch is sealed first (each credential is then readable and
 # verifiable through the API), its e-mails follow. Celery on Redis serves priority 0 before 9; on
 # RabbitMQ (no x-max-priority queue) the value is ignored and messages are served in order.

@@ -86,3 +86,23 @@ def test_frames_without_a_dictionary_round_trip(sidecar: Sidecar) -> None:
     with sidecar.rt.sessions() as session:
         assert store.unpack(session, store.pack(text, None), None) == text
         assert session.scalar(select(func.count()).select_from(SealedDictionary)) == 0
+
+
+def test_credentials_of_a_template_that_does_not_compile_are_stored_without_dictionary(
+        sidecar: Sidecar, dev_seal_p12: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bridge.elm.compiled import CompiledTemplates, CompileError
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise CompileError("simulated: assemble is not reproducible for this template")
+
+    monkeypatch.setattr(CompiledTemplates, "get", refuse)
+    sidecar.add_source()
+    sidecar.put_template(policy={"channels": []})
+    [cred_id] = _issue_many(sidecar, ["f6"])
+    with sidecar.rt.sessions() as session:
+        row = session.get(Credential, cred_id)
+        assert row.status == "sealed" and row.sealed_dictionary_id is None
+        assert session.scalar(select(func.count()).select_from(SealedDictionary)) == 0
+    served = sidecar.admin("GET", f"/api/v1/credentials/{cred_id}/sealed").data
+    report = verify_seal(served, trust_dir=dev_seal_p12.parent / "dev-ca.pem")
+    assert report.signature_valid and json.loads(report.payload)["id"] == f"urn:credential:{cred_id}"
