@@ -2,7 +2,7 @@
 
 Benchmarks print numbers; they never pass or fail on speed. Each runs in its own process so one
 benchmark's caches, threads or warm-up cannot flatter the next. Extra arguments per script can be
-given as ``SCRIPT=ARGS`` (e.g. ``e2e_bench.py="--completions 2000"``).
+given as ``SCRIPT=ARGS`` (e.g. ``e2e_bench.py="--batch 50000 --no-deliver"``).
 """
 from __future__ import annotations
 
