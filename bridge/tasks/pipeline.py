@@ -144,7 +144,7 @@ def _builder(ctx: Context, builders: dict[tuple[str, str], _Builder | PermanentI
 def _among(column: Any, values: list[str]) -> Any:
     """``column IN (values)`` with the values rendered into the SQL text.
 
-    A chunk's 250 ids as 250 named parameters cost the driver ~2 ms per query just to rewrite
+    A chunk's hundreds of ids as named parameters cost the driver ~2 ms per query just to rewrite
     the placeholders; SQLAlchemy renders (and escapes) literal strings instead.
     """
     return column.in_(bindparam("among", values, expanding=True, literal_execute=True))
