@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import zstandard
@@ -26,8 +29,9 @@ from sqlalchemy.orm import Session
 from bridge.db.bulk import insert_ignoring_conflicts
 from bridge.db.models import Credential, SealedDictionary, utcnow
 
-__all__ = ["SealedStore", "CorruptSealedFile", "dictionary_id", "STORE"]
+__all__ = ["SealedStore", "Dictionary", "CorruptSealedFile", "dictionary_id", "STORE"]
 
+MAX_DICTIONARIES = 64  # per process; one per template version in use, ~0.2 MB each with its tables
 LEVEL = 1  # against the dictionary: ~1.3 KB in ~10 µs per credential; level 3 gives the same size in twice the time
 
 
@@ -40,42 +44,61 @@ def dictionary_id(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+@dataclass(frozen=True)
+class Dictionary:
+    """A prepared dictionary: its name, its content and zstd's ready-to-use form of it."""
+
+    id: str
+    content: bytes
+    zstd: zstandard.ZstdCompressionDict
+
+
 class SealedStore:
     """Packs sealed files for the ``credentials.sealed_zstd`` column and unpacks them.
 
     One instance per process (:data:`STORE`). zstd (de)compressor objects are not safe for
-    concurrent use, so each thread gets its own; the dictionaries themselves are shared.
+    concurrent use, so each thread gets its own; the dictionaries themselves are shared. Both are
+    bounded (a long-lived worker sees every template version ever edited): the least recently used
+    dictionaries are dropped and loaded again from the database when needed.
     """
 
-    def __init__(self, level: int = LEVEL) -> None:
+    def __init__(self, level: int = LEVEL, max_dictionaries: int = MAX_DICTIONARIES) -> None:
         self._level = level
+        self._max = max_dictionaries
         self._lock = threading.Lock()
-        self._dicts: dict[str, zstandard.ZstdCompressionDict] = {}
+        self._dicts: OrderedDict[str, zstandard.ZstdCompressionDict] = OrderedDict()
         self._local = threading.local()
 
     # --- writing -------------------------------------------------------------------------------
-    def prepare(self, content: bytes) -> str:
-        """Register a dictionary in this process (not yet in the database); returns its id."""
+    def prepare(self, content: bytes) -> Dictionary:
+        """A dictionary for :meth:`pack` and :meth:`save_dictionaries` (not yet in the database).
+
+        The caller keeps the returned object for as long as it packs with it, so the bounded cache
+        may drop it meanwhile without harm.
+        """
         ident = dictionary_id(content)
         with self._lock:
-            if ident not in self._dicts:
-                self._dicts[ident] = _dictionary(content)
-                # Without this, every compress() rebuilds the dictionary's tables: 3x the cost per frame.
-                self._dicts[ident].precompute_compress(level=self._level)
-        return ident
+            found = self._dicts.get(ident)
+        if found is None:
+            found = _dictionary(content)
+            # Without this, every compress() rebuilds the dictionary's tables: 3x the cost per frame.
+            found.precompute_compress(level=self._level)
+        self._keep(ident, found)
+        return Dictionary(ident, content, found)
 
-    def pack(self, sealed: bytes, dictionary: str | None) -> bytes:
-        """The zstd frame of ``sealed`` against a dictionary given to :meth:`prepare` (or none)."""
+    def pack(self, sealed: bytes, dictionary: Dictionary | None) -> bytes:
+        """The zstd frame of ``sealed`` against a prepared dictionary (or none)."""
         compressors: dict[str | None, zstandard.ZstdCompressor] = self._thread_cache("compressors")
-        compressor = compressors.get(dictionary)
+        key = None if dictionary is None else dictionary.id
+        compressor = compressors.get(key)
         if compressor is None:
             options: dict[str, Any] = {"level": self._level, "write_checksum": True, "write_content_size": True}
             if dictionary is not None:
-                options["dict_data"] = self._dicts[dictionary]
-            compressor = compressors[dictionary] = zstandard.ZstdCompressor(**options)
+                options["dict_data"] = dictionary.zstd
+            compressor = compressors[key] = zstandard.ZstdCompressor(**options)
         return compressor.compress(sealed)
 
-    def save_dictionaries(self, session: Session, ids: set[str]) -> None:
+    def save_dictionaries(self, session: Session, dictionaries: Iterable[Dictionary]) -> None:
         """Insert these dictionaries unless present, in the caller's transaction (before the rows that
         reference them).
 
@@ -83,15 +106,15 @@ class SealedStore:
         restored or truncated database could contradict): one small query, and the ~25 KB of a
         dictionary are only sent when it is new.
         """
-        if not ids:
+        by_id = {d.id: d for d in dictionaries}
+        if not by_id:
             return
-        present = set(session.scalars(select(SealedDictionary.id).where(SealedDictionary.id.in_(sorted(ids)))))
-        missing = sorted(ids - present)
+        present = set(session.scalars(select(SealedDictionary.id).where(SealedDictionary.id.in_(sorted(by_id)))))
+        missing = sorted(set(by_id) - present)
         if missing:
             now = utcnow()
             insert_ignoring_conflicts(session, SealedDictionary, [
-                {"id": ident, "content": self._dicts[ident].as_bytes(), "created_at": now} for ident in missing],
-                ("id",))
+                {"id": ident, "content": by_id[ident].content, "created_at": now} for ident in missing], ("id",))
 
     # --- reading -------------------------------------------------------------------------------
     def unpack(self, session: Session, frame: bytes, dictionary: str | None) -> bytes:
@@ -120,12 +143,20 @@ class SealedStore:
         content = session.scalar(select(SealedDictionary.content).where(SealedDictionary.id == ident))
         if content is None or dictionary_id(bytes(content)) != ident:
             raise CorruptSealedFile(f"compression dictionary {ident} is missing or damaged")
+        found = _dictionary(bytes(content))
+        self._keep(ident, found)
+        return found
+
+    def _keep(self, ident: str, found: zstandard.ZstdCompressionDict) -> None:
         with self._lock:
-            return self._dicts.setdefault(ident, _dictionary(bytes(content)))
+            self._dicts.setdefault(ident, found)
+            self._dicts.move_to_end(ident)
+            while len(self._dicts) > self._max:
+                self._dicts.popitem(last=False)
 
     def _thread_cache(self, name: str) -> dict[Any, Any]:
         cache = getattr(self._local, name, None)
-        if cache is None:
+        if cache is None or len(cache) > self._max:  # (de)compressors hold their dictionary: start afresh
             cache = {}
             setattr(self._local, name, cache)
         return cache

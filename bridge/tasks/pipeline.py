@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.db.bulk import compare_and_set_many, insert_returning
 from bridge.db.models import PENDING_CREDENTIAL_STATUSES, CourseTemplate, Credential, Delivery, utcnow
-from bridge.db.sealed_store import STORE
+from bridge.db.sealed_store import STORE, Dictionary
 from bridge.tasks.dispatch import Dispatcher
 from bridge.tasks.services import CredentialBuilder, DeliveryOutcome, PermanentIssueError, Services
 
@@ -54,16 +54,16 @@ class _Issued:
     cred_id: str
     expected: str
     channels: list[str]
-    dictionary: str | None
+    dictionary: Dictionary | None
     values: dict[str, Any]
 
 
 @dataclass
 class _Builder:
-    """A chunk's builder for one template, and the id of the dictionary its sealed files are stored with."""
+    """A chunk's builder for one template, and the dictionary its sealed files are stored with."""
 
     builder: CredentialBuilder
-    dictionary: str | None
+    dictionary: Dictionary | None
 
 
 def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
@@ -90,7 +90,7 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
             continue  # already sealed, skipped, failed or revoked: nothing to do
         payload: bytes | None = None  # the assembled credential, kept (decoded) only should sealing fail
         version = row.template_version
-        dictionary: str | None = None
+        dictionary: Dictionary | None = None
         try:
             template = templates.get((row.source, row.course_id))
             if template is None:
@@ -109,7 +109,8 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
             outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, exc, assembled)
             continue
         issued.append(_Issued(row.id, row.status, list(template.policy.get("channels", ["email"])), dictionary,
-                              {"template_version": version, "sealed_zstd": frame, "sealed_dictionary_id": dictionary}))
+                              {"template_version": version, "sealed_zstd": frame,
+                               "sealed_dictionary_id": None if dictionary is None else dictionary.id}))
     if not issued:
         return outcome
     won, delivery_ids = _store_sealed(ctx, issued, outcome)
@@ -124,7 +125,7 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
 
 
 def _builder(ctx: Context, builders: dict[tuple[str, str], _Builder | PermanentIssueError],
-             template: CourseTemplate) -> tuple[CredentialBuilder, str | None]:
+             template: CourseTemplate) -> tuple[CredentialBuilder, Dictionary | None]:
     """The chunk's builder for ``template`` and its storage dictionary; an invalid template fails each
     of its rows the same way."""
     key = (template.source, template.course_id)
@@ -160,7 +161,7 @@ def _store_sealed(ctx: Context, issued: list[_Issued], outcome: dict[str, str]) 
     """
     now = utcnow()
     table = Credential.__table__
-    dictionaries = {item.dictionary for item in issued if item.dictionary is not None}
+    dictionaries = [item.dictionary for item in issued if item.dictionary is not None]
     with ctx.sessions() as session:
         STORE.save_dictionaries(session, dictionaries)
         mine = compare_and_set_many(

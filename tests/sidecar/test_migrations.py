@@ -117,9 +117,9 @@ def _convert_round_trip(url: str) -> None:
         assert store.read(session, rows["1"]) == SEALED_TEXT.encode()
         # A frame written at head, against a dictionary, comes back as text on downgrade too.
         dictionary = store.prepare(SEALED_TEXT.encode())
-        store.save_dictionaries(session, {dictionary})
+        store.save_dictionaries(session, [dictionary])
         rows["2"].sealed_zstd = store.pack(SEALED_TEXT.replace("Zoë", "Zoé").encode(), dictionary)
-        rows["2"].sealed_dictionary_id = dictionary
+        rows["2"].sealed_dictionary_id = dictionary.id
         session.commit()
     dispose_engine(url)
     command.downgrade(alembic_config(url), "0002")

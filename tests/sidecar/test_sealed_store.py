@@ -77,7 +77,7 @@ def test_damage_is_reported_not_served(sidecar: Sidecar) -> None:
         # A frame read against another dictionary fails its checksum rather than yielding other bytes.
         other = store.prepare(b'{"payload":"something else entirely"}')
         with pytest.raises(CorruptSealedFile):
-            store.unpack(session, row.sealed_zstd, other)
+            store.unpack(session, row.sealed_zstd, other.id)
 
 
 def test_frames_without_a_dictionary_round_trip(sidecar: Sidecar) -> None:
@@ -106,3 +106,19 @@ def test_credentials_of_a_template_that_does_not_compile_are_stored_without_dict
     served = sidecar.admin("GET", f"/api/v1/credentials/{cred_id}/sealed").data
     report = verify_seal(served, trust_dir=dev_seal_p12.parent / "dev-ca.pem")
     assert report.signature_valid and json.loads(report.payload)["id"] == f"urn:credential:{cred_id}"
+
+
+def test_the_process_keeps_a_bounded_number_of_dictionaries(sidecar: Sidecar) -> None:
+    """A long-lived worker sees every template version: old dictionaries are dropped, then reloaded."""
+    store = SealedStore(max_dictionaries=2)
+    texts = [json.dumps({"payload": f"template {i} " + "x" * 400}).encode() for i in range(4)]
+    with sidecar.rt.sessions() as session:
+        prepared = [store.prepare(text) for text in texts]
+        store.save_dictionaries(session, prepared)  # the first two were dropped from the cache already
+        frames = [store.pack(text.replace(b"x", b"y", 3), d) for text, d in zip(texts, prepared, strict=True)]
+        session.commit()
+        assert len(store._dicts) == 2  # noqa: SLF001 - the bound is the behaviour under test
+        # Reading the frames of dropped dictionaries loads them back from the database.
+        for text, frame, d in zip(texts, frames, prepared, strict=True):
+            assert store.unpack(session, frame, d.id) == text.replace(b"x", b"y", 3)
+        assert len(store._dicts) == 2  # noqa: SLF001
