@@ -30,7 +30,7 @@ def chunks(ids: Sequence[T], size: int = ISSUE_CHUNK) -> list[list[T]]:
 class Dispatcher(Protocol):
     """Enqueue pipeline work by row id."""
 
-    def issue(self, credential_ids: Sequence[str]) -> None: ...
+    def issue(self, credential_ids: Sequence[str], eta: dt.datetime | None = None) -> None: ...
 
     def deliver(self, delivery_id: int, eta: dt.datetime | None = None) -> None: ...
 
@@ -52,9 +52,9 @@ class CeleryDispatcher:
                                  broker_transport_options={"visibility_timeout": 3600})
         self._queue = queue
 
-    def issue(self, credential_ids: Sequence[str]) -> None:
+    def issue(self, credential_ids: Sequence[str], eta: dt.datetime | None = None) -> None:
         for group in chunks(credential_ids):
-            self._client.send_task("bridge.issue", args=[group], queue=self._queue)
+            self._client.send_task("bridge.issue", args=[group], queue=self._queue, eta=eta)
 
     def deliver(self, delivery_id: int, eta: dt.datetime | None = None) -> None:
         self._client.send_task("bridge.deliver", args=[delivery_id], eta=eta, queue=self._queue,
@@ -99,7 +99,9 @@ class InProcessDispatcher:
         with self._lock:
             self._pending.discard(future)
 
-    def issue(self, credential_ids: Sequence[str]) -> None:
+    def issue(self, credential_ids: Sequence[str], eta: dt.datetime | None = None) -> None:
+        if eta is not None and eta > dt.datetime.now(dt.UTC):
+            return  # no timer thread here: the sweep picks the rows up once they are due
         for group in chunks(credential_ids):
             self._submit(self._issue, group)
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bridge.db.bulk import compare_and_set_many, insert_returning
 from bridge.db.models import PENDING_CREDENTIAL_STATUSES, CourseTemplate, Credential, Delivery, utcnow
 from bridge.db.sealed_store import STORE, Dictionary
+from bridge.delivery.retry import RetryPolicy
 from bridge.tasks.dispatch import Dispatcher
 from bridge.tasks.services import CredentialBuilder, DeliveryOutcome, PermanentIssueError, Services
 
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 MAX_ISSUE_ATTEMPTS = 8
 DELIVERY_LEASE = dt.timedelta(minutes=10)
 RECORD_EVERY = 20
+# Transient issuance failures (TSA, HSM, database hiccup): 30 s, 1 min, 2 min … 30 min at most.
+ISSUE_RETRY = RetryPolicy(max_attempts=MAX_ISSUE_ATTEMPTS, base_delay=30.0, max_delay=1800.0)
 
 
 @dataclass
@@ -84,6 +87,7 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
             CourseTemplate.source == key[0], CourseTemplate.course_id == key[1])) for key in keys}
     builders: dict[tuple[str, str], _Builder | PermanentIssueError] = {}
     issued: list[_Issued] = []
+    retries: dict[int, list[str]] = {}
     for row in rows:
         outcome[row.id] = row.status
         if row.status not in PENDING_CREDENTIAL_STATUSES:
@@ -106,11 +110,12 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
         except Exception as exc:
             assembled = {} if payload is None else {"credential_json": payload.decode("utf-8"),
                                                     "template_version": version}
-            outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, exc, assembled)
+            outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, exc, assembled, retries)
             continue
         issued.append(_Issued(row.id, row.status, list(template.policy.get("channels", ["email"])), dictionary,
                               {"template_version": version, "sealed_zstd": frame,
                                "sealed_dictionary_id": None if dictionary is None else dictionary.id}))
+    _schedule_retries(ctx, retries)
     if not issued:
         return outcome
     won, delivery_ids = _store_sealed(ctx, issued, outcome)
@@ -188,8 +193,9 @@ def issue_one(ctx: Context, cred_id: str) -> str | None:
 
 
 def _record_issue_failure(ctx: Context, cred_id: str, expected: str, exc: Exception,
-                          assembled: dict[str, Any]) -> str:
-    """Permanent errors fail the credential; others are counted and left for a retry by the sweep.
+                          assembled: dict[str, Any], retries: dict[int, list[str]]) -> str:
+    """Permanent errors fail the credential; others are counted, and the id is added to ``retries``
+    under its attempt number so the chunk can schedule it again (the sweep remains the safety net).
 
     An assembled credential is kept (its id and issue date) so that the retry seals the same one.
     """
@@ -204,7 +210,21 @@ def _record_issue_failure(ctx: Context, cred_id: str, expected: str, exc: Except
         changed = _set(session, cred_id, expected, attempts=attempts, error=message[:2000], status=status,
                        **({} if final else assembled))
         session.commit()
+    if changed and not final:
+        retries.setdefault(attempts, []).append(cred_id)
     return status if changed else expected
+
+
+def _schedule_retries(ctx: Context, retries: dict[int, list[str]]) -> None:
+    """Enqueue transiently failed credentials again after a back-off that grows with their attempts.
+
+    Failures come in bursts (a timestamp authority or an HSM down for a while), so the rows of one
+    chunk usually share their attempt number and go out as one delayed message.
+    """
+    for attempts, ids in retries.items():
+        delay = ISSUE_RETRY.next_delay(attempts)
+        if delay is not None:
+            ctx.dispatcher.issue(ids, eta=utcnow() + dt.timedelta(seconds=delay))
 
 
 def deliver_one(ctx: Context, delivery_id: int) -> str | None:

@@ -35,7 +35,7 @@ class RunningSidecar:
 class HeldDispatcher:
     """Accepts issuing work and never runs it: credentials stay 'received' (the 'being issued' state)."""
 
-    def issue(self, credential_ids: Any) -> None:
+    def issue(self, credential_ids: Any, eta: Any = None) -> None:
         return None
 
     def deliver(self, delivery_id: int, eta: Any = None) -> None:

@@ -29,7 +29,7 @@ class HoldDeliveries:
         self.car: Sidecar | None = None
         self.held: list[int] = []
 
-    def issue(self, credential_ids: Any) -> None:
+    def issue(self, credential_ids: Any, eta: Any = None) -> None:
         assert self.car is not None
         pipeline.issue_many(self.car.rt.context, list(credential_ids))
 

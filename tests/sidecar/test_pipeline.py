@@ -148,7 +148,7 @@ class _LostMessages:
     def __init__(self) -> None:
         self.lost = 0
 
-    def issue(self, credential_ids) -> None:
+    def issue(self, credential_ids, eta=None) -> None:
         self.lost += len(credential_ids)
 
     def deliver(self, delivery_id, eta=None) -> None:
