@@ -24,6 +24,7 @@ from bridge.db.models import SeenSignature, Source
 from bridge.problems import Problem
 
 _SIGNATURE = re.compile(r"^v1=([0-9a-fA-F]{64})$")
+_NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")  # X-EDC-Nonce, optional; checked with fullmatch
 _SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 
@@ -54,24 +55,44 @@ def valid_source_name(name: str) -> bool:
     return bool(_SOURCE_NAME.match(name))
 
 
-def signing_message(method: str, path: str, timestamp: str, body: bytes) -> bytes:
-    """The exact bytes signed: METHOD, path with query, timestamp and body hash, newline-separated."""
+def valid_nonce(nonce: str) -> bool:
+    """An ``X-EDC-Nonce`` value: 16 to 64 characters of letters, digits, '-' and '_'."""
+    return bool(_NONCE.fullmatch(nonce))
+
+
+def signing_message(method: str, path: str, timestamp: str, body: bytes, nonce: str | None = None) -> bytes:
+    """The exact bytes signed: METHOD, path with query, timestamp and body hash, newline-separated.
+
+    With an ``X-EDC-Nonce`` the nonce is a fifth line; without one the message is the original v1
+    message, so clients that send no nonce sign exactly as before.
+    """
     digest = hashlib.sha256(body).hexdigest()
-    return f"{method.upper()}\n{path}\n{timestamp}\n{digest}".encode()
+    message = f"{method.upper()}\n{path}\n{timestamp}\n{digest}"
+    if nonce:
+        message += f"\n{nonce}"
+    return message.encode()
 
 
-def compute_signature(key_hash: str, method: str, path: str, timestamp: str, body: bytes) -> str:
+def compute_signature(key_hash: str, method: str, path: str, timestamp: str, body: bytes,
+                      nonce: str | None = None) -> str:
     """Hex HMAC-SHA256 with ``sha256_hex(api_key)`` (UTF-8) as key."""
-    message = signing_message(method, path, timestamp, body)
+    message = signing_message(method, path, timestamp, body, nonce)
     return hmac.new(key_hash.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
 def signature_headers(source: str, api_key: str, method: str, path: str, body: bytes = b"",
-                      timestamp: int | None = None) -> dict[str, str]:
-    """Headers an LMS sends; used by the demo, the benchmark and tests (adapters implement their own)."""
+                      timestamp: int | None = None, nonce: str | None = None) -> dict[str, str]:
+    """Headers an LMS sends; used by the demo, the benchmark and tests (adapters implement their own).
+
+    No nonce unless one is given (``secrets.token_urlsafe(16)`` makes a good one): then the
+    ``X-EDC-Nonce`` header is sent and signed too.
+    """
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    sig = compute_signature(hash_api_key(api_key), method, path, ts, body)
-    return {"X-EDC-Source": source, "X-EDC-Timestamp": ts, "X-EDC-Signature": f"v1={sig}"}
+    sig = compute_signature(hash_api_key(api_key), method, path, ts, body, nonce)
+    headers = {"X-EDC-Source": source, "X-EDC-Timestamp": ts, "X-EDC-Signature": f"v1={sig}"}
+    if nonce:
+        headers["X-EDC-Nonce"] = nonce
+    return headers
 
 
 def _paths_as_sent(request: Request) -> set[str]:
@@ -147,17 +168,24 @@ class Authenticator:
         if not match:
             raise _unauthorized("X-EDC-Signature must be 'v1=' followed by 64 hexadecimal digits.")
         given = match.group(1).lower()
+        nonce: str | None = None
+        if "X-EDC-Nonce" in request.headers:
+            nonce = request.headers.get("X-EDC-Nonce", "").strip()
+            if not valid_nonce(nonce):
+                raise _unauthorized("X-EDC-Nonce must be 16 to 64 characters of letters, digits, '-' and '_' "
+                                    "(or be left out).")
         with self._sessions() as session:
             key_hash = session.scalar(select(Source.key_hash).where(Source.name == name))
         if key_hash is None:
             raise _unauthorized("X-EDC-Source names a source that is not registered "
                                 "(register it with 'edc-bridge sources add NAME').")
-        expected = [compute_signature(key_hash, request.method, path, ts_raw, body)
+        expected = [compute_signature(key_hash, request.method, path, ts_raw, body, nonce)
                     for path in _paths_as_sent(request)]
         if not any(hmac.compare_digest(given, e) for e in expected):
+            signed = ("the timestamp, the SHA-256 of the exact body and the X-EDC-Nonce value" if nonce is not None
+                      else "the timestamp and the SHA-256 of the exact body")
             raise _unauthorized("X-EDC-Signature does not match the request. Sign METHOD, the path with "
-                                "its query string, the timestamp and the SHA-256 of the exact body, with "
-                                "this source's API key.")
+                                f"its query string, {signed}, with this source's API key.")
         self._remember(given, int(ts_raw))
         return Principal(is_admin=False, source=name)
 
@@ -170,7 +198,7 @@ class Authenticator:
             except IntegrityError:
                 session.rollback()
                 raise _unauthorized("This signature was already used: each request must be signed "
-                                    "afresh (replayed requests are refused).") from None
+                                    "afresh, with a new X-EDC-Nonce (replayed requests are refused).") from None
 
 
 def prune_seen_signatures(session: Session, window: int, now: int | None = None) -> int:

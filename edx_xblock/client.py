@@ -7,8 +7,6 @@ its RFC 9457 field errors are kept so forms can show them next to the field).
 from __future__ import annotations
 
 import json
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -39,35 +37,6 @@ class SidecarRejected(SidecarError):
         return f"sidecar answered {self.status}: {self.detail}"
 
 
-class _UniqueSigner:
-    """Signs with a timestamp never used before for the same request in this process.
-
-    The sidecar refuses a signature it has seen, and identical requests (a learner reloading a page,
-    two saves of the same form) within one second would otherwise sign identically. Moving the
-    timestamp a second ahead stays well inside the sidecar's ±300 s window.
-    """
-
-    def __init__(self, memory: int = 600) -> None:
-        self._lock = threading.Lock()
-        self._used: dict[str, int] = {}
-        self._memory = memory
-
-    def headers(self, source: str, api_key: str, method: str, path: str, data: bytes) -> dict[str, str]:
-        now = int(time.time())
-        with self._lock:
-            self._used = {sig: ts for sig, ts in self._used.items() if ts > now - self._memory}
-            ts = now
-            while True:
-                headers = signed_headers(source, api_key, method, path, data, timestamp=ts)
-                if headers["X-EDC-Signature"] not in self._used:
-                    self._used[headers["X-EDC-Signature"]] = ts
-                    return headers
-                ts += 1
-
-
-_SIGNATURES = _UniqueSigner()
-
-
 def _segment(value: str) -> str:
     """Percent-encode a path segment fully, so the signed path is exactly the one sent."""
     return quote(value, safe="")
@@ -87,8 +56,8 @@ class SidecarClient:
         data = b"" if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         response = self._send(method, path, data)
         if response.status_code == 401 and method == "GET":
-            # Another LMS process may have sent the very same read in the same second (same signature,
-            # refused as a replay); a read is safe to sign again with the next timestamp.
+            # A read is safe to send again: once, signed afresh (_send makes new headers, so a new
+            # timestamp and X-EDC-Nonce), never with the refused attempt's signature.
             response = self._send(method, path, data)
         if response.status_code >= 500:
             raise SidecarUnavailable(f"the sidecar failed ({response.status_code})")
@@ -102,7 +71,9 @@ class SidecarClient:
             raise SidecarUnavailable("the sidecar answered with a body that is not JSON") from None
 
     def _send(self, method: str, path: str, data: bytes) -> requests.Response:
-        headers = _SIGNATURES.headers(self._config.source, self._config.api_key, method, path, data)
+        # Fresh headers for every attempt: the nonce makes each signature unique, even for identical
+        # requests within one second, so the sidecar's replay check never refuses a legitimate repeat.
+        headers = signed_headers(self._config.source, self._config.api_key, method, path, data)
         if data:
             headers["Content-Type"] = "application/json"
         try:

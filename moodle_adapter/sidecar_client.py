@@ -7,7 +7,6 @@ problem: the data is wrong, report the fields named by the sidecar).
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -70,26 +69,17 @@ class SidecarClient:
         self._api_key = api_key
         self.timeout = timeout
         self.session = session or requests.Session()
-        self._used: dict[str, int] = {}  # recent signatures → timestamp, see _headers
 
     def __repr__(self) -> str:
         return f"SidecarClient({self.base_url!r}, source={self.source!r})"
 
     def _headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
-        """Sign, moving the timestamp on if the same request was already signed for that second.
+        """Sign one attempt: current timestamp and a fresh X-EDC-Nonce, never reused.
 
-        The sidecar refuses a signature seen twice, and an identical request (a template re-PUT,
-        a retried completion) within one second would otherwise sign identically.
+        The sidecar refuses a signature seen twice; the nonce keeps an identical request (a template
+        re-PUT, a completion sent again after a timeout) within the same second from signing alike.
         """
-        now = int(time.time())
-        self._used = {sig: ts for sig, ts in self._used.items() if ts > now - 600}
-        timestamp = now
-        while True:
-            headers = signed_headers(self.source, self._api_key, method, path, body, timestamp)
-            if headers["X-EDC-Signature"] not in self._used:
-                self._used[headers["X-EDC-Signature"]] = timestamp
-                return headers
-            timestamp += 1
+        return signed_headers(self.source, self._api_key, method, path, body)
 
     def _request(self, method: str, path: str, payload: Any | None = None) -> requests.Response:
         body = b"" if payload is None else json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()

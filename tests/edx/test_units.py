@@ -6,16 +6,17 @@ import ast
 import gettext
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
+import requests
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from lxml import etree
 
 from edx_xblock import olx
-from edx_xblock.client import _UniqueSigner
 from edx_xblock.config import ConfigError, load_config
 from edx_xblock.status import learner_status
 from edx_xblock.template_form import build_template, validate_form, volume_duration
@@ -127,12 +128,67 @@ def test_api_key_from_file_and_never_in_repr(tmp_path: Path) -> None:
     assert str(tmp_path) not in str(info.value) or "cannot read" in str(info.value)
 
 
-def test_identical_requests_in_one_second_get_distinct_signatures() -> None:
-    signer = _UniqueSigner()
-    first = signer.headers("s", "k", "GET", "/api/v1/credentials?learner_id=1", b"")
-    second = signer.headers("s", "k", "GET", "/api/v1/credentials?learner_id=1", b"")
-    assert first["X-EDC-Signature"] != second["X-EDC-Signature"]
-    assert int(second["X-EDC-Timestamp"]) - int(first["X-EDC-Timestamp"]) in (0, 1)
+def test_identical_requests_in_one_second_get_distinct_signatures(monkeypatch, tmp_path: Path) -> None:
+    """Same completion twice and the same read twice, all in one second, against the real sidecar."""
+    import json
+
+    import edx_xblock.signing
+    from edx_xblock.client import SidecarClient
+
+    from .sidecar_server import SOURCE, bridge_settings, running_sidecar
+
+    examples = Path(__file__).parents[2] / "examples"
+    template = json.loads((examples / "course-template.json").read_text(encoding="utf-8"))
+    completion = json.loads((examples / "completion.json").read_text(encoding="utf-8"))
+    completion["source"] = SOURCE
+    frozen = float(int(time.time()))
+    monkeypatch.setattr(edx_xblock.signing.time, "time", lambda: frozen)
+    sent: list[dict[str, str]] = []
+    with running_sidecar(tmp_path / "edc") as sidecar:
+        http = requests.Session()
+        original = http.request
+
+        def recording(method: str, url: str, **kwargs):  # noqa: ANN202
+            sent.append(dict(kwargs["headers"]))
+            return original(method, url, **kwargs)
+
+        http.request = recording  # type: ignore[method-assign]
+        client = SidecarClient(load_config(bridge_settings(sidecar.url)), session=http)
+        client.put_template(str(completion["course_id"]), template)
+        first = client.post_completion(completion)
+        second = client.post_completion(completion)  # e.g. sent again after a timeout
+        assert first["duplicate"] is False and second["duplicate"] is True and second["id"] == first["id"]
+        reads = [client.credential(first["id"]) for _ in range(2)]
+        assert [r["id"] for r in reads] == [first["id"]] * 2
+    assert len(sent) == 5 and {h["X-EDC-Timestamp"] for h in sent} == {str(int(frozen))}
+    assert len({h["X-EDC-Nonce"] for h in sent}) == len({h["X-EDC-Signature"] for h in sent}) == 5
+
+
+def test_refused_read_is_retried_with_fresh_headers() -> None:
+    from edx_xblock.client import SidecarClient
+
+    class Answer:
+        def __init__(self, status: int) -> None:
+            self.status_code, self.reason, self.content = status, "", b"{}"
+
+        def json(self) -> dict:
+            return {"id": "c"}
+
+    class Session:
+        def __init__(self) -> None:
+            self.headers: list[dict[str, str]] = []
+
+        def request(self, method: str, url: str, **kwargs) -> Answer:  # noqa: ANN003
+            self.headers.append(dict(kwargs["headers"]))
+            return Answer(401 if len(self.headers) == 1 else 200)
+
+    session = Session()
+    client = SidecarClient(load_config({"SIDECAR_URL": "https://edc.example", "SOURCE": "s", "API_KEY": "k"}),
+                           session=session)  # type: ignore[arg-type]
+    assert client.credential("c") == {"id": "c"}
+    first, retry = session.headers
+    assert first["X-EDC-Nonce"] != retry["X-EDC-Nonce"]
+    assert first["X-EDC-Signature"] != retry["X-EDC-Signature"]
 
 
 def test_olx_write_then_read() -> None:

@@ -1,7 +1,7 @@
 """A local stand-in for the sidecar's v1 HTTP API as adapters see it (test fixture).
 
-It verifies the HMAC signature exactly as docs/architecture.md specifies (its own code, not the
-adapter's signer), refuses replays and stale timestamps, records every request, stores templates,
+It verifies the HMAC signature exactly as docs/architecture.md specifies, X-EDC-Nonce included (its
+own code, not the adapter's signer), refuses replays and stale timestamps, records every request, stores templates,
 and dedupes completions on (source, course_id, learner.id). ``outage`` makes it answer 503.
 """
 from __future__ import annotations
@@ -19,9 +19,16 @@ from typing import Any
 TEMPLATE_PATH = re.compile(r"^/api/v1/sources/([^/]+)/courses/([^/]+)/template$")
 
 
-def expected_signature(api_key: str, method: str, path: str, timestamp: str, body: bytes) -> str:
+NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def expected_signature(api_key: str, method: str, path: str, timestamp: str, body: bytes,
+                       nonce: str | None = None) -> str:
     key = hashlib.sha256(api_key.encode()).hexdigest().encode()
-    message = "\n".join([method, path, timestamp, hashlib.sha256(body).hexdigest()]).encode()
+    lines = [method, path, timestamp, hashlib.sha256(body).hexdigest()]
+    if nonce is not None:
+        lines.append(nonce)  # X-EDC-Nonce, when sent, is the message's fifth line
+    message = "\n".join(lines).encode()
     return "v1=" + hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
@@ -85,11 +92,14 @@ class FakeSidecar:
         source = handler.headers.get("X-EDC-Source", "")
         timestamp = handler.headers.get("X-EDC-Timestamp", "")
         signature = handler.headers.get("X-EDC-Signature", "")
+        nonce = handler.headers.get("X-EDC-Nonce")
         if source not in self.sources:
             return "unknown source"
         if not timestamp.isdigit() or abs(int(timestamp) - time.time()) > 300:
             return "timestamp outside ±300 s"
-        expected = expected_signature(self.sources[source], handler.command, handler.path, timestamp, body)
+        if nonce is not None and not NONCE.fullmatch(nonce):
+            return "malformed X-EDC-Nonce"
+        expected = expected_signature(self.sources[source], handler.command, handler.path, timestamp, body, nonce)
         if not hmac.compare_digest(expected, signature):
             return "bad signature"
         if signature in self.seen_signatures:

@@ -133,3 +133,33 @@ def test_plugin_payload_is_accepted_and_sealed_by_the_real_sidecar(real_sidecar,
     assert seal.signature_valid and seal.errors == []
     text = json.dumps(json.loads(seal.payload), ensure_ascii=False)
     assert "Zoé" in text and "Statistique" in text and ESCO_PYTHON in text
+
+
+def test_identical_requests_in_one_second_are_both_accepted(real_sidecar, monkeypatch) -> None:
+    """A completion sent again (after a timeout, say) in the same second is not refused as a replay."""
+    import moodle_adapter.signing
+
+    root = Path(__file__).parents[2] / "examples"
+    template = json.loads((root / "course-template.json").read_text(encoding="utf-8"))
+    completion = json.loads((root / "completion.json").read_text(encoding="utf-8"))
+    frozen = float(int(time.time()))  # every signature below carries the same X-EDC-Timestamp
+    monkeypatch.setattr(moodle_adapter.signing.time, "time", lambda: frozen)
+    sent: list[dict[str, str]] = []
+    client = SidecarClient(real_sidecar, SOURCE, API_KEY)
+    request = client.session.request
+
+    def recording(method: str, url: str, **kwargs):  # noqa: ANN202
+        sent.append(dict(kwargs["headers"]))
+        return request(method, url, **kwargs)
+
+    client.session.request = recording  # type: ignore[method-assign]
+
+    client.put_template("42", template)
+    client.put_template("42", template)  # the same PUT again: not a replay either
+    first = client.post_completion(completion)
+    second = client.post_completion(completion)
+    assert not first.duplicate and second.duplicate and second.credential_id == first.credential_id
+    polls = [client.credential_status(first.credential_id) for _ in range(2)]  # two identical GETs
+    assert [p["id"] for p in polls] == [first.credential_id] * 2
+    assert len(sent) == 6 and {h["X-EDC-Timestamp"] for h in sent} == {str(int(frozen))}
+    assert len({h["X-EDC-Nonce"] for h in sent}) == len({h["X-EDC-Signature"] for h in sent}) == 6

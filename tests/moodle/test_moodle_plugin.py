@@ -12,7 +12,7 @@ from typing import Any
 
 from moodle_adapter.completion import build_completion
 from moodle_adapter.moodle_plugin.build_zip import PLUGIN_DIR, build
-from moodle_adapter.signing import sign
+from moodle_adapter.signing import sign, signed_headers
 from moodle_adapter.template import build_template
 
 from .fake_moodle import ESCO_DATA_ANALYSIS, ESCO_PYTHON, competency, course_record, customfield
@@ -44,24 +44,55 @@ def test_php_lint_every_file() -> None:
 
 
 def test_signing_vector_python_php_and_sidecar_agree() -> None:
-    from bridge.auth import compute_signature, hash_api_key  # the sidecar's own verifier
+    from bridge.auth import compute_signature, hash_api_key, valid_nonce  # the sidecar's own verifier
 
     php_results = json.loads(php(str(HERE / "php" / "run_signer.php"), str(HERE / "signing_vector.json")))
-    assert len(php_results) == len(VECTORS) == 3
+    assert len(php_results) == len(VECTORS) == 4
+    assert [bool(v.get("nonce")) for v in VECTORS] == [False, False, False, True]
     for vector, from_php in zip(VECTORS, php_results, strict=True):
         body = vector["body"].encode()
-        assert sign(vector["api_key"], vector["method"], vector["path"], vector["timestamp"], body) \
+        nonce = vector.get("nonce")
+        assert sign(vector["api_key"], vector["method"], vector["path"], vector["timestamp"], body, nonce) \
             == vector["signature"]
+        assert signed_headers("moodle-main", vector["api_key"], vector["method"], vector["path"], body,
+                              vector["timestamp"], nonce or "") == from_php["headers"]
         assert from_php["signature"] == vector["signature"]
         assert from_php["hmac_key"] == vector["hmac_key"] == hash_api_key(vector["api_key"])
         assert from_php["headers"]["X-EDC-Timestamp"] == str(vector["timestamp"])
+        assert from_php["headers"].get("X-EDC-Nonce") == nonce
         sidecar = compute_signature(hash_api_key(vector["api_key"]), vector["method"], vector["path"],
-                                    str(vector["timestamp"]), body)
+                                    str(vector["timestamp"]), body, nonce)
         assert "v1=" + sidecar == vector["signature"]
-    # A one-byte change in the body changes the signature.
+        # By default the PHP signer sends a fresh random nonce, which the sidecar's verifier accepts.
+        fresh, again = from_php["fresh"], from_php["fresh_again"]
+        assert fresh["X-EDC-Nonce"] != again["X-EDC-Nonce"]
+        assert fresh["X-EDC-Signature"] != again["X-EDC-Signature"]
+        for headers in (fresh, again):
+            assert valid_nonce(headers["X-EDC-Nonce"]) and len(headers["X-EDC-Nonce"]) == 22
+            assert headers["X-EDC-Signature"] == "v1=" + compute_signature(
+                hash_api_key(vector["api_key"]), vector["method"], vector["path"], str(vector["timestamp"]),
+                body, headers["X-EDC-Nonce"])
+    # A one-byte change in the body, or a nonce signed but not sent, changes the signature.
     v = VECTORS[0]
     changed = v["body"].encode() + b" "
     assert sign(v["api_key"], v["method"], v["path"], v["timestamp"], changed) != v["signature"]
+    assert VECTORS[3]["signature"] != v["signature"]
+
+
+def test_python_signer_sends_a_fresh_nonce_by_default() -> None:
+    from bridge.auth import compute_signature, hash_api_key, valid_nonce
+
+    first = signed_headers("moodle-main", "k", "GET", "/api/v1/credentials/x", b"", 1764374400)
+    second = signed_headers("moodle-main", "k", "GET", "/api/v1/credentials/x", b"", 1764374400)
+    assert first["X-EDC-Nonce"] != second["X-EDC-Nonce"]
+    assert first["X-EDC-Signature"] != second["X-EDC-Signature"]
+    for headers in (first, second):
+        assert valid_nonce(headers["X-EDC-Nonce"])
+        assert headers["X-EDC-Signature"] == "v1=" + compute_signature(
+            hash_api_key("k"), "GET", "/api/v1/credentials/x", "1764374400", b"", headers["X-EDC-Nonce"])
+    without = signed_headers("moodle-main", "k", "GET", "/api/v1/credentials/x", b"", 1764374400, "")
+    assert "X-EDC-Nonce" not in without
+    assert without["X-EDC-Signature"] == sign("k", "GET", "/api/v1/credentials/x", 1764374400, b"")
 
 
 def test_plugin_declarations() -> None:

@@ -125,3 +125,114 @@ def test_query_string_is_part_of_the_signature(sidecar: Sidecar) -> None:
     headers = signature_headers("moodle-main", key, "GET", "/api/v1/credentials")
     tampered = sidecar.client.get("/api/v1/credentials?status=revoked", headers=headers)
     _problem(tampered, 401)
+
+
+# --- X-EDC-Nonce: an optional fifth line of the signed message -------------------------------------
+
+def _post_with_nonce(sidecar: Sidecar, key: str, timestamp: int, nonce: str | None,
+                     completion: dict | None = None, **extra: str):
+    import json
+
+    from bridge.auth import signature_headers
+
+    body = json.dumps(completion or example_completion()).encode()
+    headers = signature_headers("moodle-main", key, "POST", PATH, body, timestamp=timestamp, nonce=nonce)
+    return sidecar.client.post(PATH, data=body, headers={**headers, **extra, "Content-Type": "application/json"})
+
+
+def test_shared_signing_vectors_with_and_without_nonce() -> None:
+    import json
+    from pathlib import Path
+
+    from bridge.auth import compute_signature, hash_api_key, signature_headers
+
+    vectors = json.loads((Path(__file__).parents[1] / "moodle" / "signing_vector.json").read_text())["vectors"]
+    assert sum(1 for v in vectors if v.get("nonce")) >= 1 and sum(1 for v in vectors if not v.get("nonce")) >= 1
+    for v in vectors:
+        body, nonce = v["body"].encode(), v.get("nonce")
+        assert hash_api_key(v["api_key"]) == v["hmac_key"]
+        assert "v1=" + compute_signature(v["hmac_key"], v["method"], v["path"], str(v["timestamp"]), body,
+                                         nonce) == v["signature"]
+        headers = signature_headers("moodle-main", v["api_key"], v["method"], v["path"], body,
+                                    timestamp=v["timestamp"], nonce=nonce)
+        assert headers["X-EDC-Signature"] == v["signature"] and headers.get("X-EDC-Nonce") == nonce
+        if nonce:  # the nonce is signed: leaving it out gives another signature
+            assert "v1=" + compute_signature(v["hmac_key"], v["method"], v["path"], str(v["timestamp"]),
+                                             body) != v["signature"]
+
+
+def test_identical_requests_in_one_second_with_distinct_nonces_are_both_accepted(sidecar: Sidecar) -> None:
+    import secrets
+
+    key = sidecar.add_source()
+    sidecar.put_template()
+    ts = int(time.time())
+    first = _post_with_nonce(sidecar, key, ts, secrets.token_urlsafe(16))
+    second = _post_with_nonce(sidecar, key, ts, secrets.token_urlsafe(16))
+    assert first.status_code == 202 and first.json["duplicate"] is False
+    assert second.status_code == 202, second.get_data(as_text=True)
+    assert second.json["duplicate"] is True and second.json["id"] == first.json["id"]
+    assert sidecar.count() == 1
+    # Two identical status polls in the same second, too.
+    from bridge.auth import signature_headers
+
+    path = f"/api/v1/credentials/{first.json['id']}"
+    polls = [sidecar.client.get(path, headers=signature_headers("moodle-main", key, "GET", path, timestamp=ts,
+                                                                nonce=secrets.token_urlsafe(16)))
+             for _ in range(2)]
+    assert [p.status_code for p in polls] == [200, 200]
+
+
+def test_same_nonce_twice_is_a_replay(sidecar: Sidecar) -> None:
+    key = sidecar.add_source()
+    sidecar.put_template()
+    ts, nonce = int(time.time()), "Zq3xK9-fW2_aLm7BvT0nQe"
+    assert _post_with_nonce(sidecar, key, ts, nonce).status_code == 202
+    replay = _problem(_post_with_nonce(sidecar, key, ts, nonce), 401)
+    assert "already used" in replay["detail"]
+    assert sidecar.count() == 1
+
+
+def test_malformed_nonce_is_refused_naming_the_header(sidecar: Sidecar) -> None:
+    key = sidecar.add_source()
+    sidecar.put_template()
+    ts = int(time.time())
+    for nonce in ("a" * 15, "a" * 65, "abcdefghijklmnop+", "abcdefghijklmnop=", "abcdefgh.ijklmnop",
+                  "abcdéfghijklmnopq", "abcdefgh ijklmnop", ""):
+        response = _post_with_nonce(sidecar, key, ts, None, **{"X-EDC-Nonce": nonce})
+        body = _problem(response, 401)
+        assert "X-EDC-Nonce" in body["detail"], nonce
+        assert response.headers["WWW-Authenticate"].startswith("EDC-HMAC")
+    # The bounds themselves are fine (each nonce signed, each request a distinct signature).
+    for nonce in ("a" * 16, "Z-_9" * 16):
+        assert _post_with_nonce(sidecar, key, ts, nonce).status_code == 202, nonce
+    assert sidecar.count() == 1
+
+
+def test_request_signed_without_nonce_still_works(sidecar: Sidecar) -> None:
+    key = sidecar.add_source()
+    sidecar.put_template()
+    response = _post_with_nonce(sidecar, key, int(time.time()), None)
+    assert response.status_code == 202, response.get_data(as_text=True)
+    assert sidecar.count() == 1
+
+
+def test_nonce_must_be_signed_and_must_be_sent(sidecar: Sidecar) -> None:
+    import json
+
+    from bridge.auth import signature_headers
+
+    key = sidecar.add_source()
+    sidecar.put_template()
+    ts = int(time.time())
+    # Signed without a nonce, sent with one: the verifier signs the five-line message and disagrees.
+    added = _problem(_post_with_nonce(sidecar, key, ts, None, **{"X-EDC-Nonce": "Zq3xK9-fW2_aLm7BvT0nQe"}), 401)
+    assert "does not match" in added["detail"] and "X-EDC-Nonce" in added["detail"]
+    # Signed with a nonce, sent without it (or with another one): refused as well.
+    body = json.dumps(example_completion()).encode()
+    headers = signature_headers("moodle-main", key, "POST", PATH, body, timestamp=ts, nonce="Zq3xK9-fW2_aLm7BvT0nQe")
+    stripped = {k: v for k, v in headers.items() if k != "X-EDC-Nonce"}
+    _problem(sidecar.client.post(PATH, data=body, headers={**stripped, "Content-Type": "application/json"}), 401)
+    swapped = {**headers, "X-EDC-Nonce": "another-nonce-0123456789"}
+    _problem(sidecar.client.post(PATH, data=body, headers={**swapped, "Content-Type": "application/json"}), 401)
+    assert sidecar.count() == 0

@@ -21,7 +21,7 @@ namespace local_edcbridge\local;
  *
  * Pure PHP (no Moodle calls) so the shared test vector can check it with php-cli against the
  * Python signer and the sidecar's verifier. The HMAC key is the hex SHA-256 of the API key:
- * the sidecar stores only that hash.
+ * the sidecar stores only that hash. Each request carries a fresh X-EDC-Nonce, signed too.
  *
  * @package    local_edcbridge
  * @copyright  2026 EDC Bridge contributors
@@ -39,6 +39,15 @@ class signer {
     }
 
     /**
+     * A fresh X-EDC-Nonce: 128 random bits, base64url without padding (22 characters).
+     *
+     * @return string the nonce
+     */
+    public static function new_nonce(): string {
+        return rtrim(strtr(base64_encode(random_bytes(16)), '+/', '-_'), '=');
+    }
+
+    /**
      * The X-EDC-Signature value for one request.
      *
      * @param string $apikey the source's API key
@@ -46,15 +55,23 @@ class signer {
      * @param string $path path with query string, exactly as sent
      * @param int $timestamp unix seconds, also sent in X-EDC-Timestamp
      * @param string $body the exact body bytes
+     * @param string $nonce the X-EDC-Nonce sent with the request, signed as a fifth line; '' for none
      * @return string "v1=" followed by the hex HMAC-SHA256
      */
-    public static function sign(string $apikey, string $method, string $path, int $timestamp, string $body): string {
+    public static function sign(string $apikey, string $method, string $path, int $timestamp, string $body,
+            string $nonce = ''): string {
         $message = strtoupper($method) . "\n" . $path . "\n" . $timestamp . "\n" . hash('sha256', $body);
+        if ($nonce !== '') {
+            $message .= "\n" . $nonce;
+        }
         return 'v1=' . hash_hmac('sha256', $message, self::hmac_key($apikey));
     }
 
     /**
-     * The three headers of a signed request.
+     * The headers of a signed request, with a fresh nonce unless one is given.
+     *
+     * The nonce makes every signature unique, so identical requests in the same second (a task
+     * retried after a timeout) are not refused by the sidecar as replays.
      *
      * @param string $source the source name
      * @param string $apikey the source's API key
@@ -62,14 +79,20 @@ class signer {
      * @param string $path path with query string, exactly as sent
      * @param string $body the exact body bytes
      * @param int $timestamp unix seconds
+     * @param string|null $nonce null for a fresh random nonce, '' to sign without one
      * @return array header name => value
      */
     public static function headers(string $source, string $apikey, string $method, string $path,
-            string $body, int $timestamp): array {
-        return [
+            string $body, int $timestamp, ?string $nonce = null): array {
+        $nonce = $nonce ?? self::new_nonce();
+        $headers = [
             'X-EDC-Source' => $source,
             'X-EDC-Timestamp' => (string) $timestamp,
-            'X-EDC-Signature' => self::sign($apikey, $method, $path, $timestamp, $body),
+            'X-EDC-Signature' => self::sign($apikey, $method, $path, $timestamp, $body, $nonce),
         ];
+        if ($nonce !== '') {
+            $headers['X-EDC-Nonce'] = $nonce;
+        }
+        return $headers;
     }
 }

@@ -177,6 +177,7 @@ class send_completion extends \core\task\adhoc_task {
         $body = json_encode($payload, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES);
         $signedpath = (string) parse_url($base, PHP_URL_PATH) . $path;
         $headers = ['Content-Type: application/json', 'Accept: application/json'];
+        // Signed afresh on every attempt (a Moodle task retry included): new timestamp, new X-EDC-Nonce.
         foreach (signer::headers($config->source, $config->secret, $method, $signedpath, $body, time()) as $k => $v) {
             $headers[] = "{$k}: {$v}";
         }
