@@ -99,8 +99,9 @@ SPEC: dict[str, Any] = {
         "securitySchemes": {
             "hmac": {"type": "apiKey", "in": "header", "name": "X-EDC-Signature",
                      "description": "v1=hex(HMAC-SHA256(key=sha256_hex(api_key), METHOD\\nPATH\\nTIMESTAMP\\n"
-                                    "sha256_hex(body))) with X-EDC-Source and X-EDC-Timestamp (±300 s, "
-                                    "each signature accepted once)"},
+                                    "sha256_hex(body)[\\nNONCE])) with X-EDC-Source, X-EDC-Timestamp (±300 s) "
+                                    "and optionally X-EDC-Nonce (16-64 of A-Z a-z 0-9 _ -, then part of the "
+                                    "signed message); each signature is accepted once"},
             "admin": {"type": "http", "scheme": "bearer", "description": "EDC_ADMIN_TOKEN"},
         },
         "schemas": {
