@@ -70,14 +70,20 @@ def test_real_worker_seals_and_delivers(tmp_path: Path, dev_seal_p12: Path, pg_d
         assert early_status["sealed_at"]
         assert len(list(car.settings.outbox_dir.glob("*.eml"))) == 21
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            output, _ = worker.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            output, _ = worker.communicate()
-        _forget_queue(broker, queue)
+        output = _stop(worker, broker, queue)
     assert b"Traceback" not in output, output.decode(errors="replace")[-3000:]
+
+
+def _stop(worker: subprocess.Popen[bytes], broker: str, queue: str) -> bytes:
+    """Stop a worker the way an operator does (SIGTERM, then kill), forget its queue; its output."""
+    worker.send_signal(signal.SIGTERM)
+    try:
+        output, _ = worker.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        output, _ = worker.communicate()
+    _forget_queue(broker, queue)
+    return output or b""
 
 
 def _start_worker(env: dict[str, str], queue: str) -> subprocess.Popen[bytes]:
@@ -163,13 +169,7 @@ def test_prefork_worker_reuses_its_smtp_connection_and_quits(tmp_path: Path, dev
         assert sorted(r.rcpt_tos[0] for r in handler.received) == sorted(f"m{i}@example.org" for i in range(6))
         assert handler.connections == 1 and handler.quits == 0  # one kept connection, still open
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            output, _ = worker.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            output, _ = worker.communicate()
-        _forget_queue(broker, queue)
+        output = _stop(worker, broker, queue)
         smtp.stop()
     assert b"Traceback" not in output, output.decode(errors="replace")[-3000:]
     assert handler.quits == 1  # the child closed it cleanly on the way out

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -16,6 +17,20 @@ from bridge.db.models import Base
 from bridge.db.session import dispose_engine, make_engine
 
 from .conftest import PG_ADMIN_DSN
+
+
+@pytest.fixture
+def empty_pg(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new, empty PostgreSQL database (not migrated), dropped afterwards."""
+    request.getfixturevalue("pg_database")  # skips/fails like every PostgreSQL test
+    name = f"edcbridge_migr_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    yield url
+    dispose_engine(url)
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _assert_matches_models(url: str) -> None:
@@ -36,18 +51,8 @@ def test_sqlite_upgrade_matches_models(tmp_path: Path) -> None:
     _assert_matches_models(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
 
 
-def test_postgresql_upgrade_matches_models(request: pytest.FixtureRequest) -> None:
-    request.getfixturevalue("pg_database")  # skips/fails like every PostgreSQL test
-    name = f"edcbridge_migr_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    try:
-        _assert_matches_models(url)
-    finally:
-        dispose_engine(url)
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def test_postgresql_upgrade_matches_models(empty_pg: str) -> None:
+    _assert_matches_models(empty_pg)
 
 
 def _storage(url: str) -> dict[str, tuple[str, str]]:
@@ -63,28 +68,19 @@ def _storage(url: str) -> dict[str, tuple[str, str]]:
         engine.dispose()
 
 
-def test_postgresql_column_storage_per_revision(request: pytest.FixtureRequest) -> None:
+def test_postgresql_column_storage_per_revision(empty_pg: str) -> None:
     """0002 gives the texts LZ4; 0003 stores zstd frames uncompressed by the server (EXTERNAL)."""
-    request.getfixturevalue("pg_database")
-    name = f"edcbridge_migr_{secrets.token_hex(4)}"
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
         lz4 = conn.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
                            "WHERE name = 'default_toast_compression'").fetchone()
     if not (lz4 and lz4[0]):
         pytest.skip("this PostgreSQL server was built without LZ4")
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    try:
-        upgrade(url)
-        assert _storage(url) == {"credential_json": ("l", "x"), "sealed_zstd": ("", "e")}
-        command.downgrade(alembic_config(url), "0002")
-        assert _storage(url) == {"credential_json": ("l", "x"), "sealed": ("l", "x")}
-        command.downgrade(alembic_config(url), "0001")
-        assert _storage(url) == {"credential_json": ("p", "x"), "sealed": ("p", "x")}
-    finally:
-        dispose_engine(url)
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    upgrade(empty_pg)
+    assert _storage(empty_pg) == {"credential_json": ("l", "x"), "sealed_zstd": ("", "e")}
+    command.downgrade(alembic_config(empty_pg), "0002")
+    assert _storage(empty_pg) == {"credential_json": ("l", "x"), "sealed": ("l", "x")}
+    command.downgrade(alembic_config(empty_pg), "0001")
+    assert _storage(empty_pg) == {"credential_json": ("p", "x"), "sealed": ("p", "x")}
 
 
 SEALED_TEXT = '{"payload":"{\\"name\\":\\"Zoë\\"}","signatures":[{"protected":"eyJ","signature":"c2ln"}]}'
@@ -136,15 +132,5 @@ def test_sqlite_sealed_texts_convert_both_ways(tmp_path: Path) -> None:
     _convert_round_trip(f"sqlite:///{tmp_path / 'convert.sqlite3'}")
 
 
-def test_postgresql_sealed_texts_convert_both_ways(request: pytest.FixtureRequest) -> None:
-    request.getfixturevalue("pg_database")
-    name = f"edcbridge_migr_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    try:
-        _convert_round_trip(url)
-    finally:
-        dispose_engine(url)
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def test_postgresql_sealed_texts_convert_both_ways(empty_pg: str) -> None:
+    _convert_round_trip(empty_pg)
