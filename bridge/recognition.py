@@ -272,7 +272,7 @@ def _first_str(value: Any) -> str | None:
 def issued_lookup(sessions: sessionmaker[Session]) -> Lookup:
     """A :data:`Lookup` over this sidecar's credentials table (ids are ``urn:credential:<uuid>``)."""
     from bridge.db.models import Credential
-    from bridge.db.sealed_store import STORE
+    from bridge.db.sealed_store import STORE, CorruptSealedFile
 
     def lookup(cred_id: str) -> IssuedRecord | None:
         key = cred_id.removeprefix("urn:credential:")
@@ -280,9 +280,12 @@ def issued_lookup(sessions: sessionmaker[Session]) -> Lookup:
             return None
         with sessions() as session:
             row = session.get(Credential, key)
-            stored = None if row is None else STORE.read(session, row)
-            if row is None or not stored:
+            if row is None or row.sealed_zstd is None:
                 return None
+            try:
+                stored = STORE.read(session, row)
+            except CorruptSealedFile:  # still ours, and its revocation still counts; no payload to compare
+                return IssuedRecord(status=row.status, revoked_at=row.revoked_at, payload=None)
             sealed = _loads(stored)
             payload = sealed.get("payload") if isinstance(sealed, dict) else None
             return IssuedRecord(status=row.status, revoked_at=row.revoked_at,

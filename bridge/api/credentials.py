@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from bridge.api.common import MAX_PER_PAGE, authenticate, int_arg, json_object, runtime, status_url
 from bridge.auth import require, require_admin
 from bridge.db.models import CHANNELS, CREDENTIAL_STATUSES, Credential, Delivery, utcnow
-from bridge.db.sealed_store import STORE
+from bridge.db.sealed_store import STORE, CorruptSealedFile
 from bridge.problems import FieldProblem, Problem, validation_problem
 
 bp = Blueprint("credentials", __name__, url_prefix="/api/v1/credentials")
@@ -61,7 +61,12 @@ def get_sealed(cred_id: str) -> Response:
     with runtime().sessions() as session:
         cred = _load(session, cred_id)
         require(principal, cred.source)
-        sealed = STORE.read(session, cred)
+        try:
+            sealed = STORE.read(session, cred)
+        except CorruptSealedFile:
+            raise Problem(500, "Internal Server Error", "The stored sealed file of this credential is damaged "
+                          "and cannot be served; restore the database row from a backup or resend after "
+                          "re-issuing.", kind="sealed-file-damaged") from None
         if sealed is None:
             raise Problem(409, "Conflict", f"The credential is not sealed (status: {cred.status}).",
                           kind="not-sealed", status_value=cred.status)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.db.bulk import compare_and_set_many, insert_returning
 from bridge.db.models import PENDING_CREDENTIAL_STATUSES, CourseTemplate, Credential, Delivery, utcnow
-from bridge.db.sealed_store import STORE, Dictionary
+from bridge.db.sealed_store import STORE, CorruptSealedFile, Dictionary
 from bridge.delivery.retry import RetryPolicy
 from bridge.tasks.dispatch import Dispatcher
 from bridge.tasks.services import CredentialBuilder, DeliveryOutcome, PermanentIssueError, Services
@@ -263,19 +263,28 @@ def deliver_many(ctx: Context, delivery_ids: list[int]) -> dict[int, str]:
             select(d.c.id.label("delivery_id"), d.c.status, d.c.channel, d.c.attempts, c.c.id,
                    c.c.status.label("credential_status"), c.c.sealed_zstd, c.c.sealed_dictionary_id, c.c.completion)
             .join_from(d, c, d.c.credential_id == c.c.id).where(_among(d.c.id, delivery_ids))).all()
-        sealed = {row.delivery_id: STORE.unpack(session, row.sealed_zstd, row.sealed_dictionary_id)
-                  for row in rows if row.delivery_id in claimed and row.sealed_zstd is not None}
+        sealed: dict[int, bytes | CorruptSealedFile] = {}
+        for row in rows:
+            if row.delivery_id in claimed and row.sealed_zstd is not None:
+                try:
+                    sealed[row.delivery_id] = STORE.unpack(session, row.sealed_zstd, row.sealed_dictionary_id)
+                except CorruptSealedFile as exc:  # one damaged row must not hold back the chunk
+                    sealed[row.delivery_id] = exc
     outcome: dict[int, str] = {row.delivery_id: str(row.status) for row in rows}
     done: list[_Attempt] = []
     for row in rows:
         if row.delivery_id not in claimed:
             continue  # claimed by another run, finished already, or not due yet: its status stands
-        if row.credential_status == "revoked" or row.delivery_id not in sealed:
+        file = sealed.get(row.delivery_id)
+        if row.credential_status == "revoked" or file is None:
             done.append(_Attempt(row.delivery_id, row.id, row.channel, row.attempts,
                                  DeliveryOutcome("cancelled", error="the credential was revoked")))
+        elif isinstance(file, CorruptSealedFile):
+            log.error("credential %s: %s", row.id, file)
+            done.append(_Attempt(row.delivery_id, row.id, row.channel, row.attempts + 1,
+                                 DeliveryOutcome("failed", error=str(file))))
         else:
             attempt = row.attempts + 1
-            file = sealed[row.delivery_id]
             done.append(_Attempt(row.delivery_id, row.id, row.channel, attempt, ctx.services.deliver(
                 row.channel, credential_id=row.id, completion=dict(row.completion),
                 credential_json=sealed_payload(file), sealed=file, attempt=attempt)))

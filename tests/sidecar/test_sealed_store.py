@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bridge.db.models import Credential, SealedDictionary
+from bridge.db.models import Credential, Delivery, SealedDictionary
 from bridge.db.sealed_store import CorruptSealedFile, SealedStore, dictionary_id
 from sealer.verify import verify_seal
 
@@ -122,3 +122,33 @@ def test_the_process_keeps_a_bounded_number_of_dictionaries(sidecar: Sidecar) ->
         for text, frame, d in zip(texts, frames, prepared, strict=True):
             assert store.unpack(session, frame, d.id) == text.replace(b"x", b"y", 3)
         assert len(store._dicts) == 2  # noqa: SLF001
+
+
+def test_a_damaged_row_is_reported_and_holds_back_nothing(sidecar: Sidecar) -> None:
+    """GET answers a problem saying so; its delivery fails with the reason while the chunk's others go
+    out; the verification lookup still knows the credential (and its revocation) without its payload."""
+    from bridge.recognition import issued_lookup
+    from bridge.tasks.pipeline import deliver_many
+
+    sidecar.add_source()
+    sidecar.put_template(policy={"channels": []})
+    ids = _issue_many(sidecar, ["g7", "h8"])
+    damaged, fine = ids
+    with sidecar.rt.sessions() as session:
+        row = session.get(Credential, damaged)
+        frame = bytearray(row.sealed_zstd)
+        frame[len(frame) // 2] ^= 0xFF
+        row.sealed_zstd = bytes(frame)
+        deliveries = [Delivery(credential_id=i, channel="email", status="pending", attempts=0) for i in ids]
+        session.add_all(deliveries)
+        session.commit()
+        delivery_ids = {d.credential_id: d.id for d in deliveries}
+    answer = sidecar.admin("GET", f"/api/v1/credentials/{damaged}/sealed")
+    assert answer.status_code == 500 and answer.mimetype == "application/problem+json"
+    assert answer.json["type"].endswith("sealed-file-damaged") and "damaged" in answer.json["detail"]
+    outcome = deliver_many(sidecar.rt.context, list(delivery_ids.values()))
+    assert outcome == {delivery_ids[damaged]: "failed", delivery_ids[fine]: "delivered"}
+    with sidecar.rt.sessions() as session:
+        assert "cannot be read back" in session.get(Delivery, delivery_ids[damaged]).last_error
+    record = issued_lookup(sidecar.rt.sessions)(f"urn:credential:{damaged}")
+    assert record is not None and record.payload is None and record.status == "failed"
