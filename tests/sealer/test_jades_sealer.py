@@ -9,10 +9,11 @@ import pytest
 from jwcrypto import jwk, jws
 
 from sealer import tsa
+from sealer.devseal import create_dev_seal
 from sealer.jades import SealingError, dumps, seal_jades, verify_jades
 from sealer.jades_sealer import JadesSealer
 from sealer.jose_util import b64url_decode
-from sealer.keys import UnsupportedAlgorithm
+from sealer.keys import Pkcs12KeySource, UnsupportedAlgorithm
 from tests.reference import ELM_EXAMPLES
 
 UNSIGNED = ELM_EXAMPLES / "elm-v3" / "Sample-CertOfPart-unsigned.jsonld"
@@ -20,6 +21,16 @@ AT = dt.datetime(2026, 11, 29, 1, 2, 3, 999_999, tzinfo=dt.UTC)
 PAIRS = [("RSA", "RS256"), ("RSA", "PS256"), ("EC", "ES256")]
 # Every character class JSON escaping treats specially, plus multi-byte UTF-8.
 AWKWARD = '{"name":"Zoë \\"Q\\" \\\\ \\t\\n\\u0001 \u2028 😀 名"}'.encode()
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pkcs12KeySource]:
+    """Development eSeals made around the pinned signing time, so no test here depends on today's date."""
+    out = {}
+    for key_type in ("RSA", "EC"):
+        seal = create_dev_seal(tmp_path_factory.mktemp(key_type), key_type=key_type, now=AT)
+        out[key_type] = Pkcs12KeySource(seal.pkcs12_path, seal.password)
+    return out
 
 
 def _escaped(payload: bytes) -> bytes:
