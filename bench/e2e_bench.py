@@ -39,8 +39,8 @@ from bridge.auth import generate_api_key, hash_api_key, signature_headers  # noq
 from bridge.db.migrate import upgrade  # noqa: E402
 from bridge.db.models import Credential, Source  # noqa: E402
 from bridge.db.session import dispose_engine, session_factory  # noqa: E402
-from sealer.devseal import create_dev_seal  # noqa: E402
 from sealer.keys import Pkcs12KeySource  # noqa: E402
+from sealer.keys.devseal import create_dev_seal  # noqa: E402
 
 ADMIN = secrets.token_urlsafe(16)
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"

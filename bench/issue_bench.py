@@ -33,10 +33,10 @@ from bridge.elm.completion import Completion  # noqa: E402
 from bridge.elm.conformance import ConformanceGuard  # noqa: E402
 from bridge.elm.issuer import Issuer  # noqa: E402
 from bridge.elm.template import CourseTemplate  # noqa: E402
-from sealer.devseal import create_dev_seal  # noqa: E402
 from sealer.jades import dumps, seal_jades, verify_jades  # noqa: E402
-from sealer.jades_sealer import JadesSealer  # noqa: E402
+from sealer.jades.bulk import JadesSealer  # noqa: E402
 from sealer.keys import Pkcs12KeySource  # noqa: E402
+from sealer.keys.devseal import create_dev_seal  # noqa: E402
 
 MESSAGE = b"\x5a" * 32
 

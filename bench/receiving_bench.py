@@ -27,9 +27,9 @@ from bridge.elm.issuer import Issuer  # noqa: E402
 from bridge.elm.learning_opportunity import learning_opportunity, loq_validate  # noqa: E402
 from bridge.elm.template import CourseTemplate  # noqa: E402
 from bridge.recognition import recognise  # noqa: E402
-from sealer.devseal import create_dev_seal  # noqa: E402
 from sealer.jades import dumps, seal_jades  # noqa: E402
 from sealer.keys import Pkcs12KeySource  # noqa: E402
+from sealer.keys.devseal import create_dev_seal  # noqa: E402
 from tests.reference import ELM_EXAMPLES  # noqa: E402
 
 

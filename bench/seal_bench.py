@@ -3,7 +3,7 @@
 Run: ``python bench/seal_bench.py [SECONDS_PER_ROW]`` (default 2). Each JAdES row is also shown as a
 ratio to the raw rate of its key type (RSA-2048 PKCS#1 v1.5, or P-256 ECDSA, signing a 32-byte
 digest with ``cryptography`` in this same run), so the JOSE overhead reads independently of the
-machine. The PKCS#11 rows appear when SoftHSM2 and ``sealer.pkcs11_source`` are available. Figures on
+machine. The PKCS#11 rows appear when SoftHSM2 and ``sealer.keys.pkcs11`` are available. Figures on
 a shared machine vary by tens of percent between runs; compare ratios, not absolute rates.
 """
 from __future__ import annotations
@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sealer.devseal import create_dev_seal  # noqa: E402
 from sealer.jades import dumps, seal_jades, verify_jades  # noqa: E402
 from sealer.keys import KeySource, Pkcs12KeySource  # noqa: E402
+from sealer.keys.devseal import create_dev_seal  # noqa: E402
 
 SAMPLES = Path("/work/shared/reference/elm/examples")
 PAYLOAD_FILE = SAMPLES / "elm-v3/Sample-CertOfPart-unsigned.jsonld"
@@ -50,7 +50,7 @@ def pkcs11_sources(tmp: Path) -> list[tuple[str, KeySource, str]]:
     try:
         from softhsm import find_module, softhsm_for_process
 
-        from sealer.pkcs11_source import Pkcs11KeySource
+        from sealer.keys.pkcs11 import Pkcs11KeySource
     except ImportError:
         return []
     if find_module() is None:

@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT / "tests" / "sealer"))
 
 from softhsm import softhsm_for_process  # noqa: E402
 
-from sealer.devseal import create_dev_seal  # noqa: E402
 from sealer.keys import KeySource, Pkcs12KeySource  # noqa: E402
-from sealer.pkcs11_source import Pkcs11KeySource  # noqa: E402
+from sealer.keys.devseal import create_dev_seal  # noqa: E402
+from sealer.keys.pkcs11 import Pkcs11KeySource  # noqa: E402
 
 PAYLOAD = b"x" * 6000  # about the JAdES signing input of one EDC credential
 

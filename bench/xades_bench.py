@@ -13,8 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sealer.devseal import create_dev_seal  # noqa: E402
 from sealer.keys import Pkcs12KeySource  # noqa: E402
+from sealer.keys.devseal import create_dev_seal  # noqa: E402
 from sealer.xades import seal_xades, verify_xades  # noqa: E402
 from tests.reference import ELM_EXAMPLES  # noqa: E402
 

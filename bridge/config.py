@@ -19,7 +19,7 @@ process environment.
 | `EDC_SEAL_PKCS11_KEY_LABEL` | unset | Key (and certificate) label on the token. |
 | `EDC_SEAL_PKCS11_PIN` / `_FILE` | unset | User PIN of the token. |
 | `EDC_DEV_SEAL` | `1` when no PKCS#12/PKCS#11 is set | `1`: generate (once) a self-signed, NOT QUALIFIED development seal under `$EDC_DATA_DIR/dev-seal`. Never for production. |
-| `EDC_SEAL_PKCS11_CERT`, `EDC_SEAL_CHAIN` | unset | eSeal certificate file for tokens holding only the key; intermediate CA certificates for `x5c` (see `sealer.keys_config`). |
+| `EDC_SEAL_PKCS11_CERT`, `EDC_SEAL_CHAIN` | unset | eSeal certificate file for tokens holding only the key; intermediate CA certificates for `x5c` (see `sealer.keys.config`). |
 | `EDC_TSA_URL` | unset | RFC 3161 time-stamping authority for the seal's signature timestamp. |
 | `EDC_WALLET_URL` | unset | Europass wallet base URL; unset disables the `wallet` channel (deliveries fail permanently with a clear reason). |
 | `EDC_PUBLIC_URL` | `http://127.0.0.1:8080` | Public base URL of the sidecar, used in `status_url` links. |

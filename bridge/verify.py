@@ -2,7 +2,7 @@
 
 A receiving institution asks two questions of a file: *is the seal genuine and whose is it*, and *is
 this a well-formed European Digital Credential, and what does it attest*. The first is answered by
-:func:`sealer.verify.verify_seal`, which knows nothing about ELM; this module adds the second (offline
+:func:`sealer.validation.verify_seal`, which knows nothing about ELM; this module adds the second (offline
 SHACL conformance with the official shapes, and a plain summary for recognition), so the CLI, the
 sidecar's API and its verification page all give the same verdict.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from bridge.elm.conformance import shacl_validate
 from bridge.elm.summary import summarise
-from sealer.verify import verify_seal
+from sealer.validation.detect import verify_seal
 
 
 @dataclass

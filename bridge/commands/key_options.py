@@ -1,6 +1,6 @@
 """Command-line options that choose the eSeal, shared by every command that signs or inspects it.
 
-They stand for the environment variables of :mod:`sealer.keys_config`, so a registrar can try a key
+They stand for the environment variables of :mod:`sealer.keys.config`, so a registrar can try a key
 from the command line exactly as the sidecar will open it from its environment.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 import click
 
 from sealer.keys import KeySource, KeySourceError
-from sealer.keys_config import DEV_SEAL_DIRNAME, describe_key_source, open_key_source
+from sealer.keys.config import DEV_SEAL_DIRNAME, describe_key_source, open_key_source
 
-# Command-line options -> the environment variables of sealer.keys_config they stand for.
+# Command-line options -> the environment variables of sealer.keys.config they stand for.
 _PATH_OPTIONS = {
     "pkcs12": "EDC_SEAL_PKCS12",
     "password_file": "EDC_SEAL_PKCS12_PASSWORD_FILE",

@@ -3,7 +3,7 @@
 A registrar setting up EDC Bridge needs to answer three questions before the first credential goes
 out: which key will seal, whose organisation does its certificate name, and does the token actually
 sign. ``keys info`` and ``keys test-sign`` answer them with exactly the key-source code the sidecar
-uses (:func:`sealer.keys_config.open_key_source`), so what they show is what will seal.
+uses (:func:`sealer.keys.config.open_key_source`), so what they show is what will seal.
 """
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from bridge.commands.key_options import key_source_options, open_from_options
-from sealer.certinfo import summarise
-from sealer.devseal import NOT_QUALIFIED, create_dev_seal
-from sealer.jose_util import algorithm, verify_signature
+from sealer.certificates import summarise
+from sealer.jose import algorithm, verify_signature
 from sealer.keys import EC_ALGS, RSA_ALGS, KeySourceError
-from sealer.keys_config import DEV_SEAL_DIRNAME, DEV_SEAL_PASSWORD
+from sealer.keys.config import DEV_SEAL_DIRNAME, DEV_SEAL_PASSWORD
+from sealer.keys.devseal import NOT_QUALIFIED, create_dev_seal
 
 QC_STATEMENTS = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.3")
 WARNING = "NOT QUALIFIED — for development and tests only. Never seal real credentials with it."

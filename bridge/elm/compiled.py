@@ -62,7 +62,7 @@ class Rendered:
     """One credential: its UTF-8 JSON text, and that text JSON-string-escaped (without the quotes).
 
     The escaped form is what a JWS JSON ``payload`` member holds; handing it to
-    ``sealer.jades_sealer.JadesSealer.seal(..., escaped=...)`` saves escaping 20 KB per seal.
+    ``sealer.jades.bulk.JadesSealer.seal(..., escaped=...)`` saves escaping 20 KB per seal.
     """
 
     payload: bytes

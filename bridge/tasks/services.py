@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bridge.elm.conformance import ConformanceGuard
     from bridge.elm.issuer import Issuer
     from bridge.esco.service import EscoService
-    from sealer.jades_sealer import JadesSealer
+    from sealer.jades.bulk import JadesSealer
     from sealer.keys import KeySource
 
 
@@ -68,7 +68,7 @@ class Services:
 
         The embedded default (no key configured, ``EDC_DEV_SEAL`` unset) asks for the development seal.
         """
-        from sealer.keys_config import open_key_source
+        from sealer.keys.config import open_key_source
 
         s = self.settings
         variables = {**s.env, "EDC_DATA_DIR": str(s.data_dir)}
@@ -86,7 +86,7 @@ class Services:
     @cached_property
     def sealer(self) -> JadesSealer:
         """The bulk JAdES sealer: what never changes per key (x5c, kid, header) is computed once."""
-        from sealer.jades_sealer import JadesSealer
+        from sealer.jades.bulk import JadesSealer
 
         return JadesSealer(self.key_source, tsa_url=self.settings.tsa_url)
 

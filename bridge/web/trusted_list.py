@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from sealer.xades_dsig import parse
+from sealer.xades.dsig import parse
 
 TSL = "{http://uri.etsi.org/02231/v2#}"
 CA_QC = "http://uri.etsi.org/TrstSvc/Svctype/CA/QC"

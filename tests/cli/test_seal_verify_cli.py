@@ -59,7 +59,7 @@ def test_tampered_payload_fails_with_exit_1(sealed, tmp_path) -> None:
 
 
 def test_untrusted_anchor_fails(sealed, tmp_path) -> None:
-    from sealer.devseal import create_dev_seal
+    from sealer.keys.devseal import create_dev_seal
 
     other = create_dev_seal(tmp_path / "other")
     out, _ = sealed

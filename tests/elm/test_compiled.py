@@ -21,10 +21,10 @@ from bridge.elm.conformance import ConformanceGuard, NonConformant, shacl_valida
 from bridge.elm.errors import ValidationFailed
 from bridge.elm.issuer import Issuer
 from bridge.elm.template import CourseTemplate
-from sealer.devseal import create_dev_seal
 from sealer.jades import dumps, seal_jades, verify_jades
-from sealer.jades_sealer import JadesSealer
+from sealer.jades.bulk import JadesSealer
 from sealer.keys import Pkcs12KeySource
+from sealer.keys.devseal import create_dev_seal
 
 from .helpers import ADAPT_TO_CHANGE, ISSUED, PROVIDER, SAME_ORG, load_example
 from .test_template import PNG_1PX

@@ -75,7 +75,7 @@ def test_completion_in_moodle_ends_as_a_sealed_credential(write_config, real_sid
     status = _wait_settled(sidecar, credential_id)
     assert status["status"] in {"sealed", "delivered", "partially_delivered"}, status
 
-    from sealer.verify import verify_seal
+    from sealer.validation.detect import verify_seal
 
     seal = verify_seal(sidecar.sealed_credential(credential_id))
     assert (seal.format, seal.signature_valid, seal.errors) == ("JAdES", True, [])
@@ -98,7 +98,7 @@ def test_plugin_payload_is_accepted_and_sealed_by_the_real_sidecar(real_sidecar,
     import shutil
     import subprocess
 
-    from sealer.verify import verify_seal
+    from sealer.validation.detect import verify_seal
 
     php = shutil.which("php")
     assert php, "php-cli is missing: run `make system-deps`"

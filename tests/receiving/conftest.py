@@ -19,7 +19,7 @@ from bridge.config import Settings
 from bridge.db.models import Source
 from bridge.db.session import dispose_engine
 from bridge.tasks.dispatch import InProcessDispatcher
-from sealer.devseal import create_dev_seal
+from sealer.keys.devseal import create_dev_seal
 from tests.reference import ELM_EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from lxml import html as lxml_html
 from bridge.recognition import recognise
 from sealer.jades import dumps, seal_jades
 from sealer.keys import Pkcs12KeySource
-from sealer.xades_dsig import parse
+from sealer.xades.dsig import parse
 from tests.receiving.conftest import Sidecar, make_sidecar
 
 SECRET = "TOP-SECRET-MARKER-4711"

@@ -7,8 +7,8 @@ import pytest
 from softhsm import SoftHsm, softhsm_for_process
 from tsa_server import LoopbackTsa, make_tsa_identity, serve
 
-from sealer.devseal import create_dev_seal
 from sealer.keys import Pkcs12KeySource
+from sealer.keys.devseal import create_dev_seal
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from jwcrypto import jwk, jws
 
-from sealer import tsa
-from sealer.certinfo import IssuerSerial
+from sealer import timestamps
+from sealer.certificates import IssuerSerial
 from sealer.jades import SealingError, dumps, seal_jades, verify_jades
-from sealer.jose_util import b64url_decode
+from sealer.jose import b64url_decode
 from sealer.keys import Pkcs12KeySource, UnsupportedAlgorithm
 from tests.reference import ELM_EXAMPLES
 
@@ -119,13 +119,13 @@ def test_baseline_t_with_loopback_tsa(key, loopback) -> None:
     header = _header(sealed)
     assert header["crit"] == ["b64", "sigT", "adoTst"]
     assert list(header)[-2:] == ["adoTst", "crit"]
-    content_token = tsa.verify_token(base64.b64decode(header["adoTst"]["tstTokens"][0]["val"]), _payload())
+    content_token = timestamps.verify_token(base64.b64decode(header["adoTst"]["tstTokens"][0]["val"]), _payload())
     entry = sealed["signatures"][0]
     assert list(entry) == ["protected", "header", "signature"]
     etsi_u = entry["header"]["etsiU"]
     assert len(etsi_u) == 1
     sig_tst = json.loads(b64url_decode(etsi_u[0], "etsiU"))["sigTst"]["tstTokens"][0]["val"]
-    token = tsa.verify_token(base64.b64decode(sig_tst), entry["signature"].encode("ascii"))
+    token = timestamps.verify_token(base64.b64decode(sig_tst), entry["signature"].encode("ascii"))
     assert content_token.gen_time <= token.gen_time
     assert loopback.requests_seen == 2
 

@@ -8,12 +8,12 @@ import json
 import pytest
 from jwcrypto import jwk, jws
 
-from sealer import tsa
-from sealer.devseal import create_dev_seal
+from sealer import timestamps
 from sealer.jades import SealingError, dumps, seal_jades, verify_jades
-from sealer.jades_sealer import JadesSealer
-from sealer.jose_util import b64url_decode
+from sealer.jades.bulk import JadesSealer
+from sealer.jose import b64url_decode
 from sealer.keys import Pkcs12KeySource, UnsupportedAlgorithm
+from sealer.keys.devseal import create_dev_seal
 from tests.reference import ELM_EXAMPLES
 
 UNSIGNED = ELM_EXAMPLES / "elm-v3" / "Sample-CertOfPart-unsigned.jsonld"
@@ -105,7 +105,7 @@ def test_baseline_t_like_the_reference(keys, loopback) -> None:
     entry = json.loads(sealed)["signatures"][0]
     assert list(entry) == list(json.loads(reference)["signatures"][0]) == ["protected", "header", "signature"]
     content = _header(sealed)["adoTst"]["tstTokens"][0]["val"]
-    tsa.verify_token(base64.b64decode(content), payload)
+    timestamps.verify_token(base64.b64decode(content), payload)
     assert loopback.requests_seen == 4
     report = verify_jades(sealed)
     assert report.ok, report.errors

@@ -14,8 +14,8 @@ from cryptography.x509.oid import NameOID
 from softhsm import SoftHsm
 
 from bridge.cli import main
-from sealer.devseal import create_dev_seal
 from sealer.keys import Pkcs12KeySource
+from sealer.keys.devseal import create_dev_seal
 
 WRONG_PIN = "CLI-wrong-pin-77ab"
 

@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from softhsm import SoftHsm
 
-from sealer.devseal import NOT_QUALIFIED, create_dev_seal
 from sealer.keys import KeySourceError, Pkcs12KeySource
-from sealer.keys_config import ChainedKeySource, describe_key_source, open_key_source
-from sealer.pkcs11_source import Pkcs11KeySource
+from sealer.keys.config import ChainedKeySource, describe_key_source, open_key_source
+from sealer.keys.devseal import NOT_QUALIFIED, create_dev_seal
+from sealer.keys.pkcs11 import Pkcs11KeySource
 
 SECRET = "pw-Zq81-unique"
 

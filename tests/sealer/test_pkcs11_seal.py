@@ -7,7 +7,7 @@ import pytest
 from softhsm import ORG_ID, SoftHsm
 
 from sealer.jades import dumps, seal_jades, verify_jades
-from sealer.pkcs11_source import Pkcs11KeySource
+from sealer.keys.pkcs11 import Pkcs11KeySource
 from sealer.xades import seal_xades, verify_xades
 
 CREDENTIAL = json.dumps({"type": ["VerifiableCredential", "EuropeanDigitalCredential"],

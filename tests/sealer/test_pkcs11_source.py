@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from pkcs11 import exceptions as p11err
 from softhsm import SoftHsm
 
-from sealer import pkcs11_source
 from sealer.keys import KeySourceError, UnsupportedAlgorithm
-from sealer.pkcs11_source import Pkcs11KeySource, login_error, resolve_pin
+from sealer.keys import pkcs11 as pkcs11_source
+from sealer.keys.pkcs11 import Pkcs11KeySource, login_error, resolve_pin
 
 WRONG_PIN = "WRONG-pin-zz81x-distinctive"
 

@@ -7,8 +7,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from sealer.devseal import NOT_QUALIFIED, create_dev_seal
 from sealer.keys import KeySourceError, Pkcs12KeySource, UnsupportedAlgorithm
+from sealer.keys.devseal import NOT_QUALIFIED, create_dev_seal
 
 
 @pytest.fixture(scope="module", params=["RSA", "EC"])

@@ -15,12 +15,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from jwcrypto import jwk, jws
 
-from sealer import certinfo
-from sealer.devseal import create_dev_seal
+from sealer import certificates
 from sealer.jades import dumps, seal_jades, verify_jades
-from sealer.jose_util import b64url_decode, b64url_encode, compact_json
+from sealer.jose import b64url_decode, b64url_encode, compact_json
 from sealer.keys import Pkcs12KeySource, SoftwareKeySource
-from sealer.verify import detect_format, verify_seal
+from sealer.keys.devseal import create_dev_seal
+from sealer.validation.detect import detect_format, verify_seal
 from tests.reference import ELM_EXAMPLES
 
 EXAMPLES = ELM_EXAMPLES
@@ -109,10 +109,10 @@ def _flip_payload(obj: dict) -> None:
 
 def _swap_cert(obj: dict, other: x509.Certificate, consistent: bool) -> None:
     def change(h: dict) -> None:
-        h["x5c"][0] = base64.b64encode(certinfo.der(other)).decode()
+        h["x5c"][0] = base64.b64encode(certificates.der(other)).decode()
         if consistent:
-            h["x5t#S256"] = certinfo.x5t_s256(other)
-            h["kid"] = certinfo.kid_for(other)
+            h["x5t#S256"] = certificates.x5t_s256(other)
+            h["kid"] = certificates.kid_for(other)
     _with_header(obj, change)
 
 

@@ -14,14 +14,14 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 from xades_support import DS, NS, XADES, edit, xmlsec1_verify
 
-from sealer import tsa
-from sealer.certinfo import IssuerSerial, issuer_serial_der
-from sealer.devseal import create_dev_seal
+from sealer import timestamps
+from sealer.certificates import IssuerSerial, issuer_serial_der
 from sealer.keys import KeySourceError, Pkcs12KeySource
-from sealer.pkcs11_source import Pkcs11KeySource
+from sealer.keys.devseal import create_dev_seal
+from sealer.keys.pkcs11 import Pkcs11KeySource
 from sealer.xades import XadesError, seal_xades, verify_xades
-from sealer.xades_dsig import C14N_11, EdcXadesSigner, canonicalize
-from sealer.xades_key import signing_adapter
+from sealer.xades.dsig import C14N_11, EdcXadesSigner, canonicalize
+from sealer.xades.key_adapter import signing_adapter
 
 SIGNED_AT = dt.datetime(2026, 11, 20, 10, 0, 0, tzinfo=dt.UTC)
 # xml:lang on the root is inherited by every signed subtree under C14N; non-ASCII text and indentation
@@ -388,7 +388,7 @@ def test_signature_timestamp_is_checked_against_the_signature_value(seals, loopb
     key = seals["EC"][1]
     root = etree.fromstring(seal_xades(CREDENTIAL, key))  # now: the TSA's time must not precede it
     value = canonicalize(root.find(".//ds:SignatureValue", NS), C14N_11)
-    token = tsa.request_timestamp(loopback.url, value)
+    token = timestamps.request_timestamp(loopback.url, value)
     _add_signature_timestamp(root, token.der)
     report = verify_xades(etree.tostring(root), trust_roots=[_ca(seals["EC"][0])])
     assert report.ok, report.errors

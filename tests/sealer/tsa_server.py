@@ -1,7 +1,7 @@
 """A real, minimal RFC 3161 Time-Stamp Authority on loopback, for tests only (NOT product code).
 
 It parses TimeStampReq with asn1crypto and answers a CMS SignedData TimeStampToken signed with a key and
-certificate (timeStamping EKU, critical) created here, so the client in ``sealer.tsa`` is exercised over
+certificate (timeStamping EKU, critical) created here, so the client in ``sealer.timestamps`` is exercised over
 real HTTP against real DER. ``mode`` switches to the failure answers a client must handle.
 """
 from __future__ import annotations

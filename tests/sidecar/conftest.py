@@ -24,7 +24,7 @@ from bridge.db.migrate import upgrade
 from bridge.db.models import Base, Credential, Source
 from bridge.db.session import dispose_engine
 from bridge.tasks.dispatch import InProcessDispatcher
-from sealer.devseal import create_dev_seal
+from sealer.keys.devseal import create_dev_seal
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = "test-admin-token-0123456789"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sealer.verify import verify_seal
+from sealer.validation.detect import verify_seal
 
 from .conftest import Sidecar, example_completion
 

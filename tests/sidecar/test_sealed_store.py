@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bridge.db.models import Credential, Delivery, SealedDictionary
 from bridge.db.sealed_store import CorruptSealedFile, SealedStore, dictionary_id
-from sealer.verify import verify_seal
+from sealer.validation.detect import verify_seal
 
 from .conftest import Sidecar, example_completion
 

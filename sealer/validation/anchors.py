@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
 
-from sealer.certfiles import parse_certificates
-from sealer.report import SealReport
+from sealer.certificates import parse_certificates
+from sealer.findings import SealReport
 
 _CERT_SUFFIXES = {".pem", ".crt", ".cer", ".der"}
 

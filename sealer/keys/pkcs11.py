@@ -38,9 +38,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pkcs11 import MGF, Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11 import exceptions as p11err
 
-from sealer.certfiles import read_certificate
-from sealer.jose_util import algorithm, verify_signature
-from sealer.keys import KeySource, KeySourceError
+from sealer.jose import algorithm, verify_signature
+from sealer.keys.base import KeySource, KeySourceError
+from sealer.keys.files import read_certificate
 
 _LOG = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
-"""Reading certificates from files as CAs and HSM vendors hand them out: PEM (one or many) or DER.
+"""Certificate files as CAs and HSM vendors hand them out (PEM, one or many, or DER), for key sources.
 
 HSM-based eSeals usually come as a key on the token plus certificate files from the CA's portal, so
-the PKCS#11 key source and the key-source settings both need to read them with the same rules; trust
-anchors (``sealer.trust``) are parsed by the same rules too.
+the PKCS#11 key source and the key-source settings read them with the same rules, and name the file
+in a :class:`~sealer.keys.base.KeySourceError` when it cannot be used.
 """
 from __future__ import annotations
 
@@ -10,18 +10,8 @@ from pathlib import Path
 
 from cryptography import x509
 
-from sealer.keys import KeySourceError
-
-
-def parse_certificates(blob: bytes) -> list[x509.Certificate]:
-    """All certificates of a PEM bundle, or the one certificate of DER bytes, in order.
-
-    Raises ``ValueError`` when the bytes are neither; callers turn it into their own error type,
-    naming the file.
-    """
-    if b"-----BEGIN CERTIFICATE-----" in blob:
-        return x509.load_pem_x509_certificates(blob)
-    return [x509.load_der_x509_certificate(blob)]
+from sealer.certificates import parse_certificates
+from sealer.keys.base import KeySourceError
 
 
 def read_certificates(path: str | Path) -> list[x509.Certificate]:

@@ -11,31 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass
-class CertificateSummary:
-    """What a reader needs to know about the sealing certificate (see :mod:`sealer.certinfo`)."""
-
-    subject: str
-    organization_identifier: str | None
-    not_before: dt.datetime
-    not_after: dt.datetime
-    issuer: str
-    organization_name: str | None = None
-    country: str | None = None
-    serial_number: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "subject": self.subject,
-            "organization_identifier": self.organization_identifier,
-            "organization_name": self.organization_name,
-            "country": self.country,
-            "issuer": self.issuer,
-            "serial_number": None if self.serial_number is None else format(self.serial_number, "x"),
-            "not_before": _iso(self.not_before),
-            "not_after": _iso(self.not_after),
-        }
+from sealer.certificates import CertificateSummary
 
 
 @dataclass

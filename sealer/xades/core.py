@@ -4,7 +4,7 @@ EDC's XML credentials (ELM v2, and XML renderings of v3) are sealed with an enve
 one reference covers the whole document (the signature itself excluded), one covers the XAdES
 ``SignedProperties`` (signing time and the digest + IssuerSerialV2 of the seal certificate), and —
 written by signxml — one covers ``KeyInfo``. Signing goes through a :class:`~sealer.keys.KeySource`,
-so PKCS#12 files and PKCS#11 tokens work alike (see :mod:`sealer.xades_key`).
+so PKCS#12 files and PKCS#11 tokens work alike (see :mod:`sealer.xades.key_adapter`).
 
 Verification trusts nothing the document says about itself: the signature is checked with the KeyInfo
 certificate, the report shows whose certificate that is, and ``trusted`` says whether it chains to the
@@ -28,10 +28,11 @@ from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidInput, SignXMLException
 from signxml.xades import XAdESDataObjectFormat, XAdESSignatureConfiguration
 
-from sealer import certinfo, trust, tsa
+from sealer import certificates, timestamps
+from sealer.findings import SealReport, TimestampInfo
 from sealer.keys import KeySource
-from sealer.report import SealReport, TimestampInfo
-from sealer.xades_dsig import (
+from sealer.validation import anchors as trust
+from sealer.xades.dsig import (
     C14N_10,
     C14N_11,
     ENVELOPED,
@@ -46,7 +47,7 @@ from sealer.xades_dsig import (
     parse,
     xades,
 )
-from sealer.xades_key import signing_adapter
+from sealer.xades.key_adapter import signing_adapter
 
 __all__ = ["XadesError", "seal_xades", "verify_xades"]
 
@@ -150,7 +151,7 @@ def verify_xades(xml: bytes, *, trust_roots: TrustRoots = None, at: dt.datetime 
         return report
     signed_props = _signed_properties(signature, report.errors)
     leaf = _signing_certificate(certs, signed_props, report.errors)
-    report.certificate = certinfo.summarise(leaf)
+    report.certificate = certificates.summarise(leaf)
     claimed_time = _signing_time(signed_props, report.errors)
 
     verifier = EdcXadesVerifier(outer_xml_attributes=ancestor_xml_attributes(signature))
@@ -363,7 +364,7 @@ def _check_issuer_serial(
     if node is None or not node.text:
         return
     try:
-        value = certinfo.IssuerSerial.load(_b64(node))
+        value = certificates.IssuerSerial.load(_b64(node))
         names = [n.chosen for n in value["issuer"] if n.name == "directory_name"]
         serial = value["serial_number"].native
     except (ValueError, TypeError, binascii.Error):
@@ -385,7 +386,7 @@ def _unsigned(signature: etree._Element, tag: str) -> list[etree._Element]:
     )
 
 
-def _signature_timestamp(signature: etree._Element, report: SealReport) -> tsa.TimestampToken | None:
+def _signature_timestamp(signature: etree._Element, report: SealReport) -> timestamps.TimestampToken | None:
     """Check the first xades:SignatureTimeStamp: token signature and imprint over ds:SignatureValue."""
     stamps = _unsigned(signature, "SignatureTimeStamp")
     if not stamps:
@@ -401,8 +402,8 @@ def _signature_timestamp(signature: etree._Element, report: SealReport) -> tsa.T
     try:
         token_der = _b64(encapsulated)
         data = canonicalize(value, algorithm)
-        token = tsa.verify_token(token_der, data)
-    except (binascii.Error, ValueError, InvalidInput, tsa.TimestampError) as exc:
+        token = timestamps.verify_token(token_der, data)
+    except (binascii.Error, ValueError, InvalidInput, timestamps.TimestampError) as exc:
         report.errors.append(f"SignatureTimeStamp: {exc}")
         return None
     report.timestamp = TimestampInfo(time=token.gen_time, tsa=token.tsa_name)
@@ -432,7 +433,7 @@ def _check_validity(
     report: SealReport,
     leaf: x509.Certificate,
     claimed: dt.datetime | None,
-    sig_tst: tsa.TimestampToken | None,
+    sig_tst: timestamps.TimestampToken | None,
 ) -> None:
     if sig_tst is not None:
         if claimed and sig_tst.gen_time < claimed - dt.timedelta(minutes=5):
@@ -498,6 +499,6 @@ def _check_content_timestamps(
     )
     for stamp in stamps:
         try:
-            tsa.verify_token(_b64(stamp), data)
-        except (binascii.Error, ValueError, tsa.TimestampError) as exc:
+            timestamps.verify_token(_b64(stamp), data)
+        except (binascii.Error, ValueError, timestamps.TimestampError) as exc:
             errors.append(f"AllDataObjectsTimeStamp: {exc}")

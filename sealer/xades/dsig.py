@@ -27,7 +27,7 @@ from signxml.algorithms import CanonicalizationMethod
 from signxml.exceptions import InvalidInput
 from signxml.xades import XAdESSigner, XAdESVerifier
 
-from sealer.certinfo import issuer_serial_der
+from sealer.certificates import issuer_serial_der
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 XADES_NS = "http://uri.etsi.org/01903/v1.3.2#"

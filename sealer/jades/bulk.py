@@ -16,8 +16,8 @@ import datetime as dt
 import time
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 
-from sealer.jades import SIGT_FORMAT, SealingError, key_header, timestamp, tst_tokens
-from sealer.jose_util import b64url_encode, compact_json
+from sealer.jades.core import SIGT_FORMAT, SealingError, key_header, timestamp, tst_tokens
+from sealer.jose import b64url_encode, compact_json
 from sealer.keys import KeySource
 
 __all__ = ["JadesSealer"]

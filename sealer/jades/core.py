@@ -25,8 +25,9 @@ from typing import Any
 
 from cryptography import x509
 
-from sealer import certinfo, trust, tsa
-from sealer.jose_util import (
+from sealer import certificates, timestamps
+from sealer.findings import SealReport, TimestampInfo
+from sealer.jose import (
     JoseFormatError,
     algorithm,
     b64_decode,
@@ -36,7 +37,7 @@ from sealer.jose_util import (
     verify_signature,
 )
 from sealer.keys import KeySource
-from sealer.report import SealReport, TimestampInfo
+from sealer.validation import anchors as trust
 
 TYP = "jose+json"
 CTY = "octet-stream"
@@ -61,22 +62,22 @@ def key_header(key: KeySource, alg: str, *, kid: bool = True) -> dict[str, Any]:
     """The protected header members that depend only on the key, in EDC's order (``alg`` to ``b64``).
 
     ``sigT``, ``adoTst`` and ``crit`` follow per seal. Shared with the bulk sealer
-    (:mod:`sealer.jades_sealer`), which computes this once per key. Refuses an ``alg`` that does not
+    (:mod:`sealer.jades.bulk`), which computes this once per key. Refuses an ``alg`` that does not
     fit the key.
     """
     key.check_alg(alg)
     leaf = key.certificate
     header: dict[str, Any] = {"alg": alg, "cty": CTY}
     if kid:
-        header["kid"] = certinfo.kid_for(leaf)
-    header["x5t#S256"] = certinfo.x5t_s256(leaf)
-    header["x5c"] = [base64.b64encode(certinfo.der(c)).decode("ascii") for c in key.chain]
+        header["kid"] = certificates.kid_for(leaf)
+    header["x5t#S256"] = certificates.x5t_s256(leaf)
+    header["x5c"] = [base64.b64encode(certificates.der(c)).decode("ascii") for c in key.chain]
     header["typ"] = TYP
     header["b64"] = False
     return header
 
 
-def tst_tokens(token: tsa.TimestampToken) -> dict[str, Any]:
+def tst_tokens(token: timestamps.TimestampToken) -> dict[str, Any]:
     """The JAdES timestamp property value holding one token (adoTst, sigTst)."""
     return {"tstTokens": [{"val": base64.b64encode(token.der).decode("ascii")}]}
 
@@ -121,11 +122,11 @@ def seal_jades(
     return {"payload": payload_text, "signatures": [entry]}
 
 
-def timestamp(url: str, data: bytes) -> tsa.TimestampToken:
+def timestamp(url: str, data: bytes) -> timestamps.TimestampToken:
     """A token from the TSA at ``url`` over ``data``; a TSA failure becomes a SealingError."""
     try:
-        return tsa.request_timestamp(url, data)
-    except tsa.TimestampError as exc:
+        return timestamps.request_timestamp(url, data)
+    except timestamps.TimestampError as exc:
         raise SealingError(f"timestamp failed: {exc}") from None
 
 
@@ -221,7 +222,7 @@ def _leaf_and_chain(header: dict[str, Any], errors: list[str]) -> list[x509.Cert
             errors.append(f"x5c[{index}] is not a base64 DER certificate")
             return []
     leaf = chain[0]
-    if "x5t#S256" in header and header["x5t#S256"] != certinfo.x5t_s256(leaf):
+    if "x5t#S256" in header and header["x5t#S256"] != certificates.x5t_s256(leaf):
         errors.append("x5t#S256 does not match the certificate in x5c[0]")
     if "kid" in header:
         _check_kid(header["kid"], leaf, errors)
@@ -235,11 +236,11 @@ def _check_kid(kid: Any, leaf: x509.Certificate, errors: list[str]) -> None:
         return
     try:
         raw = base64.b64decode(kid, validate=True)
-        parsed = certinfo.IssuerSerial.load(raw)
+        parsed = certificates.IssuerSerial.load(raw)
         parsed.native  # noqa: B018 - forces full parsing, so junk is told apart from IssuerSerial
     except (ValueError, TypeError):
         return
-    if raw != certinfo.issuer_serial_der(leaf):
+    if raw != certificates.issuer_serial_der(leaf):
         errors.append("kid (issuer and serial) does not identify the certificate in x5c[0]")
 
 
@@ -288,19 +289,19 @@ def _tokens(value: Any, what: str) -> list[bytes]:
 
 def _check_timestamp(
     what: str, value: Any, data: bytes | None, errors: list[str]
-) -> tuple[tsa.TimestampToken | None, bool]:
+) -> tuple[timestamps.TimestampToken | None, bool]:
     """Verify every token of a JAdES timestamp property; returns the first token and whether its
     imprint covers ``data``. A token whose signature fails is dropped, one that covers other data is
     kept (to be reported) but flagged, so it never serves as proof of time."""
     try:
-        tokens = [tsa.verify_token(der) for der in _tokens(value, what)]
-    except (JoseFormatError, tsa.TimestampError) as exc:
+        tokens = [timestamps.verify_token(der) for der in _tokens(value, what)]
+    except (JoseFormatError, timestamps.TimestampError) as exc:
         errors.append(f"{what}: {exc}")
         return None, False
     imprint_ok = True
     if data is not None:
         for token in tokens:
-            if tsa.digest(data, token.hash_algorithm) != token.imprint:
+            if timestamps.digest(data, token.hash_algorithm) != token.imprint:
                 errors.append(f"{what}: timestamp imprint does not match the timestamped data")
                 imprint_ok = False
                 break
@@ -393,7 +394,7 @@ def verify_jades(
     if not chain:
         return report
     leaf = chain[0]
-    report.certificate = certinfo.summarise(leaf)
+    report.certificate = certificates.summarise(leaf)
     signing_input = entry["protected"].encode("ascii") + b"." + payload
     report.signature_valid = verify_signature(alg, leaf.public_key(), signature, signing_input)
     if not report.signature_valid:
@@ -402,7 +403,7 @@ def verify_jades(
     entries = _etsi_u(unprotected, errors)
     if "adoTst" in header:
         _check_timestamp("adoTst", header["adoTst"], payload, errors)
-    sig_tst: tsa.TimestampToken | None = None
+    sig_tst: timestamps.TimestampToken | None = None
     sig_tst_ok = False
     has_arc_tst = False
     for item in entries:

@@ -31,9 +31,10 @@ from pathlib import Path
 
 from cryptography import x509
 
-from sealer.certfiles import read_certificates
-from sealer.devseal import create_dev_seal
-from sealer.keys import KeySource, KeySourceError, Pkcs12KeySource, _order_chain
+from sealer.keys.base import KeySource, KeySourceError
+from sealer.keys.devseal import create_dev_seal
+from sealer.keys.files import read_certificates
+from sealer.keys.software import Pkcs12KeySource, order_chain
 
 _LOG = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ def _open_pkcs11(settings: Mapping[str, str]) -> KeySource:
     if pin is not None and pin_file is not None:
         raise KeySourceError("set EDC_SEAL_PKCS11_PIN or EDC_SEAL_PKCS11_PIN_FILE, not both")
     # Imported here: python-pkcs11 is only loaded by processes that actually use a token.
-    from sealer.pkcs11_source import Pkcs11KeySource
+    from sealer.keys.pkcs11 import Pkcs11KeySource
 
     return Pkcs11KeySource(
         settings["EDC_SEAL_PKCS11_MODULE"],
@@ -191,7 +192,7 @@ class ChainedKeySource(KeySource):
     def __init__(self, inner: KeySource, extra: Sequence[x509.Certificate], *, origin: str) -> None:
         known = inner.chain
         candidates = [cert for cert in extra if cert not in known]
-        ordered = _order_chain(known[-1], candidates)
+        ordered = order_chain(known[-1], candidates)
         stray = [cert for cert in candidates if cert not in ordered and cert.subject != cert.issuer]
         if stray:
             raise KeySourceError(

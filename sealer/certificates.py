@@ -8,8 +8,11 @@ certificate and must be computed identically when sealing and verifying.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
 import hashlib
+from dataclasses import dataclass
+from typing import Any
 
 from asn1crypto import core
 from asn1crypto import x509 as asn1_x509
@@ -17,8 +20,45 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from sealer.jose_util import b64url_encode
-from sealer.report import CertificateSummary
+from sealer.jose import b64url_encode
+
+
+def parse_certificates(blob: bytes) -> list[x509.Certificate]:
+    """All certificates of a PEM bundle, or the one certificate of DER bytes, in order.
+
+    Raises ``ValueError`` when the bytes are neither; callers turn it into their own error type,
+    naming the file.
+    """
+    if b"-----BEGIN CERTIFICATE-----" in blob:
+        return x509.load_pem_x509_certificates(blob)
+    return [x509.load_der_x509_certificate(blob)]
+
+
+@dataclass
+class CertificateSummary:
+    """What a reader needs to know about the sealing certificate (see :mod:`sealer.certificates`)."""
+
+    subject: str
+    organization_identifier: str | None
+    not_before: dt.datetime
+    not_after: dt.datetime
+    issuer: str
+    organization_name: str | None = None
+    country: str | None = None
+    serial_number: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "organization_identifier": self.organization_identifier,
+            "organization_name": self.organization_name,
+            "country": self.country,
+            "issuer": self.issuer,
+            "serial_number": None if self.serial_number is None else format(self.serial_number, "x"),
+            "not_before": iso_utc(self.not_before),
+            "not_after": iso_utc(self.not_after),
+        }
+
 
 
 class IssuerSerial(core.Sequence):
@@ -75,3 +115,10 @@ def summarise(cert: x509.Certificate) -> CertificateSummary:
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
     )
+
+
+def iso_utc(value: dt.datetime) -> str:
+    """``YYYY-MM-DDThh:mm:ssZ``, the one time format of reports."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

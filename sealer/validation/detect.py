@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sealer.findings import SealReport
 from sealer.jades import verify_jades
-from sealer.report import SealReport
 
 __all__ = ["SealReport", "detect_format", "verify_seal"]
 

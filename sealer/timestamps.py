@@ -4,7 +4,7 @@ A baseline-T seal is only as good as its timestamp, so a token is never taken on
 status, our nonce, the message imprint and the CMS signature of the TSA (against the certificate embedded
 in the token, whose ``timeStamping`` extended key usage is also checked) are all verified before a token
 is put into a seal, and the same checks run again when a seal is verified. Whether the TSA itself is
-trusted (its chain to an EU trusted list) is a separate question answered by :mod:`sealer.trust`.
+trusted (its chain to an EU trusted list) is a separate question answered by :mod:`sealer.validation.anchors`.
 """
 from __future__ import annotations
 

@@ -1,0 +1,7 @@
+"""JAdES (ETSI TS 119 182-1) seals of JSON credentials, shaped like those of the EDC service."""
+from __future__ import annotations
+
+from sealer.jades.bulk import JadesSealer
+from sealer.jades.core import SealingError, dumps, key_header, seal_jades, verify_jades
+
+__all__ = ["JadesSealer", "SealingError", "dumps", "key_header", "seal_jades", "verify_jades"]

@@ -1,0 +1,1 @@
+"""Validation of seals: chains to trust anchors, revocation, proof of existence, the verdict."""
