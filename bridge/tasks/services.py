@@ -176,7 +176,9 @@ class Services:
     def wallet(self) -> WalletClient | None:
         from bridge.delivery.wallet import WalletClient
 
-        return WalletClient(self.settings.wallet_url) if self.settings.wallet_url else None
+        if not self.settings.wallet_url:
+            return None
+        return WalletClient(self.settings.wallet_url, api=(self.settings.env.get("EDC_WALLET_API") or "v2").strip())
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:
@@ -191,7 +193,10 @@ class Services:
 
         try:
             result = self._send(channel, credential_id, completion, credential_json, sealed)
-        except (PermanentDeliveryError, DeliveryInputError) as exc:
+        except PermanentDeliveryError as exc:
+            # ``result`` says what the learner's page offers instead (e.g. no wallet: the manual upload).
+            return DeliveryOutcome("failed", error=str(exc), result=getattr(exc, "result", None))
+        except DeliveryInputError as exc:
             return DeliveryOutcome("failed", error=str(exc))
         except TransientDeliveryError as exc:
             delay = self.retry_policy.next_delay(attempt, exc.retry_after)

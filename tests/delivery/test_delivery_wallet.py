@@ -1,4 +1,5 @@
-"""WalletClient against a local server implementing the Europass wallet deposit contract."""
+"""WalletClient against a local server implementing the Europass wallet deposit contract (EDC 2.2.x v2
+and, as a setting, EDC 2.0.x v1)."""
 from __future__ import annotations
 
 import logging
@@ -6,7 +7,7 @@ import logging
 import pytest
 
 from bridge.delivery.errors import DeliveryInputError, PermanentDeliveryError, TransientDeliveryError
-from bridge.delivery.wallet import WalletClient, WalletResult
+from bridge.delivery.wallet import NoWalletError, WalletClient, WalletResult
 from tests.fakes.wallet import Forced, WalletStub
 
 from .conftest import make_sealed
@@ -15,6 +16,7 @@ EMAIL = "camille+edc@example.org"
 
 
 def client(stub, **kwargs) -> WalletClient:
+    stub.open_wallet(EMAIL)
     return WalletClient(stub.base_url, kwargs.pop("timeout", 5.0), **kwargs)
 
 
@@ -24,9 +26,10 @@ def test_deposit_delivers_and_returns_the_viewer_url(wallet_stub, sealed_bytes):
     assert result.status == "delivered"
     assert result.viewer_url is not None
     assert result.viewer_url.startswith(f"{wallet_stub.base_url}/wallet/credentials/")
-    assert request.raw_path == "/api/v1/wallets/email/camille%2Bedc%40example.org/credentials"
+    assert request.raw_path == "/api/v2/credentials"
     assert request.email == EMAIL
-    assert request.query == {"sendEmail": ["true"], "locale": ["fr"]}
+    assert request.query == {"userEmail": [EMAIL], "sendEmail": ["true"], "locale": ["fr"]}
+    assert request.requested_with == "XMLHttpRequest"
     assert request.part_name == "_credential"
     assert request.filename == "credential-1.jsonld"
     assert request.content_type == "application/ld+json"
@@ -81,8 +84,43 @@ def test_invalid_credential_is_permanent_with_the_wallets_reason(wallet_stub, ca
     assert EMAIL not in caplog.text
 
 
-@pytest.mark.parametrize("status", [404, 500, 502, 503])
-def test_missing_wallet_and_server_errors_are_transient(wallet_stub, sealed_bytes, status):
+def test_no_wallet_for_the_address_is_not_retried(wallet_stub, sealed_bytes):
+    wallet = WalletClient(wallet_stub.base_url, 5.0)  # nobody opened a wallet with this address
+    with pytest.raises(NoWalletError) as info:
+        wallet.deposit("nobody@example.org", sealed_bytes, "c")
+    assert info.value.code == 404 and info.value.result == {"wallet_status": "no_wallet"}
+    assert "example.org" not in str(info.value)
+    assert wallet_stub.stored == {}
+
+
+def test_v1_path_as_a_setting_creates_a_temporary_wallet(wallet_stub, sealed_bytes):
+    wallet = WalletClient(wallet_stub.base_url, 5.0, api="v1")
+    assert wallet.deposit("new@example.org", sealed_bytes, "c").status == "delivered"
+    [request] = wallet_stub.requests
+    assert request.raw_path == "/api/v1/wallets/email/new%40example.org/credentials"
+    assert request.query == {"sendEmail": ["true"], "locale": ["en"]}
+    assert request.requested_with == "XMLHttpRequest"
+
+
+def test_wrong_endpoint_is_permanent_and_says_what_to_check(sealed_bytes):
+    with WalletStub(prefix="/europass") as stub:
+        with pytest.raises(PermanentDeliveryError, match="EDC_WALLET_URL") as info:
+            WalletClient(stub.base_url.removesuffix("/europass"), 5.0).deposit(EMAIL, sealed_bytes, "c")
+    assert not isinstance(info.value, NoWalletError)
+
+
+def test_without_the_ajax_header_the_wallet_redirects_to_its_login(wallet_stub, sealed_bytes):
+    """What EDC's login filter does to a non-AJAX call: our client never follows it."""
+    import requests
+    wallet_stub.open_wallet(EMAIL)
+    answer = requests.post(f"{wallet_stub.base_url}/api/v2/credentials", params={"userEmail": EMAIL},
+                           files={"_credential": ("c.jsonld", sealed_bytes)}, allow_redirects=False, timeout=5)
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+    assert wallet_stub.stored == {}
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 429])
+def test_server_errors_are_transient(wallet_stub, sealed_bytes, status):
     wallet_stub.forced.append(Forced(status, body={"message": "down"}))
     with pytest.raises(TransientDeliveryError) as info:
         client(wallet_stub).deposit(EMAIL, sealed_bytes, "c")
@@ -144,10 +182,14 @@ def test_bad_client_settings(base_url, timeout, field):
     with pytest.raises(DeliveryInputError) as info:
         WalletClient(base_url, timeout)
     assert info.value.field == field
+    with pytest.raises(DeliveryInputError) as info:
+        WalletClient("https://wallet.example", 5, api="v3")
+    assert info.value.field == "api"
 
 
 def test_base_url_with_a_path_prefix_and_trailing_slash(sealed_bytes):
     with WalletStub(prefix="/europass/eportfolio") as stub:
+        stub.open_wallet(EMAIL)
         wallet = WalletClient(stub.base_url + "/", 5.0)
         assert wallet.deposit(EMAIL, sealed_bytes, "c").status == "delivered"
-        assert stub.requests[0].raw_path.startswith("/europass/eportfolio/api/v1/wallets/email/")
+        assert stub.requests[0].raw_path == "/europass/eportfolio/api/v2/credentials"

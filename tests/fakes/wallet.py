@@ -1,12 +1,22 @@
-"""A local stand-in for the Europass wallet's deposit endpoint (test fixture, not product code).
+"""A local stand-in for the Europass wallet's deposit endpoints (test fixture, not product code).
 
-Implements the contract documented in /work/shared/lms-notes.md (taken from EDC 2.0.6):
-``POST /api/v1/wallets/email/{userEmail}/credentials?sendEmail=…&locale=…``, multipart with the
-file part ``_credential`` (JSON-LD) or ``_credentialXML`` (legacy XML). 200 with a CredentialView
-carrying ``viewerURL``; 409 when a credential with the same id is already stored; 400 when the file
-is not a credential. Tests can queue forced answers (404, 503 with Retry-After…), a delay, or
-require a bearer token. Used by the WalletClient tests (tests/delivery) and the pipeline tests
-(tests/sidecar), so both check the client against the same reading of the contract.
+Two versions of the contract, as EDC's issuer calls them:
+
+- EDC 2.2.x (``v2``): ``POST /api/v2/credentials?userEmail=…&sendEmail=…&locale=…``. An address
+  without a wallet gets 404 with EDC's ``ApiErrorMessage`` (code ``WL-0003``, "No wallet exists with
+  Email …"): the wallet does not create one.
+- EDC 2.0.6 (``v1``): ``POST /api/v1/wallets/email/{userEmail}/credentials?sendEmail=…&locale=…``;
+  an unknown address gets a temporary wallet (``WalletService.createOrRetrieveWalletByEmail``).
+
+Both take multipart with the file part ``_credential`` (JSON-LD) or ``_credentialXML`` (legacy XML)
+and expect ``X-Requested-With: XMLHttpRequest`` (EDC's ``EDCIRestRequestBuilder``): without it the
+wallet's login filter answers a browser redirect (302 to its login page), as EU Login does. 200 with
+a CredentialView carrying ``viewerURL``; 409 ``CR-0001`` when a credential with the same id is
+already stored; 400 when the file is not a credential; 404 ``GL-0001`` for any other path. Errors
+use EDC's ``ApiErrorMessage`` shape (code, message, description, timestamp, path). Tests open
+wallets (``open_wallet``), queue forced answers (503 with Retry-After…), a delay, or require a bearer
+token. Used by the WalletClient tests (tests/delivery) and the pipeline tests (tests/sidecar), so
+both check the client against the same reading of the contract.
 """
 from __future__ import annotations
 
@@ -23,7 +33,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.etree import ElementTree
 
-PATH = re.compile(r"^(.*)/api/v1/wallets/email/([^/]+)/credentials$")
+V1_PATH = re.compile(r"^(.*)/api/v1/wallets/email/([^/]+)/credentials$")
+V2_PATH = re.compile(r"^(.*)/api/v2/credentials$")
 
 
 @dataclass
@@ -32,6 +43,7 @@ class Deposit:
     email: str
     query: dict[str, list[str]]
     authorization: str | None
+    requested_with: str | None
     part_name: str | None
     filename: str | None
     content_type: str | None
@@ -58,6 +70,7 @@ class WalletStub:
         self.forced: list[Forced] = []
         self.delay = 0.0
         self.required_token: str | None = None
+        self.wallets: set[str] = set()  # addresses with a wallet (lower-cased, as EDC compares them)
         self._lock = threading.Lock()
         stub = self
 
@@ -75,6 +88,10 @@ class WalletStub:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
+    def open_wallet(self, email: str) -> None:
+        """The learner signs up to Europass with this address."""
+        self.wallets.add(email.lower())
+
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
@@ -84,6 +101,11 @@ class WalletStub:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+    def _error(self, handler: BaseHTTPRequestHandler, status: int, code: str, message: str, path: str) -> None:
+        """EDC's ``ApiErrorMessage`` JSON."""
+        self._reply(handler, status, {"code": code, "message": message, "description": message,
+                                      "timestamp": "2026-11-20T10:00:00", "path": path, "affectedAssets": {}})
 
     def _reply(self, handler: BaseHTTPRequestHandler, status: int, body: Any = None,
                headers: dict[str, str] | None = None) -> None:
@@ -105,15 +127,19 @@ class WalletStub:
         if self.delay:
             time.sleep(self.delay)
         url = urlsplit(handler.path)
-        match = PATH.match(url.path)
+        query = parse_qs(url.query)
+        v1, v2 = V1_PATH.match(url.path), V2_PATH.match(url.path)
+        match = v1 or v2
         if not match or match.group(1) != self.prefix:
-            self._reply(handler, 404, {"message": "no such endpoint"})
+            self._error(handler, 404, "GL-0001", "Endpoint not found", url.path)
             return
+        email = unquote(v1.group(2)) if v1 else (query.get("userEmail") or [""])[0]
         deposit = Deposit(
             raw_path=url.path,
-            email=unquote(match.group(2)),
-            query=parse_qs(url.query),
+            email=email,
+            query=query,
             authorization=handler.headers.get("Authorization"),
+            requested_with=handler.headers.get("X-Requested-With"),
             part_name=None,
             filename=None,
             content_type=None,
@@ -126,16 +152,28 @@ class WalletStub:
         if forced is not None:
             self._reply(handler, forced.status, forced.body, forced.headers)
             return
+        if deposit.requested_with != "XMLHttpRequest":
+            self._reply(handler, 302, None, {"Location": f"{self.base_url}/login?redirect={url.path}"})
+            return
         if self.required_token and deposit.authorization != f"Bearer {self.required_token}":
             self._reply(handler, 401, {"error": "invalid_token"})
             return
+        if not deposit.email or "@" not in deposit.email:
+            self._error(handler, 400, "WL-0001", "The email is not valid", url.path)
+            return
+        if v1:
+            self.open_wallet(deposit.email)  # 2.0.x creates a temporary wallet for an unknown address
+        elif deposit.email.lower() not in self.wallets:
+            self._error(handler, 404, "WL-0003", f"No wallet exists with Email {deposit.email}.", url.path)
+            return
         credential_id, problem = self._credential_id(deposit)
         if problem:
-            self._reply(handler, 400, {"message": f"{problem} (wallet of {deposit.email})"})
+            self._error(handler, 400, "CR-0005", f"{problem} (wallet of {deposit.email})", url.path)
             return
         with self._lock:
             if credential_id in self.stored:
-                self._reply(handler, 409, {"message": "credential already exists"})
+                self._error(handler, 409, "CR-0001", f"A credential with id {credential_id} already exists",
+                            url.path)
                 return
             wallet_uuid = str(uuid.uuid4())
             self.stored[credential_id] = wallet_uuid

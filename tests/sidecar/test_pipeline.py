@@ -27,6 +27,7 @@ BOTH = {"channels": ["email", "wallet"]}
 @pytest.fixture
 def wallet() -> Iterator[WalletStub]:
     with WalletStub() as stub:
+        stub.open_wallet("camille@example.org")
         yield stub
 
 
@@ -57,7 +58,8 @@ def test_wallet_deposit_stores_the_viewer_url(car: Sidecar, wallet: WalletStub) 
     assert deposit.viewer_url is not None
     assert result == {"wallet_status": "delivered", "viewer_url": deposit.viewer_url}
     assert deposit.email == "camille@example.org"
-    assert deposit.query == {"sendEmail": ["true"], "locale": ["fr"]}
+    assert deposit.query == {"userEmail": ["camille@example.org"], "sendEmail": ["true"], "locale": ["fr"]}
+    assert deposit.raw_path == "/api/v2/credentials" and deposit.requested_with == "XMLHttpRequest"
     sealed = car.admin("GET", f"/api/v1/credentials/{status['id']}/sealed").data
     assert deposit.part_name == "_credential" and deposit.data == sealed
 
@@ -79,8 +81,19 @@ def test_wallet_rejection_is_permanent_and_visible(car: Sidecar, wallet: WalletS
     assert status["status"] == "partially_delivered"
 
 
+def test_no_wallet_is_recorded_once_for_the_manual_upload(car: Sidecar, wallet: WalletStub) -> None:
+    wallet.wallets.clear()  # the learner has not opened a Europass wallet with this address
+    status = _issue(car)
+    wallet_delivery = _delivery(status, "wallet")
+    assert wallet_delivery["status"] == "failed" and wallet_delivery["attempts"] == 1
+    assert wallet_delivery["result"] == {"wallet_status": "no_wallet"}
+    assert wallet_delivery["next_attempt_at"] is None
+    assert _delivery(status, "email")["status"] == "delivered"
+    assert len(wallet.requests) == 1 and wallet.stored == {}
+
+
 def test_wallet_outage_is_retried_by_the_sweep(car: Sidecar, wallet: WalletStub) -> None:
-    wallet.forced += [Forced(503, body={"message": "unavailable"}), Forced(404, body={"message": "unavailable"})]
+    wallet.forced += [Forced(503, body={"message": "unavailable"}), Forced(429, body={"message": "unavailable"})]
     status = _issue(car)
     pending = _delivery(status, "wallet")
     assert pending["status"] == "pending" and pending["attempts"] == 1
