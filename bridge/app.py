@@ -1,6 +1,7 @@
 """Flask application factory of the sidecar."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from flask import Flask, request
@@ -20,6 +21,19 @@ from bridge.tasks.services import Services
 from bridge.web import pages as web_pages
 
 BATCH_ENDPOINT = "completions.post_batch"
+log = logging.getLogger(__name__)
+
+
+def public_url_notice(settings: Settings) -> str | None:
+    """The start-up line about EDC_PUBLIC_URL, or None when it is usable (see bridge.public_url)."""
+    from bridge.public_url import problem
+
+    found = problem(settings.env)
+    if found is None:
+        return None
+    if settings.dev_seal:
+        return f"{found}; tolerated because the development seal is in use"
+    return f"{found}; sealing is refused (except with a development seal) until it is set"
 
 
 def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | None = None,
@@ -31,6 +45,9 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
     migrated explicitly with ``edc-bridge db upgrade``.
     """
     settings = settings or Settings.from_env()
+    notice = public_url_notice(settings)
+    if notice:
+        log.warning("%s", notice)
     if migrate is None:
         migrate = make_url(settings.database_url).get_backend_name() == "sqlite"
     if migrate:

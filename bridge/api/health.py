@@ -54,10 +54,28 @@ def _key_source() -> dict[str, Any]:
     return result
 
 
+def _public_url() -> dict[str, Any]:
+    """Credentials carry EDC_PUBLIC_URL for ever: a real seal with a loopback one is unusable."""
+    from bridge.public_url import problem
+
+    services = runtime().context.services
+    found = problem(runtime().settings.env)
+    if found is None:
+        return {"ok": True, "url": runtime().settings.public_url}
+    try:
+        dev = services.uses_dev_seal
+    except Exception:  # the key source check reports that one
+        dev = runtime().settings.dev_seal
+    if dev:
+        return {"ok": True, "warning": f"{found} (tolerated with the development seal)"}
+    return {"ok": False, "error": f"sealing refused: {found}"}
+
+
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """200 when the database, the broker and the eSeal are all usable, else 503 with which is not."""
-    checks = {"database": _database(), "broker": _broker(), "key_source": _key_source()}
+    """200 when the database, the broker, the eSeal and the public URL are usable, else 503 with which is not."""
+    checks = {"database": _database(), "broker": _broker(), "key_source": _key_source(),
+              "public_url": _public_url()}
     ok = all(c["ok"] for c in checks.values())
     return jsonify({"status": "ok" if ok else "unavailable", "checks": checks}), 200 if ok else 503
 

@@ -51,10 +51,13 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     """
     from gunicorn.app.base import BaseApplication
 
-    from bridge.app import create_app
+    from bridge.app import create_app, public_url_notice
     from bridge.db.migrate import upgrade
 
     settings = _settings()
+    notice = public_url_notice(settings)
+    if notice:
+        click.echo(f"warning: {notice}", err=True)
     upgrade(settings.database_url)
     embedded = not settings.broker_url
     worker_count = workers or (1 if embedded else 2)

@@ -90,12 +90,32 @@ class Services:
 
         return JadesSealer(self.key_source, tsa_url=self.settings.tsa_url)
 
+    @property
+    def uses_dev_seal(self) -> bool:
+        """The development seal signs: configured as such, or a NOT QUALIFIED certificate made by it."""
+        from sealer.devseal import is_dev_seal
+
+        return self.settings.dev_seal or is_dev_seal(self.key_source.certificate)
+
+    @cached_property
+    def public_url_refusal(self) -> str | None:
+        """Why sealing is refused (unset or loopback ``EDC_PUBLIC_URL`` with a real seal), or None."""
+        from bridge.public_url import refusal
+
+        return refusal(self.settings.env, dev_seal=self.uses_dev_seal)
+
     def seal(self, payload: bytes, *, escaped: bytes | None = None) -> bytes:
         """The sealed file (JAdES JWS JSON, UTF-8), byte for byte as it will be served and attached.
 
         ``escaped`` is the payload already escaped as a JSON string, as the compiled template renders
-        it: passing it saves escaping the whole credential again.
+        it: passing it saves escaping the whole credential again. Raises PublicUrlRequired (a passing
+        failure: the credential is retried and succeeds once the setting is fixed) while
+        ``EDC_PUBLIC_URL`` is unusable.
         """
+        if self.public_url_refusal is not None:
+            from bridge.public_url import PublicUrlRequired
+
+            raise PublicUrlRequired(self.public_url_refusal)
         return self.sealer.seal(payload, escaped=escaped)
 
     # --- credential content --------------------------------------------------------------------

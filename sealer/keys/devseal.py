@@ -44,6 +44,12 @@ def _common_name(organisation: str) -> str:
     return organisation[: 64 - len(suffix)].rstrip() + suffix
 
 
+def is_dev_seal(certificate: x509.Certificate) -> bool:
+    """Whether ``certificate`` is a development seal made here (its common name says NOT QUALIFIED)."""
+    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return any(NOT_QUALIFIED in str(attr.value) for attr in names)
+
+
 def _new_key(key_type: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
     if key_type == "RSA":
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
