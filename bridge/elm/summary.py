@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.elm.codelists import ECTS
+from bridge.elm.vocabularies import label as vocabulary_label
 
 _ISCED_PREFIX = "http://data.europa.eu/snb/isced-f/"
 _EQF_PREFIX = "http://data.europa.eu/snb/eqf/"
@@ -67,7 +68,7 @@ def _claim(claim: Any, lang: str) -> dict[str, Any]:
     )
     eqf_uri = _str(_first(spec.get("eqfLevel")).get("id")) or ""
     isced = [
-        {"code": uri.removeprefix(_ISCED_PREFIX), "label": _text(t.get("prefLabel"), lang)}
+        {"code": uri.removeprefix(_ISCED_PREFIX), "label": _label(t, lang)}
         for t in _list(spec.get("thematicArea"))
         if (uri := _str(t.get("id")) or "").startswith(_ISCED_PREFIX)
     ]
@@ -101,15 +102,20 @@ def _claim(claim: Any, lang: str) -> dict[str, Any]:
         "esco_skills": [{"uri": uri, "label": label} for uri, label in skills.items()],
         "grade": next((g for g in grades if g), None),
         "learning_outcomes": outcomes,
-        "mode": [label for m in _list(spec.get("mode")) if (label := _text(m.get("prefLabel"), lang))],
-        "languages": [label for m in _list(spec.get("language")) if (label := _text(m.get("prefLabel"), lang))],
-        "learning_setting": _text(_first(spec.get("learningSetting")).get("prefLabel"), lang),
+        "mode": [label for m in _list(spec.get("mode")) if (label := _label(m, lang))],
+        "languages": [label for m in _list(spec.get("language")) if (label := _label(m, lang))],
+        "learning_setting": _label(_first(spec.get("learningSetting")), lang),
         "volume_of_learning": _str(spec.get("volumeOfLearning")),
         "assessments": [
             {"title": _text(a.get("title"), lang), "grade": _text(_first(a.get("grade")).get("noteLiteral"), lang)}
             for a in _list(claim.get("provenBy"))
         ],
     }
+
+
+def _label(concept: dict[str, Any], lang: str) -> str | None:
+    """A coded value's label in ``lang`` (bridge.elm.vocabularies), else the credential's own prefLabel."""
+    return vocabulary_label(_str(concept.get("id")), lang) or _text(concept.get("prefLabel"), lang)
 
 
 def _list(value: Any) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from flask import Response
 
 from bridge.api.common import runtime
 from bridge.db.models import CourseTemplate as TemplateRow
-from bridge.elm import codelists
+from bridge.elm import codelists, vocabularies
 from bridge.elm.errors import ValidationFailed
 from bridge.elm.learning_opportunity import learning_opportunity, opportunity_url, page_url
 from bridge.elm.template import CourseTemplate
@@ -50,7 +50,8 @@ def _text(value: dict[str, str] | None, lang: str) -> str | None:
 
 
 def _label(uri: str | None, codes: codelists.CodeList, lang: str) -> str | None:
-    return codes.labels.get(uri) if uri else None
+    """The concept's label in the reader's language (the code list's English one when untranslated)."""
+    return (vocabularies.label(uri, lang) or codes.labels.get(uri)) if uri else None
 
 
 def course_view(row: TemplateRow, lang: str) -> dict[str, Any] | None:
@@ -96,18 +97,7 @@ def course_view(row: TemplateRow, lang: str) -> dict[str, Any] | None:
 
 
 def _language_name(code: str, lang: str) -> str:
-    entry = codelists.LANGUAGES.get(code)
-    if entry is None:
-        return code
-    _auth, english, native = entry
-    if lang == code:
-        return native
-    try:
-        from babel import Locale
-
-        return Locale.parse(lang).languages.get(code) or english
-    except (ValueError, LookupError):
-        return english
+    return vocabularies.language_name(code, lang) or code
 
 
 def jsonld_response(row: TemplateRow) -> Response:
