@@ -130,7 +130,9 @@ SPEC: dict[str, Any] = {
                                            "date_of_birth": {"type": "string", "format": "date"}}},
                 "grade": {"type": "object", "properties": {"score": {"type": "number"},
                                                           "max": {"type": "number"},
-                                                          "text": {"type": "string"}}},
+                                                          "text": {"type": "string"},
+                                                          "language": {"type": "string", "description":
+                                                                       "BCP 47 tag of text, e.g. fr"}}},
                 "passed": {"type": "boolean"}, "completed_at": {"type": "string", "format": "date-time"}}},
             "Batch": {"type": "object", "required": ["completions"], "properties": {
                 "completions": {"type": "array", "maxItems": 50000,

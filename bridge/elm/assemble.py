@@ -272,15 +272,27 @@ def _person(ids: _Ids, completion: Completion, primary: str, achievement: dict[s
     return person
 
 
+# BCP 47 tags for a grade note: no linguistic content (a score alone), and undetermined language.
+NO_LANGUAGE, UNDETERMINED = "zxx", "und"
+
+
 def _grade_text(completion: Completion, primary: str) -> dict[str, str]:
+    """The grade note, tagged with the language it is written in.
+
+    A score alone ("87.5/100") has no language (``zxx``); the LMS's grade text is tagged with
+    ``grade.language`` when the LMS says it, else as undetermined (``und``) — never with the course's
+    language, which it may not be written in. The "Passed"/"Completed" fallback is ours, in the
+    credential's primary language.
+    """
     grade = completion.grade
     parts = []
     if grade and grade.score is not None:
         parts.append(f"{_num(grade.score)}/{_num(grade.max)}" if grade.max is not None else _num(grade.score))
     if grade and grade.text:
         parts.append(f"({grade.text})" if parts else grade.text)
+        return {grade.language or UNDETERMINED: " ".join(parts)}
     if parts:
-        return {primary: " ".join(parts)}
+        return {NO_LANGUAGE: parts[0]}
     table = _PASSED if completion.passed else _COMPLETED
     return {primary: table.get(primary, table["en"])}
 

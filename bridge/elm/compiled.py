@@ -72,6 +72,7 @@ class Rendered:
 # Slot names; ids are "id:<kind>#<n>" (assemble's node_uuid name for that node).
 _CRED, _GIVEN, _FAMILY, _FULL, _EMAIL = "cred", "given", "family", "full", "email"
 _COMPLETED, _ISSUED, _EXPIRES, _GRADE, _DOB = "completed", "issued", "expires", "grade", "dob"
+_GRADE_LANG = "grade-lang"
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _EPASS_ID = re.compile(rf"urn:epass:([A-Za-z]+):({_UUID})")
 
@@ -87,7 +88,7 @@ _PROBE = {
         "family_name": "Qzfamilyzq",
         "email": "qzmailzq@probe.example",
     },
-    "grade": {"text": "Qzgradezq"},
+    "grade": {"text": "Qzgradezq", "language": "qz-Qzlangzq"},
     "passed": True,
     "completed_at": "1913-03-05T07:09:11Z",
 }
@@ -104,9 +105,25 @@ _CHECKS = [
             "family_name": "O'Brien-Łukasz",
             "email": "x.y+z@sub.example.org",
         },
-        "grade": {"score": 87.5, "max": 100, "text": "Très bien"},
+        "grade": {"score": 87.5, "max": 100, "text": "Très bien", "language": "fr"},
         "passed": True,
         "completed_at": "2025-12-31T23:59:59+01:00",
+    },
+    {
+        "source": "verify-c",
+        "course_id": "c-3",
+        "learner": {"id": "c", "given_name": "Ana", "family_name": "Sá", "email": "c@example.org"},
+        "grade": {"score": 12, "max": 20},
+        "passed": True,
+        "completed_at": "2026-06-30T08:00:00Z",
+    },
+    {
+        "source": "verify-d",
+        "course_id": "c-4",
+        "learner": {"id": "d", "given_name": "Jan", "family_name": "Nowak", "email": "d@example.org"},
+        "grade": {"text": "Sehr gut"},
+        "passed": True,
+        "completed_at": "2026-06-30T08:00:00Z",
     },
     {
         "source": "verify-b",
@@ -236,7 +253,7 @@ class CompiledTemplate:
         self.labels = labels
         uuids = [_CRED, *(f"id:{n}" for n in id_names)]
         names = [f"{u}/{g}" for u in uuids for g in range(len(_GROUPS))]
-        names += [_GIVEN, _FAMILY, _FULL, _EMAIL, _COMPLETED, _ISSUED, _EXPIRES, _GRADE, _DOB]
+        names += [_GIVEN, _FAMILY, _FULL, _EMAIL, _COMPLETED, _ISSUED, _EXPIRES, _GRADE, _GRADE_LANG, _DOB]
         for variant in variants.values():
             variant.bind(names)
 
@@ -342,7 +359,7 @@ class CompiledTemplate:
             c.add("learner.date_of_birth", "expected a date")
         if issued is not None and not isinstance(issued, datetime):
             c.add("issued", "expected a date-time")
-        grade = _grade(c, completion, self._primary) if self._needs_grade else (b"", b"")
+        grade = _grade(c, completion, self._primary) if self._needs_grade else (b"", b"", b"")
         c.raise_if_any()
         assert cred_uuid is not None and given is not None and family is not None and grade is not None
 
@@ -351,8 +368,8 @@ class CompiledTemplate:
         ids = self._ids.groups(cred_uuid)
         tail = (email.encode(), _dt(completed).encode(), _dt(issued_at).encode(), expires)
         dob = f"{born.isoformat()}T00:00:00Z".encode() if born is not None else b""
-        values = (*ids, given[0], family[0], given[0] + b" " + family[0], *tail, grade[0], dob)
-        escaped = (*ids, given[1], family[1], given[1] + b" " + family[1], *tail, grade[1], dob)
+        values = (*ids, given[0], family[0], given[0] + b" " + family[0], *tail, grade[0], grade[2], dob)
+        escaped = (*ids, given[1], family[1], given[1] + b" " + family[1], *tail, grade[1], grade[2], dob)
         return self._variants[born is not None], values, escaped
 
 
@@ -431,6 +448,7 @@ def _tokens(texts: list[str], template: CourseTemplate) -> tuple[dict[str, str],
         _PROBE["completed_at"]: _COMPLETED,
         _dt(_PROBE_ISSUED): _ISSUED,
         _PROBE["grade"]["text"]: _GRADE,
+        _PROBE["grade"]["language"]: _GRADE_LANG,
         f"{_PROBE_DOB}T00:00:00Z": _DOB,
     }
     if template.valid_for:
@@ -464,8 +482,9 @@ def _text(c: Collector, field: str, value: Any) -> tuple[bytes, bytes] | None:
         return None
 
 
-def _grade(c: Collector, completion: Completion, primary: str) -> tuple[bytes, bytes] | None:
-    """The grade note as assemble writes it, after type checks on what it is made of."""
+def _grade(c: Collector, completion: Completion, primary: str) -> tuple[bytes, bytes, bytes] | None:
+    """The grade note as assemble writes it (its text, plain and escaped, and its language tag),
+    after type checks on what it is made of."""
     grade = completion.grade
     if grade is not None:
         for name in ("score", "max"):
@@ -476,4 +495,9 @@ def _grade(c: Collector, completion: Completion, primary: str) -> tuple[bytes, b
         if grade.text is not None and not isinstance(grade.text, str):
             c.add("grade.text", "expected a text")
             return None
-    return _text(c, "grade", _grade_text(completion, primary)[primary])
+    [(language, note)] = _grade_text(completion, primary).items()
+    if not isinstance(language, str) or not checks.LANG_TAG_RE.fullmatch(language):
+        c.add("grade.language", "expected a language tag like fr")
+        return None
+    text = _text(c, "grade", note)
+    return None if text is None else (*text, language.encode())

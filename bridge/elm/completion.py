@@ -37,6 +37,8 @@ class Grade:
     score: float | None = None
     max: float | None = None
     text: str | None = None
+    language: str | None = None
+    """The language ``text`` is written in (a BCP 47 tag such as ``fr``), when the LMS knows it."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,8 @@ class Completion:
             },
             "grade": None
             if self.grade is None
-            else {"score": self.grade.score, "max": self.grade.max, "text": self.grade.text},
+            else {"score": self.grade.score, "max": self.grade.max, "text": self.grade.text,
+                  "language": self.grade.language},
             "passed": self.passed,
             "completed_at": self.completed_at.isoformat().replace("+00:00", "Z"),
         }
@@ -131,10 +134,14 @@ def _grade(c: Collector, value: Any) -> Grade | None:
         return None
     if checks.obj(c, "grade", value) is None:
         return None
-    checks.keys(c, "grade", value, {"score", "max", "text"}, set())
+    checks.keys(c, "grade", value, {"score", "max", "text", "language"}, set())
     score = checks.number(c, "grade.score", value.get("score"), required=False)
     top = checks.number(c, "grade.max", value.get("max"), required=False)
     text = checks.text(c, "grade.text", value.get("text"), max_len=200, required=False)
+    language = value.get("language")
+    if language is not None and (not isinstance(language, str) or not checks.LANG_TAG_RE.fullmatch(language)):
+        c.add("grade.language", "expected the language tag of grade.text, like fr or pt-BR")
+        language = None
     if top is not None and top <= 0:
         c.add("grade.max", "expected a maximum greater than 0")
     elif score is not None and (score < 0 or (top is not None and score > top)):
@@ -143,4 +150,4 @@ def _grade(c: Collector, value: Any) -> Grade | None:
         c.add("grade", "expected a score and/or a text")
     if score is not None and top is None and "max" not in value:
         c.add("grade.max", "expected the maximum score alongside score")
-    return Grade(score=score, max=top, text=text)
+    return Grade(score=score, max=top, text=text, language=language)

@@ -197,9 +197,10 @@ def skeleton(credential: dict[str, Any]) -> tuple[str, list[str]]:
 
     Masked: generated node ids (``urn:epass:…``/``urn:credential:…``, replaced by their order of
     first appearance so id *sharing* stays visible), the learner's ``mailto:`` id, date-times,
-    and the text of names and grade notes. Everything else — structure, keys, languages, types,
-    coded values, labels — is kept, so two credentials with the same skeleton differ only in
-    values whose SHACL constraints (xsd:dateTime, rdf:langString, IRI node) are checked here.
+    and the text of names and grade notes (and the grade note's language). Everything else —
+    structure, keys, languages, types, coded values, labels — is kept, so two credentials with the
+    same skeleton differ only in values whose SHACL constraints (xsd:dateTime, rdf:langString, IRI
+    node) are checked here.
     """
     problems: list[str] = []
     order: dict[str, str] = {}
@@ -230,7 +231,12 @@ def skeleton(credential: dict[str, Any]) -> tuple[str, list[str]]:
             elif key in _TEXT_MAP_KEYS:
                 if not _is_text_map(value):
                     problems.append(f"{sub}: expected a language map of non-empty texts")
-                out[key] = sorted(value) if isinstance(value, dict) else "<invalid>"
+                if not isinstance(value, dict):
+                    out[key] = "<invalid>"
+                elif key == "noteLiteral":  # the grade's language is the learner's too (zxx, und, fr…)
+                    out[key] = ["<language>"] * len(value)
+                else:
+                    out[key] = sorted(value)
             else:
                 out[key] = walk(value, sub)
         return out

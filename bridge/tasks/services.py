@@ -312,7 +312,8 @@ def stored_completion(data: Any) -> Completion:
             learner=Learner(id=learner["id"], given_name=learner["given_name"], family_name=learner["family_name"],
                             email=learner["email"], language=learner["language"],
                             date_of_birth=None if born is None else dt.date.fromisoformat(born)),
-            grade=None if grade is None else Grade(score=grade["score"], max=grade["max"], text=grade["text"]),
+            grade=None if grade is None else Grade(score=grade["score"], max=grade["max"], text=grade["text"],
+                                                   language=grade.get("language")),
             passed=data["passed"], completed_at=completed.astimezone(dt.UTC))
     except (KeyError, TypeError, ValueError, AttributeError):
         return Completion.from_dict(data)

@@ -100,8 +100,15 @@ def test_specification_coded_values(template_dict, completion_dict):
 
 def test_assessment_and_grade(template_dict, completion_dict):
     assessment = achievement(build(template_dict, completion_dict))["provenBy"][0]
-    assert assessment["grade"]["noteLiteral"] == {"en": "87.5/100 (Très bien)"}
+    # The LMS did not say which language "Très bien" is in: undetermined, not the course's English.
+    assert assessment["grade"]["noteLiteral"] == {"und": "87.5/100 (Très bien)"}
     assert assessment["specifiedBy"]["dcType"]["prefLabel"] == {"en": "written examination"}
+    completion_dict["grade"]["language"] = "fr"
+    assessment = achievement(build(template_dict, completion_dict))["provenBy"][0]
+    assert assessment["grade"]["noteLiteral"] == {"fr": "87.5/100 (Très bien)"}
+    completion_dict["grade"] = {"score": 12, "max": 20}
+    assessment = achievement(build(template_dict, completion_dict))["provenBy"][0]
+    assert assessment["grade"]["noteLiteral"] == {"zxx": "12/20"}  # a score alone has no language
     completion_dict["grade"] = None
     assessment = achievement(build(template_dict, completion_dict))["provenBy"][0]
     assert assessment["grade"]["noteLiteral"] == {"en": "Passed"}
