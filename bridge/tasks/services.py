@@ -93,7 +93,7 @@ class Services:
     @property
     def uses_dev_seal(self) -> bool:
         """The development seal signs: configured as such, or a NOT QUALIFIED certificate made by it."""
-        from sealer.devseal import is_dev_seal
+        from sealer.keys.devseal import is_dev_seal
 
         return self.settings.dev_seal or is_dev_seal(self.key_source.certificate)
 
