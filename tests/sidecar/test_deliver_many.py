@@ -44,6 +44,8 @@ class HoldDeliveries:
 def held(tmp_path: Path, db_url: str, dev_seal_p12: Path) -> Iterator[tuple[Sidecar, HoldDeliveries]]:
     hold = HoldDeliveries()
     with WalletStub() as wallet:
+        for i in range(12):
+            wallet.open_wallet(f"d{i}@example.org")
         car = make_sidecar(tmp_path, db_url, dev_seal_p12, dispatcher=hold, EDC_WALLET_URL=wallet.base_url)
         hold.car = car
         car.add_source()
