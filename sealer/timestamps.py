@@ -54,6 +54,7 @@ class TimestampToken:
     hash_algorithm: str
     imprint: bytes
     serial_number: int
+    certificates: tuple[x509.Certificate, ...] = ()
 
 
 def redact_url(url: str) -> str:
@@ -193,7 +194,14 @@ def verify_token(token_der: bytes, data: bytes | None = None) -> TimestampToken:
         hash_algorithm=hash_algorithm,
         imprint=hashed,
         serial_number=serial,
+        certificates=_embedded_certificates(signed_data),
     )
+
+
+def _embedded_certificates(signed_data: cms.SignedData) -> tuple[x509.Certificate, ...]:
+    """Every certificate the token carries (the TSA's chain, when the TSA sends it)."""
+    return tuple(x509.load_der_x509_certificate(choice.chosen.dump())
+                 for choice in signed_data["certificates"] or [] if choice.name == "certificate")
 
 
 def _general_name(value: core.Asn1Value, signer: x509.Certificate) -> str:

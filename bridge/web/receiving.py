@@ -4,20 +4,19 @@ anchors, and the recognition report wired to this sidecar's database and ESCO se
 | Variable | Default | Meaning |
 |---|---|---|
 | `EDC_VERIFY_MAX_BYTES` | `4194304` | Largest credential file accepted for verification (413 above). |
-| `EDC_VERIFY_TRUST` | unset | What seals must chain to: CA certificates (a PEM/DER file or a directory of them), or an EU trusted list file (`*.xml`, ETSI TS 119 612: its granted CA/QC services). Unset: trust is reported as not checked. |
+| `EDC_VERIFY_TRUST` | unset | What seals and time-stamps must chain to: CA certificates (a PEM/DER file or a directory of them). Unset: no seal is called valid (indeterminate, NO_CERTIFICATE_CHAIN_FOUND). |
 """  # noqa: E501 - the table is meant to be copied to the README as is
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from flask import Request, request
 
 from bridge.api.common import runtime
 from bridge.config import ConfigError, Settings
-from bridge.recognition import SkillLabels, issued_lookup, recognise
-from bridge.web.trusted_list import TrustedListError, anchors_from_trusted_list, is_trusted_list
+from bridge.recognition import SkillLabels, issued_lookup
+from bridge.verify import verify_credential
 
 log = logging.getLogger(__name__)
 
@@ -77,24 +76,12 @@ def _skill_labels() -> SkillLabels | None:
 
 
 def recognise_upload(data: bytes, lang: str) -> dict[str, Any]:
-    """The recognition report of an uploaded file, with revocation looked up in our database."""
+    """The verification report of an uploaded file, with revocation looked up in our database.
+
+    The anchors are ``EDC_VERIFY_TRUST`` (certificates, or the folder ``edc-bridge trust update``
+    writes); unset, no seal is ever called valid (the report says indeterminate and why).
+    """
     rt = runtime()
     configured = rt.settings.env.get("EDC_VERIFY_TRUST") or None
-    trust: Any = configured
-    problem = None
-    if configured and is_trusted_list(Path(configured)):
-        try:
-            trust = anchors_from_trusted_list(Path(configured))
-        except TrustedListError as exc:
-            log.warning("EDC_VERIFY_TRUST: %s", exc)
-            trust, problem = None, str(exc)
-    report = recognise(data, lang=lang, trust_dir=trust, lookup=issued_lookup(rt.sessions),
-                       skill_labels=_skill_labels())
-    if problem and not report.get("refused"):
-        # The operator's trust list is unusable: say so, and never call the seal trusted.
-        report["errors"].append(f"this service's trust anchors cannot be used: {problem}")
-        report["seal"].update(trusted=False, trust_checked=True)
-        report["ok"] = False
-        if report["verdict"] == "valid":
-            report["verdict"] = "invalid"
-    return report
+    return verify_credential(data, trust=configured, lang=lang, lookup=issued_lookup(rt.sessions),
+                             skill_labels=_skill_labels())

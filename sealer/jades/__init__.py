@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from sealer.jades.bulk import JadesSealer
-from sealer.jades.core import SealingError, dumps, key_header, seal_jades, verify_jades
+from sealer.jades.parse import parse_jades, split_jws, strict_json
+from sealer.jades.seal import SealingError, dumps, key_header, seal_jades
 
-__all__ = ["JadesSealer", "SealingError", "dumps", "key_header", "seal_jades", "verify_jades"]
+__all__ = ["JadesSealer", "SealingError", "dumps", "key_header", "parse_jades", "seal_jades", "split_jws",
+           "strict_json"]

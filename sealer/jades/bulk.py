@@ -16,7 +16,21 @@ import datetime as dt
 import time
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 
-from sealer.jades.core import SIGT_FORMAT, SealingError, key_header, timestamp, tst_tokens
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from sealer import timestamps
+from sealer.jades.seal import (
+    SIGT_FORMAT,
+    SealingError,
+    ValidationDataSource,
+    archive_entry,
+    check_level,
+    gather,
+    key_header,
+    long_term_entries,
+    timestamp,
+    tst_tokens,
+)
 from sealer.jose import b64url_encode, compact_json
 from sealer.keys import KeySource
 
@@ -34,11 +48,15 @@ class JadesSealer:
         tsa_url: str | None = None,
         kid: bool = True,
         content_timestamp: bool = True,
+        level: str | None = None,
+        validation_data: ValidationDataSource | None = None,
     ) -> None:
         self.key = key
         self.alg = alg or key.default_alg
         self.tsa_url = tsa_url
-        self._content_timestamp = bool(tsa_url) and content_timestamp
+        self.level = check_level(level, tsa_url, validation_data)
+        self._validation_data = validation_data
+        self._content_timestamp = self.level != "B-B" and content_timestamp
         header = compact_json(key_header(key, self.alg, kid=kid))
         # '{"alg":…,"b64":false}' -> '{"alg":…,"b64":false,"sigT":"' + sigT + '",' + rest.
         self._head = header[:-1] + b',"sigT":"'
@@ -53,8 +71,46 @@ class JadesSealer:
 
         ``escaped`` is ``payload`` JSON-string-escaped without quotes (as json.dumps with
         ensure_ascii=False escapes); when given it is trusted, which is the point: it saves escaping
-        the payload here. ``signing_time`` defaults to now.
+        the payload here. ``signing_time`` defaults to now. At B-LT/B-LTA the validation data is
+        gathered for this seal alone (see :meth:`seal_chunk` to share it).
         """
+        return self.seal_chunk([(payload, escaped)], signing_time=signing_time)[0]
+
+    def seal_chunk(
+        self, items: list[tuple[bytes, bytes | None]], *, signing_time: dt.datetime | None = None
+    ) -> list[bytes]:
+        """Seal several payloads ((payload, escaped or None) pairs), sharing what the standard lets
+        seals share.
+
+        Each seal has its own signature, content and signature time-stamps (their imprints are this
+        seal's payload and signature value). The validation data of B-LT (certificates, OCSP/CRL
+        answers for the seal's chain and the TSA's) is the same for every seal of one key: it is
+        gathered once, after the last signature time-stamp of the chunk, so every answer post-dates
+        the signature time-stamp of every seal it is embedded in (what EN 319 102-1 needs to validate
+        them in the past). Archive time-stamps cover each seal's own bytes, so there is one per seal.
+        """
+        parts = [self._signed(payload, escaped, signing_time) for payload, escaped in items]
+        if self.level in ("B-B", "B-T"):
+            return [b"".join(p[0]) for p in parts]
+        assert self._validation_data is not None and self.tsa_url is not None
+        tokens = {p[2].signer.public_bytes(Encoding.DER): p[2] for p in parts if p[2] is not None}
+        data = gather(self._validation_data, self.key.chain, list(tokens.values()))
+        shared = long_term_entries(data, self.key.chain)
+        out = []
+        for head, (payload, _escaped), (_parts, protected, _token, signature, sig_tst) in zip(
+                [p[0] for p in parts], items, parts, strict=True):
+            etsi_u = [sig_tst, *shared]
+            if self.level == "B-LTA":
+                etsi_u.append(archive_entry(self.tsa_url, bytes(payload), protected, signature, etsi_u))
+            entries = b'","'.join(e.encode("ascii") for e in etsi_u)
+            out.append(b"".join([*head[:4], b'","header":{"etsiU":["', entries, b'"]}',
+                                 b',"signature":"', signature, b'"}]}']))
+        return out
+
+    def _signed(
+        self, payload: bytes, escaped: bytes | None, signing_time: dt.datetime | None
+    ) -> tuple[list[bytes], bytes, timestamps.TimestampToken | None, bytes, str]:
+        """(the B-B/B-T file as parts, protected header, signature time-stamp, signature, sigTst entry)."""
         if escaped is None:
             if not isinstance(payload, bytes | bytearray):
                 raise SealingError("payload must be bytes (the UTF-8 JSON text of the credential)")
@@ -72,13 +128,17 @@ class JadesSealer:
             protected = self._protected(signing_time)
         signature = b64url_encode(self.key.sign(protected + b"." + payload, self.alg)).encode("ascii")
         parts = [b'{"payload":"', escaped, b'","signatures":[{"protected":"', protected]
-        if self.tsa_url:
-            sig_tst = compact_json({"sigTst": tst_tokens(timestamp(self.tsa_url, signature))})
-            parts += [b'","header":{"etsiU":["', b64url_encode(sig_tst).encode("ascii"), b'"]}']
+        token = None
+        entry = ""
+        if self.level != "B-B":
+            assert self.tsa_url is not None
+            token = timestamp(self.tsa_url, signature)
+            entry = b64url_encode(compact_json({"sigTst": tst_tokens(token)}))
+            parts += [b'","header":{"etsiU":["', entry.encode("ascii"), b'"]}']
         else:
             parts.append(b'"')
         parts += [b',"signature":"', signature, b'"}]}']
-        return b"".join(parts)
+        return parts, protected, token, signature, entry
 
     def layout(self, escaped: bytes) -> bytes:
         """What every seal of a payload like ``escaped`` shares, in the order ``seal`` writes it: the

@@ -6,9 +6,9 @@ one reference covers the whole document (the signature itself excluded), one cov
 written by signxml — one covers ``KeyInfo``. Signing goes through a :class:`~sealer.keys.KeySource`,
 so PKCS#12 files and PKCS#11 tokens work alike (see :mod:`sealer.xades.key_adapter`).
 
-Verification trusts nothing the document says about itself: the signature is checked with the KeyInfo
-certificate, the report shows whose certificate that is, and ``trusted`` says whether it chains to the
-anchors the caller gave. The payload returned is the canonical form of exactly what the signature
+Reading a seal trusts nothing the document says about itself: the signature is checked with the KeyInfo
+certificate, and whether that certificate is trusted is left to :mod:`sealer.validation`. The payload
+returned is the canonical form of exactly what the signature
 covers, and a signature that does not cover the whole document is refused, so wrapped or appended
 credential elements can never be passed off as sealed.
 """
@@ -17,21 +17,25 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
-from signxml.exceptions import InvalidInput, SignXMLException
+from signxml.exceptions import InvalidDigest, InvalidInput, SignXMLException
 from signxml.xades import XAdESDataObjectFormat, XAdESSignatureConfiguration
 
 from sealer import certificates, timestamps
-from sealer.findings import SealReport, TimestampInfo
+from sealer.findings import (
+    FORMAT_FAILURE,
+    HASH_FAILURE,
+    SIG_CRYPTO_FAILURE,
+    Failure,
+    SignatureFindings,
+    TimestampFinding,
+)
 from sealer.keys import KeySource
-from sealer.validation import anchors as trust
 from sealer.xades.dsig import (
     C14N_10,
     C14N_11,
@@ -49,9 +53,7 @@ from sealer.xades.dsig import (
 )
 from sealer.xades.key_adapter import signing_adapter
 
-__all__ = ["XadesError", "seal_xades", "verify_xades"]
-
-TrustRoots = Sequence[x509.Certificate] | str | Path | None
+__all__ = ["XadesError", "parse_xades", "seal_xades"]
 
 _SIGNATURE_METHODS = {
     SignatureMethod.RSA_SHA256: "RS256",
@@ -114,84 +116,88 @@ def seal_xades(xml: bytes, key: KeySource, *, signing_time: dt.datetime | None =
     return etree.tostring(sealed, xml_declaration=True, encoding="UTF-8")
 
 
-def verify_xades(xml: bytes, *, trust_roots: TrustRoots = None, at: dt.datetime | None = None) -> SealReport:
-    """Verify an enveloped XAdES seal. Never raises for a bad seal: reasons go to ``errors``.
+def parse_xades(xml: bytes) -> SignatureFindings:
+    """What an enveloped XAdES seal shows about itself. Never raises for a bad seal.
 
-    ``trust_roots``: anchor certificates, or a file/directory to load them from; without them
-    ``trusted`` is None. The chain is validated at ``at`` if given, else at the best proven sealing
-    time (signature timestamp, else SigningTime), so seals outlive their certificates; expiry since
-    then is a warning.
+    The signature is checked with the KeyInfo certificate named by SigningCertificateV2; whose
+    certificate that is, and whether it and the SignatureTimeStamp's TSA are trusted, is for
+    :mod:`sealer.validation` to judge.
     """
-    report = SealReport(format="XAdES")
+    found = SignatureFindings(format="XAdES")
+    errors: list[str] = []
+    _parse_into(xml, found, errors)
+    found.failures[:0] = [Failure(FORMAT_FAILURE, message) for message in errors]
+    return found
+
+
+def _parse_into(xml: bytes, found: SignatureFindings, errors: list[str]) -> None:
     try:
         root = parse(xml)
     except ValueError as exc:
-        report.errors.append(str(exc))
-        return report
+        errors.append(str(exc))
+        return
     if _outer_processing_instructions(root):
-        report.errors.append(_OUTER_PI)
-        return report
+        errors.append(_OUTER_PI)
+        return
     signatures = list(root.iter(ds("Signature")))
     if len(signatures) != 1:
-        report.errors.append(
+        errors.append(
             "the document carries no ds:Signature" if not signatures
             else f"the document carries {len(signatures)} ds:Signature elements; exactly one seal is expected"
         )
-        return report
+        return
     signature = signatures[0]
     if signature is root:
-        report.errors.append("the ds:Signature is the document element; an enveloped seal is expected")
-        return report
+        errors.append("the ds:Signature is the document element; an enveloped seal is expected")
+        return
     method = signature.find(f"{ds('SignedInfo')}/{ds('SignatureMethod')}")
     method_uri = None if method is None else method.get("Algorithm")
-    report.algorithm = _algorithm_name(method_uri)
+    found.algorithm = _algorithm_name(method_uri)
 
-    certs = _keyinfo_certificates(signature, report.errors)
+    certs = _keyinfo_certificates(signature, errors)
     if not certs:
-        return report
-    signed_props = _signed_properties(signature, report.errors)
-    leaf = _signing_certificate(certs, signed_props, report.errors)
-    report.certificate = certificates.summarise(leaf)
-    claimed_time = _signing_time(signed_props, report.errors)
+        return
+    signed_props = _signed_properties(signature, errors)
+    leaf = _signing_certificate(certs, signed_props, errors)
+    found.certificate, found.chain = leaf, [c for c in certs if c is not leaf]
+    found.claimed_time = _signing_time(signed_props, errors)
 
     verifier = EdcXadesVerifier(outer_xml_attributes=ancestor_xml_attributes(signature))
     # signxml refuses certificates outside their validity at its verification time; validity is judged
-    # below against the proven sealing time, so give signxml a moment inside the validity period.
-    inside = min(max(claimed_time or leaf.not_valid_before_utc, leaf.not_valid_before_utc),
+    # by sealer.validation at the proven sealing time, so give signxml a moment inside the validity period.
+    inside = min(max(found.claimed_time or leaf.not_valid_before_utc, leaf.not_valid_before_utc),
                  leaf.not_valid_after_utc)
     try:
         results: list = verifier.verify(  # a list whenever expect_references is not exactly 1
             root, x509_cert=leaf, expect_config=_with_time(inside), validate_schema=True
         )
+    except InvalidDigest as exc:
+        found.fail(HASH_FAILURE, f"the seal does not verify: {_reason(exc)}")
+        return
     except SignXMLException as exc:
-        report.errors.append(f"the seal does not verify: {_reason(exc)}")
-        return report
+        found.fail(SIG_CRYPTO_FAILURE, f"the seal does not verify: {_reason(exc)}")
+        return
     except ValueError as exc:  # signxml's enums reject unknown algorithm URIs with a bare ValueError
-        report.errors.append(f"the seal uses an unsupported algorithm: {exc}")
-        return report
+        errors.append(f"the seal uses an unsupported algorithm: {exc}")
+        return
     except etree.DocumentInvalid as exc:
-        report.errors.append(f"the ds:Signature does not follow the XAdES schema: {exc.args[0]}")
-        return report
+        errors.append(f"the ds:Signature does not follow the XAdES schema: {exc.args[0]}")
+        return
 
     references = signature.findall(f"{ds('SignedInfo')}/{ds('Reference')}")
-    payload = _covered_document(root, signature, references, results, report.errors)
-    _check_signed_properties_reference(signature, references, report.errors)
-    _check_issuer_serial(leaf, signed_props, report.errors)
+    payload = _covered_document(root, signature, references, results, errors)
+    _check_signed_properties_reference(signature, references, errors)
+    _check_issuer_serial(leaf, signed_props, errors)
     if payload is None:
-        return report
-    report.payload = payload
-    _check_content_timestamps(signed_props, references, results, report.errors)
-    report.signing_time = claimed_time
-    report.signature_valid = not report.errors
-
-    sig_tst = _signature_timestamp(signature, report)
-    report.level = _level(signature, sig_tst is not None)
-    _check_validity(report, leaf, claimed_time, sig_tst)
-    if trust_roots is not None:
-        extra, crls, ocsps = _validation_data(signature, report.errors)
-        moment = at or (sig_tst.gen_time if sig_tst else claimed_time) or dt.datetime.now(dt.UTC)
-        trust.check_report_trust(report, leaf, certs[1:] + extra, trust_roots, moment, crls, ocsps)
-    return report
+        return
+    found.payload = payload
+    _check_content_timestamps(signed_props, references, results, errors)
+    found.signature_intact = not errors
+    stamp = _signature_timestamp(signature, errors)
+    if stamp is not None:
+        found.timestamps.append(stamp)
+    found.level = _level(signature, stamp is not None)
+    found.validation_certs, found.crls, found.ocsps = _validation_data(signature, errors)
 
 
 _OUTER_PI = (
@@ -386,8 +392,8 @@ def _unsigned(signature: etree._Element, tag: str) -> list[etree._Element]:
     )
 
 
-def _signature_timestamp(signature: etree._Element, report: SealReport) -> timestamps.TimestampToken | None:
-    """Check the first xades:SignatureTimeStamp: token signature and imprint over ds:SignatureValue."""
+def _signature_timestamp(signature: etree._Element, errors: list[str]) -> TimestampFinding | None:
+    """The first xades:SignatureTimeStamp: token signature and imprint over ds:SignatureValue."""
     stamps = _unsigned(signature, "SignatureTimeStamp")
     if not stamps:
         return None
@@ -397,17 +403,14 @@ def _signature_timestamp(signature: etree._Element, report: SealReport) -> times
     value = signature.find(ds("SignatureValue"))
     encapsulated = stamp.find(xades("EncapsulatedTimeStamp"))
     if value is None or encapsulated is None or not encapsulated.text:
-        report.errors.append("SignatureTimeStamp carries no EncapsulatedTimeStamp")
+        errors.append("SignatureTimeStamp carries no EncapsulatedTimeStamp")
         return None
     try:
-        token_der = _b64(encapsulated)
-        data = canonicalize(value, algorithm)
-        token = timestamps.verify_token(token_der, data)
+        token = timestamps.verify_token(_b64(encapsulated), canonicalize(value, algorithm))
     except (binascii.Error, ValueError, InvalidInput, timestamps.TimestampError) as exc:
-        report.errors.append(f"SignatureTimeStamp: {exc}")
+        errors.append(f"SignatureTimeStamp: {exc}")
         return None
-    report.timestamp = TimestampInfo(time=token.gen_time, tsa=token.tsa_name)
-    return token
+    return TimestampFinding("signature", token, True)
 
 
 def _level(signature: etree._Element, has_signature_timestamp: bool) -> str:
@@ -423,38 +426,6 @@ def _level(signature: etree._Element, has_signature_timestamp: bool) -> str:
     if _unsigned(signature, "CertificateValues") or _unsigned(signature, "RevocationValues"):
         return "B-LT"
     return "B-T"
-
-
-def _within(cert: x509.Certificate, moment: dt.datetime) -> bool:
-    return cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc
-
-
-def _check_validity(
-    report: SealReport,
-    leaf: x509.Certificate,
-    claimed: dt.datetime | None,
-    sig_tst: timestamps.TimestampToken | None,
-) -> None:
-    if sig_tst is not None:
-        if claimed and sig_tst.gen_time < claimed - dt.timedelta(minutes=5):
-            report.errors.append("the signature timestamp is earlier than the claimed SigningTime")
-        if not _within(leaf, sig_tst.gen_time):
-            report.errors.append("the certificate was not valid at the signature timestamp time")
-    if claimed and not _within(leaf, claimed):
-        report.errors.append("the certificate was not valid at the SigningTime")
-    now = dt.datetime.now(dt.UTC)
-    if leaf.not_valid_after_utc < now:
-        proven = sig_tst.gen_time if sig_tst else claimed
-        if proven and proven <= leaf.not_valid_after_utc:
-            how = "the signature timestamp proves" if sig_tst else "the (unproven) SigningTime says"
-            report.warnings.append(
-                f"the certificate expired on {leaf.not_valid_after_utc:%Y-%m-%d}; {how} the seal was made "
-                "while it was valid"
-            )
-        else:
-            report.warnings.append(f"the certificate expired on {leaf.not_valid_after_utc:%Y-%m-%d}")
-    elif leaf.not_valid_before_utc > now:
-        report.errors.append("the certificate is not yet valid")
 
 
 def _validation_data(

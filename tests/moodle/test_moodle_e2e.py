@@ -19,6 +19,7 @@ from moodle_adapter.config import load_config
 from moodle_adapter.moodle_client import MoodleClient
 from moodle_adapter.poller import Poller
 from moodle_adapter.sidecar_client import SidecarClient
+from sealer.validation import parse
 
 from .conftest import API_KEY, SOURCE, T0, Clock
 from .fake_moodle import ESCO_DATA_ANALYSIS, ESCO_PYTHON
@@ -75,10 +76,9 @@ def test_completion_in_moodle_ends_as_a_sealed_credential(write_config, real_sid
     status = _wait_settled(sidecar, credential_id)
     assert status["status"] in {"sealed", "delivered", "partially_delivered"}, status
 
-    from sealer.validation.detect import verify_seal
 
-    seal = verify_seal(sidecar.sealed_credential(credential_id))
-    assert (seal.format, seal.signature_valid, seal.errors) == ("JAdES", True, [])
+    seal = parse(sidecar.sealed_credential(credential_id))
+    assert (seal.format, seal.signature_intact, seal.errors) == ("JAdES", True, [])
     credential = json.loads(seal.payload)
     text = json.dumps(credential, ensure_ascii=False)
     assert "Camille" in text and "Martin" in text
@@ -98,7 +98,6 @@ def test_plugin_payload_is_accepted_and_sealed_by_the_real_sidecar(real_sidecar,
     import shutil
     import subprocess
 
-    from sealer.validation.detect import verify_seal
 
     php = shutil.which("php")
     assert php, "php-cli is missing: run `make system-deps`"
@@ -129,8 +128,8 @@ def test_plugin_payload_is_accepted_and_sealed_by_the_real_sidecar(real_sidecar,
     client = SidecarClient(real_sidecar, SOURCE, API_KEY)
     status = _wait_settled(client, credential_id)
     assert status["status"] in {"sealed", "delivered", "partially_delivered"}, status
-    seal = verify_seal(client.sealed_credential(credential_id))
-    assert seal.signature_valid and seal.errors == []
+    seal = parse(client.sealed_credential(credential_id))
+    assert seal.signature_intact and seal.errors == []
     text = json.dumps(json.loads(seal.payload), ensure_ascii=False)
     assert "Zoé" in text and "Statistique" in text and ESCO_PYTHON in text
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from lxml import html as lxml_html
 
-from bridge.recognition import recognise
+from bridge.verify import verify_credential as recognise
 from sealer.jades import dumps, seal_jades
 from sealer.keys import Pkcs12KeySource
 from sealer.xades.dsig import parse
@@ -112,8 +112,8 @@ def test_xml_signature_wrapping_is_refused(sidecar: Sidecar, edc_xml: bytes) -> 
                + b"</wrapper>")
     for wrapped in (inside, outside):
         report = api(sidecar, wrapped, "application/xml").json
-        assert report["ok"] is False and report["seal"]["signature_valid"] is not True
-        assert any("does not verify" in e for e in report["errors"]), report["errors"]
+        assert report["ok"] is False and report["seal"]["signature_intact"] is not True
+        assert any("does not verify" in e or "content was changed" in e for e in report["errors"]), report["errors"]
         assert "Mallory" not in json.dumps(report)
     signature_start = edc_xml.index(b"<ds:Signature")
     signature = edc_xml[signature_start:edc_xml.index(b"</ds:Signature>") + len(b"</ds:Signature>")]
@@ -127,8 +127,8 @@ def test_json_credential_next_to_the_sealed_one_is_refused(sidecar: Sidecar, edc
     jws["credentialSubject"] = {"fullName": {"en": "Mallory"}}
     response = api(sidecar, json.dumps(jws).encode(), "application/ld+json")
     report = response.json
-    assert report["seal"]["signature_valid"] is True  # the seal itself is intact...
-    assert report["ok"] is False and report["verdict"] == "invalid"  # ...but the file is refused
+    # The seal may be intact, but the file is not one JWS: refused as a whole before anything is shown.
+    assert report["ok"] is False and report["verdict"] == "invalid" and report["sub_indication"] == "FORMAT_FAILURE"
     assert any("outside the seal (credentialSubject)" in e for e in report["errors"])
     assert "Mallory" not in json.dumps(report)
     page = sidecar.upload(json.dumps(jws).encode())
@@ -142,8 +142,8 @@ def test_duplicate_payload_member_is_refused(sidecar: Sidecar, edc_signed: bytes
     assert text.startswith('{"payload":')
     doubled = '{"payload":' + fake + "," + text[1:]
     report = api(sidecar, doubled.encode(), "application/ld+json").json
-    assert report["ok"] is False and report["seal"]["signature_valid"] is not True
-    assert any("duplicate member 'payload'" in e for e in report["errors"]), report["errors"]
+    assert report["ok"] is False and report["seal"]["signature_intact"] is not True
+    assert any("repeats the member 'payload'" in e for e in report["errors"]), report["errors"]
     assert "Mallory" not in json.dumps(report)
 
 
@@ -156,9 +156,8 @@ def test_sealed_payload_with_duplicate_keys_is_refused(sidecar: Sidecar, dev_sea
     key = Pkcs12KeySource(dev_seal.pkcs12_path, "dev-seal")
     resealed = dumps(seal_jades(ambiguous.encode("utf-8"), key))
     report = api(sidecar, resealed, "application/ld+json").json
-    assert report["seal"]["signature_valid"] is True
-    assert report["ok"] is False
-    assert any("repeats the member(s) 'fullName'" in e for e in report["errors"]), report["errors"]
+    assert report["ok"] is False and report["sub_indication"] == "FORMAT_FAILURE"
+    assert any("repeats the member 'fullName'" in e for e in report["errors"]), report["errors"]
     assert report["credential"] is None and "Mallory" not in json.dumps(report)
 
 
@@ -168,7 +167,8 @@ def test_payload_differing_from_what_was_sealed(sidecar: Sidecar, edc_signed: by
     credential["credentialSubject"]["fullName"] = {"en": "Mallory"}
     jws["payload"] = json.dumps(credential)
     report = api(sidecar, json.dumps(jws).encode(), "application/json").json
-    assert report["ok"] is False and report["seal"]["signature_valid"] is False
+    assert report["ok"] is False and report["seal"]["signature_intact"] is False
+    assert report["sub_indication"] == "SIG_CRYPTO_FAILURE"
 
 
 def test_oversized_upload_gets_413_with_a_clear_message(tmp_path: Path, dev_seal: Any, edc_signed: bytes) -> None:
@@ -223,7 +223,8 @@ def test_missing_file(sidecar: Sidecar) -> None:
 def test_unsealed_credential_is_not_valid(edc_signed: bytes) -> None:
     payload = json.loads(edc_signed)["payload"].encode("utf-8")
     report = recognise(payload)
-    assert report["ok"] is False and report["seal"]["signature_valid"] is False
+    assert report["ok"] is False and report["seal"]["signature_intact"] is False
+    assert report["sub_indication"] == "FORMAT_FAILURE"
     assert any("carries no seal" in e for e in report["errors"])
 
 
@@ -250,8 +251,7 @@ def test_deeply_nested_sealed_payload_is_refused(sidecar: Sidecar, edc_signed: b
         jws["payload"] = payload
         response = api(sidecar, json.dumps(jws).encode(), "application/ld+json")
         assert response.status_code == 200
-        assert response.json["ok"] is False
-        assert "the sealed payload is nested too deeply" in response.json["errors"]
+        assert response.json["ok"] is False and response.json["sub_indication"] == "SIG_CRYPTO_FAILURE"
 
 
 def test_odd_claim_lists_keep_details_with_their_achievement(sidecar: Sidecar, dev_seal: Any) -> None:
@@ -263,6 +263,7 @@ def test_odd_claim_lists_keep_details_with_their_achievement(sidecar: Sidecar, d
     key = Pkcs12KeySource(dev_seal.pkcs12_path, "dev-seal")
     resealed = dumps(seal_jades(json.dumps(credential).encode("utf-8"), key))
     report = api(sidecar, resealed, "application/ld+json").json
+    assert report["credential"] is not None, report["errors"]
     achievements = report["credential"]["achievements"]
     assert len(achievements) == 1
     assert achievements[0]["awarding_date"] == "2026-11-20T10:00:00Z"

@@ -53,11 +53,12 @@ def test_language_from_query_or_accept_language(sidecar: Sidecar) -> None:
     assert page(sidecar.client.get(switch)).get("lang") == "fr"
 
 
-def test_edc_sample_is_valid_with_recognition_report(sidecar: Sidecar, edc_signed: bytes) -> None:
+def test_edc_sample_is_intact_but_indeterminate_without_anchors(sidecar: Sidecar, edc_signed: bytes) -> None:
     response = sidecar.upload(edc_signed, "Sample-CertOfPart-signed.jsonld")
     assert response.status_code == 200
     doc = page(response)
-    assert "Valid" in text_of(doc, "result-heading")
+    assert "Cannot be confirmed" in text_of(doc, "result-heading")
+    assert "could not be traced to a trusted authority" in text_of(doc, "indeterminate")
     assert text_of(doc, "seal-valid").startswith("yes (JAdES B-LTA)")
     assert text_of(doc, "sealed-by") == "ORGANIZACION TEST"
     assert "VATES-A00000000" in doc.text_content()
@@ -74,10 +75,11 @@ def test_edc_sample_is_valid_with_recognition_report(sidecar: Sidecar, edc_signe
 def test_edc_sample_in_french(sidecar: Sidecar, edc_signed: bytes) -> None:
     doc = page(sidecar.upload(edc_signed, lang="fr"))
     assert doc.get("lang") == "fr"
-    assert text_of(doc, "result-heading").startswith("Valide")
+    assert text_of(doc, "result-heading").startswith("Non confirmé")
+    assert "autorité de confiance" in text_of(doc, "indeterminate")
     assert text_of(doc, "conforms") == "oui"
     # Messages from the seal verifier are English and marked so for screen readers.
-    assert doc.xpath("//div[@class='notes']//ul[@lang='en']")
+    assert doc.xpath("//div[@role='alert']//ul[@lang='en']")
 
 
 def test_tampered_edc_sample_is_not_valid(sidecar: Sidecar, edc_signed: bytes) -> None:
@@ -92,7 +94,7 @@ def test_tampered_edc_sample_is_not_valid(sidecar: Sidecar, edc_signed: bytes) -
     assert b"Andromedb" not in response.data and not doc.xpath("//*[@id='recognition']")
     api = sidecar.client.post("/api/v1/verify", data=tampered, content_type="application/ld+json")
     assert api.status_code == 200 and api.json["ok"] is False and api.json["verdict"] == "invalid"
-    assert api.json["seal"]["signature_valid"] is False and api.json["errors"]
+    assert api.json["seal"]["signature_intact"] is False and api.json["errors"]
     assert api.json["credential"] is None
 
 
@@ -102,7 +104,8 @@ def test_legacy_xades_credential(sidecar: Sidecar, edc_xml: bytes) -> None:
     assert text_of(doc, "conforms").startswith("not applicable")
     assert "legacy XML credential" in doc.text_content()
     api = sidecar.client.post("/api/v1/verify", data=edc_xml, content_type="application/xml").json
-    assert api["seal"]["format"] == "XAdES" and api["seal"]["signature_valid"] is True
+    assert api["seal"]["format"] == "XAdES" and api["seal"]["signature_intact"] is True
+    assert api["verdict"] == "indeterminate"
     assert api["credential"] is None
 
 
@@ -110,18 +113,22 @@ def test_api_report_for_edc_sample(sidecar: Sidecar, edc_signed: bytes) -> None:
     response = sidecar.client.post("/api/v1/verify?lang=fr", data=edc_signed, content_type="application/json")
     assert response.status_code == 200
     report = response.json
-    assert report["ok"] is True and report["verdict"] == "valid"
-    assert report["seal"]["sealed_by"]["organisation_identifier"] == "VATES-A00000000"
-    assert report["seal"]["trust_checked"] is False and report["seal"]["trusted"] is None
+    assert report["report_version"] == "1"
+    assert report["ok"] is False and report["verdict"] == "indeterminate"
+    assert report["sub_indication"] == "NO_CERTIFICATE_CHAIN_FOUND"
+    assert report["seal"]["certificate"]["organization_identifier"] == "VATES-A00000000"
+    assert report["seal"]["trust"] == {"anchors": None, "chain_trusted": None, "chain": []}
+    assert report["issuer"]["matches_sealer"] is True
     assert report["content"]["conforms"] is True
     achievement = report["credential"]["achievements"][0]
     assert achievement["title"] == "EDC Updates Webinar" and achievement["volume_of_learning"] == "P2M"
     form = sidecar.client.post("/api/v1/verify", data={"file": (__import__("io").BytesIO(edc_signed), "c.jsonld")},
                                content_type="multipart/form-data")
-    assert form.status_code == 200 and form.json["verdict"] == "valid"
+    assert form.status_code == 200 and form.json == response.json | {"credential": form.json["credential"]}
 
 
-def test_our_credential_recognition_revocation_and_catalogue_link(sidecar: Sidecar) -> None:
+def test_our_credential_recognition_revocation_and_catalogue_link(tmp_path: Any, dev_seal: Any) -> None:
+    sidecar = make_sidecar(tmp_path, dev_seal, EDC_VERIFY_TRUST=str(dev_seal.ca_certificate_path))
     cred_id, sealed = sidecar.issue()
     report = sidecar.client.post("/api/v1/verify", data=sealed, content_type="application/ld+json").json
     assert report["verdict"] == "valid", report["errors"]
@@ -150,7 +157,8 @@ def test_our_credential_recognition_revocation_and_catalogue_link(sidecar: Sidec
     revoked = sidecar.admin("POST", f"/api/v1/credentials/{cred_id}:revoke", {"reason": "issued in error"})
     assert revoked.status_code == 200, revoked.json
     report = sidecar.client.post("/api/v1/verify", data=sealed, content_type="application/ld+json").json
-    assert report["ok"] is False and report["verdict"] == "revoked"
+    assert report["ok"] is False and report["verdict"] == "invalid"
+    assert report["sub_indication"] == "CREDENTIAL_REVOKED"
     assert report["revocation"]["status"] == "revoked" and report["revocation"]["revoked_at"]
     doc = page(sidecar.upload(sealed, lang="fr"))
     assert text_of(doc, "result-heading").startswith("Révoqué")
@@ -161,9 +169,10 @@ def test_trust_anchors_from_configuration(tmp_path: Any, dev_seal: Any, edc_sign
     car = make_sidecar(tmp_path, dev_seal, EDC_VERIFY_TRUST=str(dev_seal.ca_certificate_path))
     _cred_id, sealed = car.issue()
     ours = car.client.post("/api/v1/verify", data=sealed, content_type="application/ld+json").json
-    assert ours["seal"]["trust_checked"] is True and ours["seal"]["trusted"] is True and ours["ok"] is True
+    assert ours["seal"]["trust"]["chain_trusted"] is True and ours["ok"] is True
     theirs = car.client.post("/api/v1/verify", data=edc_signed, content_type="application/ld+json").json
-    assert theirs["seal"]["trusted"] is False and theirs["ok"] is False
+    assert theirs["seal"]["trust"]["chain_trusted"] is False and theirs["ok"] is False
+    assert theirs["verdict"] == "indeterminate" and theirs["sub_indication"] == "NO_CERTIFICATE_CHAIN_FOUND"
     doc = page(car.upload(edc_signed))
     assert text_of(doc, "trusted") == "no"
 
@@ -179,49 +188,22 @@ def test_same_id_other_content_is_not_reported_as_ours(sidecar: Sidecar, dev_sea
     other = Pkcs12KeySource(dev_seal.pkcs12_path, "dev-seal")
     forged = dumps(seal_jades(json.dumps(payload).encode(), other))
     report = sidecar.client.post("/api/v1/verify", data=forged, content_type="application/ld+json").json
-    assert report["seal"]["signature_valid"] is True
+    assert report["seal"]["signature_intact"] is True
     assert report["revocation"]["status"] == "unknown"
     assert report["ok"] is False
     assert any("differs from what it sealed" in e for e in report["errors"])
     assert report["credential"]["id"] == f"urn:credential:{cred_id}"
 
 
-def _trusted_list(ca_pem: bytes, status: str = "granted") -> bytes:
-    """A minimal ETSI TS 119 612 trusted list naming one CA/QC service."""
-    import base64
-
-    from cryptography import x509 as cx509
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    der = cx509.load_pem_x509_certificate(ca_pem).public_bytes(Encoding.DER)
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<TrustServiceStatusList xmlns="http://uri.etsi.org/02231/v2#" TSLTag="http://uri.etsi.org/19612/TSLTag">
- <TrustServiceProviderList><TrustServiceProvider><TSPServices><TSPService><ServiceInformation>
-  <ServiceTypeIdentifier>http://uri.etsi.org/TrstSvc/Svctype/CA/QC</ServiceTypeIdentifier>
-  <ServiceName><Name xml:lang="en">Dev CA</Name></ServiceName>
-  <ServiceDigitalIdentity><DigitalId><X509Certificate>{base64.b64encode(der).decode()}</X509Certificate>
-  </DigitalId></ServiceDigitalIdentity>
-  <ServiceStatus>http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/{status}</ServiceStatus>
- </ServiceInformation></TSPService></TSPServices></TrustServiceProvider></TrustServiceProviderList>
-</TrustServiceStatusList>""".encode()
-
-
-def test_trust_anchors_from_an_eu_trusted_list_file(tmp_path: Any, dev_seal: Any, edc_signed: bytes) -> None:
+def test_an_unchecked_trusted_list_file_is_not_used_as_anchors(tmp_path: Any, dev_seal: Any) -> None:
+    """A trusted list counts only once its signature is checked: a bare .xml file is refused, clearly."""
     listing = tmp_path / "tl.xml"
-    listing.write_bytes(_trusted_list(dev_seal.ca_certificate_path.read_bytes()))
+    listing.write_bytes(b'<?xml version="1.0"?><TrustServiceStatusList xmlns="http://uri.etsi.org/02231/v2#"/>')
     car = make_sidecar(tmp_path, dev_seal, EDC_VERIFY_TRUST=str(listing))
     _cred_id, sealed = car.issue()
-    ours = car.client.post("/api/v1/verify", data=sealed, content_type="application/ld+json").json
-    assert ours["seal"]["trusted"] is True and ours["ok"] is True, ours["errors"]
-    theirs = car.client.post("/api/v1/verify", data=edc_signed, content_type="application/ld+json").json
-    assert theirs["seal"]["trusted"] is False
-
-    listing.write_bytes(_trusted_list(dev_seal.ca_certificate_path.read_bytes(), status="withdrawn"))
     report = car.client.post("/api/v1/verify", data=sealed, content_type="application/ld+json").json
-    assert report["ok"] is False and report["seal"]["trusted"] is False
-    assert any("lists no granted CA/QC service" in e for e in report["errors"])
-    doc = page(car.upload(sealed))
-    assert text_of(doc, "trusted") == "no"
+    assert report["ok"] is False and report["verdict"] == "indeterminate"
+    assert any("trust update" in e for e in report["errors"]), report["errors"]
 
 
 def test_api_reports_in_any_language_the_credential_carries(sidecar: Sidecar) -> None:

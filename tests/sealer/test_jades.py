@@ -13,11 +13,13 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from jwcrypto import jwk, jws
 
 from sealer import timestamps
-from sealer.certificates import IssuerSerial
-from sealer.jades import SealingError, dumps, seal_jades, verify_jades
+from sealer.certificates import IssuerSerial, summarise
+from sealer.jades import SealingError, dumps, seal_jades
 from sealer.jose import b64url_decode
 from sealer.keys import Pkcs12KeySource, UnsupportedAlgorithm
+from sealer.validation import validate_seal
 from tests.reference import ELM_EXAMPLES
+from tests.sealer.checks import intact
 
 EDC_SAMPLE = ELM_EXAMPLES / "elm-v3" / "Sample-CertOfPart-signed.jsonld"
 UNSIGNED = ELM_EXAMPLES / "elm-v3" / "Sample-CertOfPart-unsigned.jsonld"
@@ -74,22 +76,23 @@ def test_structure_matches_edc(rsa_key) -> None:
 def test_kid_can_be_left_out(rsa_key) -> None:
     sealed = seal_jades(b'{"a":1}', rsa_key, kid=False)
     assert "kid" not in _header(sealed)
-    assert verify_jades(sealed).ok
+    assert intact(sealed)
 
 
 @pytest.mark.parametrize(("key_type", "alg"), PAIRS)
 def test_round_trip(keys, key_type: str, alg: str) -> None:
     key = keys[key_type]
     sealed = seal_jades(_payload(), key, alg=alg)
-    report = verify_jades(dumps(sealed))
-    assert report.ok, report.errors
-    assert report.signature_valid
+    report = validate_seal(dumps(sealed))
+    assert report.signature_intact and report.errors == [], report.errors
+    assert report.signature_intact
     assert report.algorithm == alg
     assert report.level == "B-B"
     assert report.payload == _payload()
-    assert report.certificate.organization_identifier == "VATFR-00000000000"
-    assert report.timestamp is None
-    assert report.trusted is None
+    assert summarise(report.findings.certificate).organization_identifier == "VATFR-00000000000"
+    assert report.timestamps == []
+    assert report.chain_trusted is None
+    assert report.verdict == "indeterminate" and report.sub_indication == "NO_CERTIFICATE_CHAIN_FOUND"
 
 
 def test_default_algorithm_follows_key_type(key) -> None:
@@ -134,18 +137,18 @@ def test_baseline_t_with_loopback_tsa(key, loopback) -> None:
     checker.deserialize(dumps(sealed).decode("utf-8"))
     checker.verify(jwk.JWK.from_pyca(key.certificate.public_key()))  # etsiU does not disturb JOSE
 
-    report = verify_jades(dumps(sealed))
-    assert report.ok, report.errors
+    report = validate_seal(dumps(sealed))
+    assert report.signature_intact and report.errors == [], report.errors
     assert report.level == "B-T"
-    assert report.timestamp.time == token.gen_time
-    assert report.timestamp.tsa == "CN=Loopback Test TSA,C=LU"
+    assert report.timestamps[-1].time == token.gen_time
+    assert report.timestamps[-1].tsa == "CN=Loopback Test TSA,C=LU"
 
 
 def test_baseline_t_without_content_timestamp(rsa_key, loopback) -> None:
     sealed = seal_jades(b'{"x": 1}', rsa_key, tsa_url=loopback.url, content_timestamp=False)
     assert _header(sealed)["crit"] == ["b64", "sigT"]
     assert loopback.requests_seen == 1
-    assert verify_jades(sealed).level == "B-T"
+    assert validate_seal(sealed).level == "B-T"
 
 
 def test_tsa_failure_produces_no_seal(rsa_key, loopback) -> None:
@@ -177,7 +180,7 @@ def test_bad_input_is_named(rsa_key, payload, kwargs, message: str) -> None:
 def test_non_ascii_payload_round_trips(rsa_key) -> None:
     payload = json.dumps({"title": {"fr": "Analyse de données", "el": "Ανάλυση"}}, ensure_ascii=False)
     sealed = json.loads(dumps(seal_jades(payload.encode("utf-8"), rsa_key)))
-    assert verify_jades(sealed).payload == payload.encode("utf-8")
+    assert validate_seal(sealed).payload == payload.encode("utf-8")
 
 
 def test_chain_in_x5c_is_leaf_first(rsa_key) -> None:

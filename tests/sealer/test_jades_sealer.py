@@ -9,11 +9,12 @@ import pytest
 from jwcrypto import jwk, jws
 
 from sealer import timestamps
-from sealer.jades import SealingError, dumps, seal_jades, verify_jades
+from sealer.jades import SealingError, dumps, seal_jades
 from sealer.jades.bulk import JadesSealer
 from sealer.jose import b64url_decode
 from sealer.keys import Pkcs12KeySource, UnsupportedAlgorithm
 from sealer.keys.devseal import create_dev_seal
+from sealer.validation import validate_seal
 from tests.reference import ELM_EXAMPLES
 
 UNSIGNED = ELM_EXAMPLES / "elm-v3" / "Sample-CertOfPart-unsigned.jsonld"
@@ -63,10 +64,10 @@ def test_same_jws_as_the_reference_and_it_verifies(keys, key_type: str, alg: str
     assert list(mine) == list(theirs) and list(mine["signatures"][0]) == list(theirs["signatures"][0])
     assert mine["payload"] == theirs["payload"] == payload.decode("utf-8")
     for sealed in (ours, reference):
-        report = verify_jades(sealed)
-        assert report.ok, report.errors
+        report = validate_seal(sealed)
+        assert report.signature_intact and report.errors == [], report.errors
         assert report.algorithm == alg and report.payload == payload and report.level == "B-B"
-        assert report.signing_time == AT.replace(microsecond=0)
+        assert report.findings.claimed_time == AT.replace(microsecond=0)
 
     registry = {"sigT": jws.JWSEHeaderParameter("Claimed signing time", True, True, None)}
     checker = jws.JWS(header_registry=registry)
@@ -107,16 +108,16 @@ def test_baseline_t_like_the_reference(keys, loopback) -> None:
     content = _header(sealed)["adoTst"]["tstTokens"][0]["val"]
     timestamps.verify_token(base64.b64decode(content), payload)
     assert loopback.requests_seen == 4
-    report = verify_jades(sealed)
-    assert report.ok, report.errors
-    assert report.level == "B-T" and report.timestamp.imprint_valid
+    report = validate_seal(sealed)
+    assert report.signature_intact and report.errors == [], report.errors
+    assert report.level == "B-T" and report.timestamps[-1].covers_data
 
 
 def test_baseline_t_without_content_timestamp(keys, loopback) -> None:
     sealed = JadesSealer(keys["EC"], tsa_url=loopback.url, content_timestamp=False).seal(b'{"x": 1}')
     assert _header(sealed)["crit"] == ["b64", "sigT"]
     assert loopback.requests_seen == 1
-    assert verify_jades(sealed).level == "B-T"
+    assert validate_seal(sealed).level == "B-T"
 
 
 def test_tsa_failure_produces_no_seal(keys, loopback) -> None:

@@ -6,9 +6,10 @@ import json
 import pytest
 from softhsm import ORG_ID, SoftHsm
 
-from sealer.jades import dumps, seal_jades, verify_jades
+from sealer.jades import dumps, seal_jades
 from sealer.keys.pkcs11 import Pkcs11KeySource
-from sealer.xades import seal_xades, verify_xades
+from sealer.validation import validate_seal
+from sealer.xades import seal_xades
 
 CREDENTIAL = json.dumps({"type": ["VerifiableCredential", "EuropeanDigitalCredential"],
                          "credentialSubject": {"givenName": {"fr": "Camille"}}}, ensure_ascii=False).encode()
@@ -20,24 +21,24 @@ def test_jades_seal_from_the_token_verifies_and_chains_to_the_ca(softhsm: SoftHs
     key = softhsm.keys[name]
     source = Pkcs11KeySource(softhsm.module, key.token_label, key.key_label, pin_file=softhsm.pin_file())
     sealed = dumps(seal_jades(CREDENTIAL, source, alg=alg))
-    report = verify_jades(sealed, trust_roots=[softhsm.ca_certificate])
+    report = validate_seal(sealed, trust=[softhsm.ca_certificate])
     assert report.errors == []
-    assert report.signature_valid
-    assert report.trusted is True
+    assert report.signature_intact
+    assert report.chain_trusted is True
     assert report.certificate.organization_identifier == ORG_ID
     assert report.payload == CREDENTIAL
 
     tampered = sealed.replace(b"Camille", b"Camilla")
     assert tampered != sealed
-    assert not verify_jades(tampered, trust_roots=[softhsm.ca_certificate]).signature_valid
+    assert not validate_seal(tampered, trust=[softhsm.ca_certificate]).signature_intact
 
 
 @pytest.mark.parametrize("name", ["rsa", "ec"])
 def test_xades_seal_from_the_token_verifies(softhsm: SoftHsm, name: str) -> None:
     key = softhsm.keys[name]
     source = Pkcs11KeySource(softhsm.module, key.token_label, key.key_label, pin=softhsm.user_pin)
-    report = verify_xades(seal_xades(XML, source), trust_roots=[softhsm.ca_certificate])
+    report = validate_seal(seal_xades(XML, source), trust=[softhsm.ca_certificate])
     assert report.errors == []
-    assert report.signature_valid
-    assert report.trusted is True
+    assert report.signature_intact
+    assert report.chain_trusted is True
     assert report.certificate.organization_identifier == ORG_ID

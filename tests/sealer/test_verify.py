@@ -16,12 +16,13 @@ from cryptography.x509.oid import NameOID
 from jwcrypto import jwk, jws
 
 from sealer import certificates
-from sealer.jades import dumps, seal_jades, verify_jades
+from sealer.jades import dumps, seal_jades
 from sealer.jose import b64url_decode, b64url_encode, compact_json
 from sealer.keys import Pkcs12KeySource, SoftwareKeySource
 from sealer.keys.devseal import create_dev_seal
-from sealer.validation.detect import detect_format, verify_seal
+from sealer.validation import detect_format, validate_seal
 from tests.reference import ELM_EXAMPLES
+from tests.sealer.checks import intact
 
 EXAMPLES = ELM_EXAMPLES
 CERT_OF_PART = EXAMPLES / "elm-v3/Sample-CertOfPart-signed.jsonld"
@@ -66,20 +67,21 @@ def test_edc_samples_verify(sample: Path) -> None:
     data = sample.read_bytes()
     original = json.loads(data)
     header = _header(original)
-    report = verify_seal(data)
+    report = validate_seal(data, fetch=False)
     assert report.format == "JAdES"
-    assert report.signature_valid and report.ok, report.errors
-    assert report.errors == []
+    assert report.signature_intact and report.errors == [], report.errors
+    # Intact, but without EDC's CA as an anchor nothing says who sealed it.
+    assert report.verdict == "indeterminate" and report.sub_indication == "NO_CERTIFICATE_CHAIN_FOUND"
     assert report.level == "B-LTA"
     assert report.payload == original["payload"].encode("utf-8")
-    assert report.signing_time.strftime("%Y-%m-%dT%H:%M:%SZ") == header["sigT"]
-    assert report.timestamp is not None and report.timestamp.time >= report.signing_time
+    claimed = report.findings.claimed_time
+    assert claimed.strftime("%Y-%m-%dT%H:%M:%SZ") == header["sigT"]
+    assert [t.kind for t in report.timestamps] == ["content", "signature", "archive"]
+    assert all(t.covers_data for t in report.timestamps) and report.timestamps[1].time >= claimed
+    assert all(t.trusted is None for t in report.timestamps) and report.proof_of_existence is None
     leaf = x509.load_der_x509_certificate(base64.b64decode(header["x5c"][0]))
-    assert report.certificate.organization_identifier.startswith("VATES-")
-    assert report.certificate.not_after == leaf.not_valid_after_utc
-    # expired now, valid when sealed: information, not failure
-    assert leaf.not_valid_after_utc < dt.datetime.now(dt.UTC)
-    assert any("expired" in w for w in report.warnings)
+    assert report.to_dict()["certificate"]["organization_identifier"].startswith("VATES-")
+    assert report.findings.certificate == leaf
     json.dumps(report.to_dict())  # JSON-ready
     assert "payload" not in report.to_dict()
 
@@ -92,10 +94,16 @@ def test_lta_chain_is_built_through_xvals_certificates() -> None:
     certs = [x509.load_der_x509_certificate(base64.b64decode(v["x509Cert"]["val"])) for v in xvals]
     root = next(c for c in certs if c.subject == c.issuer and "ANF" in c.subject.rfc4514_string())
     assert _header(original)["x5c"][1:] == []  # the intermediate really comes from xVals
-    assert verify_jades(original, trust_roots=[root]).trusted is True
-    late = verify_jades(original, trust_roots=[root], at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
-    assert late.trusted is False
-    assert any("not trusted" in e for e in late.errors)
+    tsa = next(c for c in certs if c.subject == c.issuer and "tsa" in c.subject.rfc4514_string())
+    report = validate_seal(original, trust=[root, tsa], fetch=False)
+    assert report.chain_trusted is True
+    # The archive and signature time-stamps chain to the anchors: proof of existence at sealing time.
+    assert report.proof_of_existence == dt.datetime(2022, 8, 19, 11, 10, 46, tzinfo=dt.UTC)
+    # The sample embeds an OCSP answer for the seal certificate only; its CA's status is unknown offline.
+    assert report.verdict == "indeterminate" and report.sub_indication == "TRY_LATER"
+    assert any("no revocation information" in e and "ANF Assured ID CA1" in e for e in report.errors)
+    foreign = validate_seal(original, trust=[tsa], fetch=False)
+    assert foreign.chain_trusted is False and foreign.sub_indication == "NO_CERTIFICATE_CHAIN_FOUND"
 
 
 # -------------------------------------------------------------------------------------- tampering matrix
@@ -161,10 +169,10 @@ TAMPERS: dict[str, tuple[Callable[[dict, x509.Certificate], None], str]] = {
 def test_tampered_seals_are_rejected(name: str, source: str, own_seal: bytes, dev) -> None:
     data = {"CertOfPart": CERT_OF_PART.read_bytes(), "LTA": LTA.read_bytes(), "own": own_seal}[source]
     obj = json.loads(data)
-    assert verify_jades(copy.deepcopy(obj)).ok  # the untouched seal is fine
+    assert intact(copy.deepcopy(obj))  # the untouched seal is fine
     tamper, message = TAMPERS[name]
     tamper(obj, _pem_cert(dev[1].certificate_path))
-    report = verify_seal(dumps(obj))
+    report = validate_seal(dumps(obj))
     assert not report.ok
     assert any(message in e for e in report.errors), report.errors
 
@@ -173,11 +181,11 @@ def test_tampered_seals_are_rejected(name: str, source: str, own_seal: bytes, de
 def test_misplaced_signature_timestamp_is_rejected(sample: Path) -> None:
     obj = json.loads(sample.read_text())
     _replace_sig_tst(obj)
-    report = verify_jades(obj)
-    assert report.signature_valid  # the signature itself is untouched
-    assert not report.ok
+    report = validate_seal(obj)
+    assert report.signature_intact  # the signature itself is untouched
+    assert report.verdict == "invalid" and report.sub_indication == "HASH_FAILURE"
     assert any(e.startswith("sigTst: ") and "imprint" in e for e in report.errors)
-    assert report.timestamp is not None and report.timestamp.imprint_valid is False
+    assert [t.covers_data for t in report.timestamps if t.kind == "signature"] == [False]
 
 
 def test_edc_sample_also_verifies_with_jwcrypto() -> None:
@@ -196,9 +204,9 @@ def test_signing_time_outside_certificate_validity(dev) -> None:
     seal, _ = dev
     key = Pkcs12KeySource(seal.pkcs12_path, seal.password)
     before = key.certificate.not_valid_before_utc - dt.timedelta(days=3)
-    report = verify_jades(seal_jades(b"{}", key, signing_time=before))
-    assert report.signature_valid
-    assert "the certificate was not valid at the signing time sigT" in report.errors
+    report = validate_seal(seal_jades(b"{}", key, signing_time=before))
+    assert report.signature_intact and report.verdict == "indeterminate"
+    assert "the certificate was not valid at the claimed signing time" in report.errors
 
 
 @pytest.mark.parametrize(
@@ -210,15 +218,15 @@ def test_signing_time_outside_certificate_validity(dev) -> None:
          "protected header is not unpadded base64url"),
         (b'{"payload": "{}", "signatures": [{"protected": "e30", "signature": "AA"}]}',
          "alg None is not allowed"),
-        (b'{"payload": "{}", "payload": "{}", "signatures": []}', "duplicate member 'payload'"),
+        (b'{"payload": "{}", "payload": "{}", "signatures": []}', "repeats the member 'payload'"),
         (b'{"payload": "{}", "signatures": [{"protected": 5, "signature": "AA"}]}',
          "signatures[0].protected must be a string"),
     ],
 )
 def test_malformed_seals_give_named_errors(data: bytes, message: str) -> None:
-    report = verify_seal(data)
+    report = validate_seal(data)
     assert report.format == "JAdES"
-    assert not report.signature_valid
+    assert not report.signature_intact
     assert any(message in e for e in report.errors), report.errors
 
 
@@ -230,26 +238,27 @@ def test_dev_ca_trusted_other_ca_not(dev, own_seal: bytes, tmp_path: Path) -> No
     trusted_dir = tmp_path / "trusted"
     trusted_dir.mkdir()
     (trusted_dir / "dev-ca.pem").write_bytes(seal.ca_certificate_path.read_bytes())
-    report = verify_seal(own_seal, trust_dir=trusted_dir)
-    assert report.trusted is True and report.ok, report.errors
+    report = validate_seal(own_seal, trust=trusted_dir)
+    assert report.chain_trusted is True and report.ok, report.errors
 
     untrusted_dir = tmp_path / "untrusted"
     untrusted_dir.mkdir()
     (untrusted_dir / "other.der").write_bytes(
         _pem_cert(other.ca_certificate_path).public_bytes(serialization.Encoding.DER)
     )
-    report = verify_seal(own_seal, trust_dir=untrusted_dir)
-    assert report.signature_valid
-    assert report.trusted is False and not report.ok
-    assert any("not trusted" in e for e in report.errors)
-    assert verify_seal(own_seal).trusted is None
+    report = validate_seal(own_seal, trust=untrusted_dir)
+    assert report.signature_intact
+    assert report.chain_trusted is False and not report.ok
+    assert report.sub_indication == "NO_CERTIFICATE_CHAIN_FOUND"
+    assert any("no chain" in e for e in report.errors)
+    assert validate_seal(own_seal).chain_trusted is None
 
 
 def test_empty_or_missing_trust_directory(own_seal: bytes, tmp_path: Path) -> None:
-    report = verify_seal(own_seal, trust_dir=tmp_path)
-    assert report.trusted is False
+    report = validate_seal(own_seal, trust=tmp_path)
+    assert report.chain_trusted is False
     assert any("contains no .pem" in e for e in report.errors)
-    assert any("do not exist" in e for e in verify_seal(own_seal, trust_dir=tmp_path / "nope").errors)
+    assert any("do not exist" in e for e in validate_seal(own_seal, trust=tmp_path / "nope").errors)
 
 
 def _cert(subject: str, issuer: str, key, issuer_key, *, ca: bool, sign: bool = True) -> x509.Certificate:
@@ -276,9 +285,9 @@ def test_intermediate_from_x5c_is_used(tmp_path: Path) -> None:
     leaf = _cert("Leaf", "Mid", leaf_key, mid_key, ca=False)
     sealed = seal_jades(b'{"k": "v"}', SoftwareKeySource(leaf_key, leaf, [mid]), alg="ES256")
     assert len(_header(sealed)["x5c"]) == 2
-    assert verify_jades(sealed, trust_roots=[root]).trusted is True
+    assert validate_seal(sealed, trust=[root]).chain_trusted is True
     without_mid = seal_jades(b'{"k": "v"}', SoftwareKeySource(leaf_key, leaf), alg="ES256")
-    assert verify_jades(without_mid, trust_roots=[root]).trusted is False
+    assert validate_seal(without_mid, trust=[root]).chain_trusted is False
 
 
 # ------------------------------------------------------------------------------------ format detection
@@ -294,17 +303,17 @@ def test_detection_of_formats() -> None:
 
 
 def test_unsealed_and_unknown_input_give_clear_errors() -> None:
-    report = verify_seal(UNSIGNED.read_bytes())
+    report = validate_seal(UNSIGNED.read_bytes())
     assert report.format == "unsealed" and not report.ok
     assert "carries no seal" in report.errors[0]
     assert report.payload == UNSIGNED.read_bytes()
-    report = verify_seal(b"\x00\x01binary")
+    report = validate_seal(b"\x00\x01binary")
     assert report.format == "unknown"
     assert "neither a JAdES seal" in report.errors[0]
 
 
 def test_bom_prefixed_seal_verifies() -> None:
-    assert verify_seal(b"\xef\xbb\xbf" + CERT_OF_PART.read_bytes()).ok
+    assert intact(b"\xef\xbb\xbf" + CERT_OF_PART.read_bytes())
 
 
 def test_xml_is_dispatched_to_the_xades_verifier(dev, tmp_path: Path) -> None:
@@ -314,18 +323,18 @@ def test_xml_is_dispatched_to_the_xades_verifier(dev, tmp_path: Path) -> None:
     key = Pkcs12KeySource(seal.pkcs12_path, seal.password)
     sealed = seal_xades(b'<?xml version="1.0" encoding="UTF-8"?><credential><name>A</name></credential>', key)
     (tmp_path / "ca.pem").write_bytes(seal.ca_certificate_path.read_bytes())
-    report = verify_seal(sealed, trust_dir=tmp_path)
+    report = validate_seal(sealed, trust=tmp_path)
     assert report.format == "XAdES"
-    assert report.ok and report.trusted is True, report.errors
-    tampered = verify_seal(sealed.replace(b"<name>A</name>", b"<name>B</name>"))
+    assert report.ok and report.chain_trusted is True, report.errors
+    tampered = validate_seal(sealed.replace(b"<name>A</name>", b"<name>B</name>"))
     assert tampered.format == "XAdES" and not tampered.ok
 
 
 def test_certificate_not_meant_for_signatures_is_rejected() -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     cert = _cert("Encryption only", "Encryption only", key, key, ca=False, sign=False)
-    report = verify_jades(seal_jades(b"{}", SoftwareKeySource(key, cert), alg="ES256"))
-    assert report.signature_valid and not report.ok
+    report = validate_seal(seal_jades(b"{}", SoftwareKeySource(key, cert), alg="ES256"))
+    assert report.signature_intact and not report.ok
     assert "allows neither digitalSignature nor nonRepudiation" in report.errors[0]
 
 
@@ -333,10 +342,10 @@ def test_trust_bundle_file_and_bad_anchor_file(dev, own_seal: bytes, tmp_path: P
     seal, other = dev
     bundle = tmp_path / "eu-bundle.pem"
     bundle.write_bytes(other.ca_certificate_path.read_bytes() + seal.ca_certificate_path.read_bytes())
-    assert verify_jades(own_seal, trust_roots=bundle).trusted is True
-    assert verify_jades(own_seal, trust_roots=str(bundle)).trusted is True
+    assert validate_seal(own_seal, trust=bundle).chain_trusted is True
+    assert validate_seal(own_seal, trust=str(bundle)).chain_trusted is True
     junk = tmp_path / "junk.crt"
     junk.write_bytes(b"not a certificate")
-    report = verify_jades(own_seal, trust_roots=junk)
-    assert report.trusted is False
-    assert report.errors == [f"{junk} is not a PEM or DER X.509 certificate file"]
+    report = validate_seal(own_seal, trust=junk)
+    assert report.chain_trusted is False
+    assert report.errors == [f"the trust anchors cannot be used: {junk} is not a PEM or DER X.509 certificate file"]

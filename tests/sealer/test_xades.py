@@ -19,7 +19,8 @@ from sealer.certificates import IssuerSerial, issuer_serial_der
 from sealer.keys import KeySourceError, Pkcs12KeySource
 from sealer.keys.devseal import create_dev_seal
 from sealer.keys.pkcs11 import Pkcs11KeySource
-from sealer.xades import XadesError, seal_xades, verify_xades
+from sealer.validation import validate_seal
+from sealer.xades import XadesError, parse_xades, seal_xades
 from sealer.xades.dsig import C14N_11, EdcXadesSigner, canonicalize
 from sealer.xades.key_adapter import signing_adapter
 
@@ -63,9 +64,9 @@ def _ca(seal_files) -> x509.Certificate:
 def test_round_trip_reports_signer_time_and_exact_payload(seal) -> None:
     files, key = seal
     sealed = seal_xades(CREDENTIAL, key, signing_time=SIGNED_AT)
-    report = verify_xades(sealed, trust_roots=[_ca(files)])
+    report = validate_seal(sealed, trust=[_ca(files)])
     assert report.errors == []
-    assert report.signature_valid and report.trusted is True and report.ok
+    assert report.signature_intact and report.chain_trusted is True and report.ok
     assert report.format == "XAdES" and report.level == "B-B"
     assert report.algorithm == ("RS256" if key.key_type == "RSA" else "ES256")
     assert report.signing_time == SIGNED_AT
@@ -76,11 +77,12 @@ def test_round_trip_reports_signer_time_and_exact_payload(seal) -> None:
 
 
 def test_trust_is_none_without_anchors_and_false_with_foreign_ones(sealed_rsa, tmp_path) -> None:
-    assert verify_xades(sealed_rsa).trusted is None
+    assert validate_seal(sealed_rsa).chain_trusted is None
     other = create_dev_seal(tmp_path, key_type="EC")
-    report = verify_xades(sealed_rsa, trust_roots=other.ca_certificate_path)  # a file path works too
-    assert report.signature_valid and report.trusted is False and not report.ok
-    assert any("not trusted" in e for e in report.errors)
+    report = validate_seal(sealed_rsa, trust=other.ca_certificate_path)  # a file path works too
+    assert report.signature_intact and report.chain_trusted is False and not report.ok
+    assert report.sub_indication == "NO_CERTIFICATE_CHAIN_FOUND"
+    assert any("no chain" in e for e in report.errors)
 
 
 def test_seal_structure_is_xades_baseline_b(seals, sealed_rsa) -> None:
@@ -155,8 +157,8 @@ TAMPERING = {
 @pytest.mark.parametrize("change", TAMPERING.values(), ids=TAMPERING.keys())
 def test_tampering_is_detected_by_us_and_by_xmlsec1(seals, sealed_rsa, tmp_path, change) -> None:
     tampered = edit(sealed_rsa, change)
-    report = verify_xades(tampered, trust_roots=[_ca(seals["RSA"][0])])
-    assert not report.signature_valid and not report.ok
+    report = validate_seal(tampered, trust=[_ca(seals["RSA"][0])])
+    assert not report.signature_intact and not report.ok
     assert report.payload == b""  # nothing unsealed is ever handed out as the credential
     assert any("does not verify" in e for e in report.errors), report.errors
     ok, output = xmlsec1_verify(tampered, tmp_path, trusted_pem=seals["RSA"][0].ca_certificate_path)
@@ -171,8 +173,8 @@ def test_swapped_keyinfo_certificate_is_detected(seals, sealed_rsa, tmp_path) ->
         node.text = base64.b64encode(intruder.public_bytes(Encoding.DER)).decode()
 
     tampered = edit(sealed_rsa, swap)
-    report = verify_xades(tampered)
-    assert not report.signature_valid
+    report = validate_seal(tampered)
+    assert not report.signature_intact
     assert "the SigningCertificateV2 digest does not match any KeyInfo certificate" in report.errors
     # The report says whose certificate the document presented, not whose it claims to be.
     assert report.certificate.serial_number == intruder.serial_number
@@ -197,8 +199,8 @@ def test_signature_over_one_element_cannot_vouch_for_the_document(seals, tmp_pat
                                 id_elements=("urn:x:credential",))
     assert ok, output
     # ... but the seal does not cover the credential as a whole, so we refuse it.
-    report = verify_xades(wrapped)
-    assert not report.signature_valid and report.payload == b""
+    report = validate_seal(wrapped)
+    assert not report.signature_intact and report.payload == b""
     assert any("covers only part of the document" in e for e in report.errors), report.errors
 
 
@@ -206,8 +208,8 @@ def test_a_second_signature_is_refused(sealed_rsa) -> None:
     def duplicate(root) -> None:
         root.append(etree.fromstring(etree.tostring(root[-1])))
 
-    report = verify_xades(edit(sealed_rsa, duplicate))
-    assert not report.signature_valid
+    report = validate_seal(edit(sealed_rsa, duplicate))
+    assert not report.signature_intact
     assert report.errors == ["the document carries 2 ds:Signature elements; exactly one seal is expected"]
 
 
@@ -226,8 +228,8 @@ def test_doctype_and_entities_are_refused(seals, sealed_rsa, document) -> None:
         seal_xades(document, seals["RSA"][1])
     # The same with a genuinely sealed document that someone prefixed with a DTD.
     body = sealed_rsa.split(b"?>", 1)[1]
-    report = verify_xades(document.split(b"<credential>")[0] + body)
-    assert not report.signature_valid
+    report = validate_seal(document.split(b"<credential>")[0] + body)
+    assert not report.signature_intact
     assert report.errors == ["DOCTYPE declarations are not allowed (entity expansion and XXE protection)"]
     assert "root:" not in repr(report.to_dict())  # nothing of /etc/passwd was read
 
@@ -250,8 +252,8 @@ def test_bad_seal_input_names_the_argument(seals, sealed_rsa) -> None:
 
 def test_processing_instruction_beside_the_root_is_reported(sealed_rsa) -> None:
     body = sealed_rsa.split(b"?>", 1)[1]
-    report = verify_xades(b'<?xml-stylesheet href="show.xsl"?>' + body)
-    assert not report.signature_valid
+    report = validate_seal(b'<?xml-stylesheet href="show.xsl"?>' + body)
+    assert not report.signature_intact
     assert report.errors[0].startswith("processing instructions outside the root element are not supported")
 
 
@@ -261,8 +263,8 @@ def test_removing_any_part_of_the_signature_invalidates_it_without_raising(seale
         root = etree.fromstring(sealed_rsa)
         node = list(root[-1].iter())[index]
         node.getparent().remove(node)
-        report = verify_xades(etree.tostring(root))
-        assert not report.signature_valid and report.errors, etree.QName(node).localname
+        report = validate_seal(etree.tostring(root))
+        assert not report.signature_intact and report.errors, etree.QName(node).localname
         assert report.payload == b""
 
 
@@ -272,8 +274,8 @@ def test_removing_any_part_of_the_signature_invalidates_it_without_raising(seale
     (b"<credential/>", "the document carries no ds:Signature"),
 ])
 def test_unsealed_or_broken_input_gives_a_report_not_an_exception(document, error) -> None:
-    report = verify_xades(document)
-    assert not report.signature_valid and not report.ok
+    report = parse_xades(document)
+    assert not report.signature_intact and report.failures
     assert report.errors[0].startswith(error)
 
 
@@ -283,10 +285,10 @@ def test_unknown_or_weak_algorithms_are_reported(sealed_rsa) -> None:
             root.find(".//ds:SignatureMethod", NS).set("Algorithm", uri)
         return change
 
-    sha1 = verify_xades(edit(sealed_rsa, method("http://www.w3.org/2000/09/xmldsig#rsa-sha1")))
-    assert not sha1.signature_valid and "RSA_SHA1 forbidden" in sha1.errors[0]
-    unknown = verify_xades(edit(sealed_rsa, method("urn:example:homemade")))
-    assert not unknown.signature_valid
+    sha1 = validate_seal(edit(sealed_rsa, method("http://www.w3.org/2000/09/xmldsig#rsa-sha1")))
+    assert not sha1.signature_intact and "RSA_SHA1 forbidden" in sha1.errors[0]
+    unknown = validate_seal(edit(sealed_rsa, method("urn:example:homemade")))
+    assert not unknown.signature_intact
     assert unknown.errors == ["the seal does not verify: Unrecognized SignatureMethod: urn:example:homemade"]
 
 
@@ -305,8 +307,8 @@ def test_unknown_transforms_are_refused_not_skipped(seals) -> None:
     transforms = root.find(".//ds:Reference/ds:Transforms", NS)
     transforms.insert(0, etree.Element(f"{{{DS}}}Transform",
                                        Algorithm="http://www.w3.org/TR/1999/REC-xslt-19991116"))
-    report = verify_xades(_resign(root, key))
-    assert not report.signature_valid
+    report = validate_seal(_resign(root, key))
+    assert not report.signature_intact
     assert report.errors == [
         "the seal does not verify: transform http://www.w3.org/TR/1999/REC-xslt-19991116 is not supported"]
 
@@ -321,8 +323,8 @@ def test_issuer_serial_v2_must_name_the_sealing_certificate(seals) -> None:
     reference = root.find(".//ds:Reference[@Type]", NS)
     digest = hashlib.sha256(canonicalize(props, C14N_11)).digest()
     reference.find("ds:DigestValue", NS).text = base64.b64encode(digest).decode()
-    report = verify_xades(_resign(root, key))
-    assert not report.signature_valid and not report.ok
+    report = validate_seal(_resign(root, key))
+    assert not report.signature_intact and not report.ok
     assert report.errors == ["IssuerSerialV2 names a different certificate than the sealing certificate"]
 
 
@@ -340,12 +342,12 @@ def test_xpath_filter2_subtracts_signatures_only(seals, kind, xpath, error) -> N
     f2 = etree.SubElement(transforms[0], "{http://www.w3.org/2002/06/xmldsig-filter2}XPath",
                           nsmap={"elm": "http://data.europa.eu/snb/model/elm/"}, Filter=kind)
     f2.text = xpath
-    report = verify_xades(_resign(root, key))
+    report = validate_seal(_resign(root, key))
     if error is None:
-        assert report.ok, report.errors
+        assert report.signature_intact and report.errors == [], report.errors
         assert report.payload == etree.tostring(etree.fromstring(CREDENTIAL), method="c14n")
     else:
-        assert not report.signature_valid
+        assert not report.signature_intact
         assert report.errors == [f"the seal does not verify: {error}"]
 
 
@@ -366,8 +368,8 @@ def test_seal_with_keys_generated_on_a_pkcs11_token(softhsm, tmp_path) -> None:
         source = Pkcs11KeySource(softhsm.module, token_key.token_label, token_key.key_label,
                                  pin=softhsm.user_pin)
         sealed = seal_xades(CREDENTIAL, source)  # the token's test certificates start yesterday
-        report = verify_xades(sealed, trust_roots=[softhsm.ca_certificate])
-        assert report.ok and report.trusted, report.errors
+        report = validate_seal(sealed, trust=[softhsm.ca_certificate])
+        assert report.ok and report.chain_trusted, report.errors
         assert report.certificate.serial_number == token_key.certificate.serial_number
         ok, output = xmlsec1_verify(sealed, tmp_path, trusted_pem=softhsm.ca_certificate_path)
         assert ok, output
@@ -390,13 +392,13 @@ def test_signature_timestamp_is_checked_against_the_signature_value(seals, loopb
     value = canonicalize(root.find(".//ds:SignatureValue", NS), C14N_11)
     token = timestamps.request_timestamp(loopback.url, value)
     _add_signature_timestamp(root, token.der)
-    report = verify_xades(etree.tostring(root), trust_roots=[_ca(seals["EC"][0])])
+    report = validate_seal(etree.tostring(root), trust=[_ca(seals["EC"][0])])
     assert report.ok, report.errors
     assert report.level == "B-T"
-    assert report.timestamp.time == token.gen_time and "Loopback Test TSA" in report.timestamp.tsa
+    assert report.timestamps[0].time == token.gen_time and "Loopback Test TSA" in report.timestamps[0].tsa
 
     stale = etree.fromstring(seal_xades(CREDENTIAL, key))
     _add_signature_timestamp(stale, token.der)  # a genuine token, but over another signature value
-    report = verify_xades(etree.tostring(stale))
-    assert report.timestamp is None and not report.ok
+    report = validate_seal(etree.tostring(stale))
+    assert report.timestamps == [] and not report.ok
     assert report.errors == ["SignatureTimeStamp: timestamp imprint does not match the timestamped data"]

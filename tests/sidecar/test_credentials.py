@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sealer.validation.detect import verify_seal
+from sealer.validation import validate_seal
 
 from .conftest import Sidecar, example_completion
 
@@ -29,9 +29,9 @@ def test_sealed_credential_verifies_and_matches_the_completion(sidecar: Sidecar,
     sealed = sidecar.admin("GET", f"/api/v1/credentials/{cred_id}/sealed")
     assert sealed.status_code == 200
     assert sealed.mimetype == "application/ld+json"
-    report = verify_seal(sealed.data, trust_dir=dev_seal_p12.parent / "dev-ca.pem")
-    assert report.signature_valid, report.errors
-    assert report.trusted is True
+    report = validate_seal(sealed.data, trust=dev_seal_p12.parent / "dev-ca.pem")
+    assert report.signature_intact, report.errors
+    assert report.chain_trusted is True
     from bridge.db.models import Credential
     from bridge.tasks.pipeline import sealed_payload
 

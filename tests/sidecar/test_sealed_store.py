@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bridge.db.models import Credential, Delivery, SealedDictionary
 from bridge.db.sealed_store import CorruptSealedFile, SealedStore, dictionary_id
-from sealer.validation.detect import verify_seal
+from sealer.validation import validate_seal
 
 from .conftest import Sidecar, example_completion
 
@@ -43,8 +43,8 @@ def test_sealed_files_are_stored_small_and_served_byte_for_byte(sidecar: Sidecar
         assert f"zelie.{learner}@example.org".encode() not in dictionaries[0].content
     for cred_id in ids:
         served = sidecar.admin("GET", f"/api/v1/credentials/{cred_id}/sealed").data
-        report = verify_seal(served, trust_dir=dev_seal_p12.parent / "dev-ca.pem")
-        assert report.signature_valid and report.trusted, report.errors
+        report = validate_seal(served, trust=dev_seal_p12.parent / "dev-ca.pem")
+        assert report.signature_intact and report.chain_trusted, report.errors
         assert json.loads(report.payload)["id"] == f"urn:credential:{cred_id}"
         # ~25 KB of JWS JSON stored in well under a tenth of that.
         assert len(served) > 20_000
@@ -104,8 +104,8 @@ def test_credentials_of_a_template_that_does_not_compile_are_stored_without_dict
         assert row.status == "sealed" and row.sealed_dictionary_id is None
         assert session.scalar(select(func.count()).select_from(SealedDictionary)) == 0
     served = sidecar.admin("GET", f"/api/v1/credentials/{cred_id}/sealed").data
-    report = verify_seal(served, trust_dir=dev_seal_p12.parent / "dev-ca.pem")
-    assert report.signature_valid and json.loads(report.payload)["id"] == f"urn:credential:{cred_id}"
+    report = validate_seal(served, trust=dev_seal_p12.parent / "dev-ca.pem")
+    assert report.signature_intact and json.loads(report.payload)["id"] == f"urn:credential:{cred_id}"
 
 
 def test_the_process_keeps_a_bounded_number_of_dictionaries(sidecar: Sidecar) -> None:
