@@ -2,9 +2,9 @@
 
 :func:`validate_seal` detects the format (JAdES JSON or XAdES XML), has the format's parser list what
 the file shows about itself (:mod:`sealer.findings`), and turns that into an ETSI EN 319 102-1 verdict
-(:mod:`.policy`): chains to the trust anchors (:mod:`.anchors`, :mod:`.chains`, the EU trusted lists in
-:mod:`.trusted_lists`), revocation (OCSP and CRL through pyhanko-certvalidator), proof of existence
-from trusted time-stamps (:mod:`.poe`). The result (:mod:`.report`) never raises for a bad file.
+(:mod:`.policy`): chains to the trust anchors (:mod:`.anchors`, :mod:`.chains`), revocation (OCSP and
+CRL through pyhanko-certvalidator), proof of existence from trusted time-stamps (:mod:`.poe`). The
+result (:mod:`.report`) never raises for a bad file.
 """
 from __future__ import annotations
 
