@@ -26,7 +26,7 @@ from bridge.elm.completion import Completion  # noqa: E402
 from bridge.elm.issuer import Issuer  # noqa: E402
 from bridge.elm.learning_opportunity import learning_opportunity, loq_validate  # noqa: E402
 from bridge.elm.template import CourseTemplate  # noqa: E402
-from bridge.recognition import recognise  # noqa: E402
+from bridge.verify import verify_credential as recognise  # noqa: E402
 from sealer.jades import dumps, seal_jades  # noqa: E402
 from sealer.keys import Pkcs12KeySource  # noqa: E402
 from sealer.keys.devseal import create_dev_seal  # noqa: E402

@@ -18,7 +18,7 @@ FORMATS = ("text", "html")
 
 def render_report(report: dict[str, Any], fmt: str, lang: str = "en", *, filename: str = "",
                   untrusted_hint: str | None = None) -> str:
-    """``report`` from :func:`bridge.recognition.recognise`; ``fmt`` is ``text`` or ``html``."""
+    """``report`` from :func:`bridge.verify.verify_credential`; ``fmt`` is ``text`` or ``html``."""
     if fmt not in FORMATS:
         raise ValueError(f"report format must be one of {', '.join(FORMATS)}")
     lang = lang if lang in PAGE_LANGUAGES else "en"

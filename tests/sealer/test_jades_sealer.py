@@ -1,4 +1,4 @@
-"""JadesSealer (bulk sealing): same JWS as the reference seal_jades, verified by verify_jades and jwcrypto."""
+"""JadesSealer (bulk sealing): same JWS as the reference seal_jades, verified by the validator and by jwcrypto."""
 from __future__ import annotations
 
 import base64
