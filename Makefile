@@ -7,10 +7,10 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: venv system-deps test lint demo bench clean
 
 # The virtual environment is built from the project's own files only.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml edx_xblock/pyproject.toml edx_xblock/tutor_plugin/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U pip setuptools wheel
-	$(BIN)/python -m pip install -q -e '.[dev,openedx]'
+	$(BIN)/python -m pip install -q -e '.[dev]' -e './edx_xblock[test]' -e './edx_xblock/tutor_plugin[test]'
 	touch $(STAMP)
 
 venv: $(STAMP)

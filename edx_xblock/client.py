@@ -45,9 +45,12 @@ def _segment(value: str) -> str:
 class SidecarClient:
     """Signed calls to one sidecar as one source."""
 
-    def __init__(self, config: BridgeConfig, session: requests.Session | None = None) -> None:
+    def __init__(self, config: BridgeConfig, session: requests.Session | None = None,
+                 timeout: float | None = None) -> None:
+        """``timeout`` overrides ``TIMEOUT`` (the learner page's status look-up uses ``STATUS_TIMEOUT``)."""
         self._config = config
         self._http = session or requests.Session()
+        self._timeout = timeout or config.timeout
 
     def _call(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None,
               raw: bool = False) -> Any:
@@ -78,7 +81,7 @@ class SidecarClient:
             headers["Content-Type"] = "application/json"
         try:
             return self._http.request(method, self._config.sidecar_url + path, data=data or None,
-                                      headers=headers, timeout=self._config.timeout)
+                                      headers=headers, timeout=self._timeout)
         except requests.RequestException as exc:
             raise SidecarUnavailable(f"the sidecar is unreachable ({type(exc).__name__})") from None
 

@@ -35,10 +35,13 @@ class BridgeConfig:
     europass_url: str = DEFAULT_EUROPASS_URL
     support_contact: str = ""
     default_language: str = "en"
+    status_timeout: float = 1.5
+    status_cache_seconds: int = 60
+    eligible_modes: tuple[str, ...] | None = None
+    send_delay_seconds: int = 30
     retry_base_seconds: int = 60
     retry_max_seconds: int = 6 * 3600
-    max_attempts: int = 30
-    drain_on_commit: bool = True
+    max_attempts: int = 12
 
 
 def _key(name: str) -> str:
@@ -66,6 +69,25 @@ def _api_key(raw: Mapping[str, Any]) -> str:
         raise ConfigError(f"{_key('API_KEY')} (or API_KEY_FILE) is not set: the source's API key from "
                           "'edc-bridge sources add' is needed to sign requests")
     return key.strip()
+
+
+def _modes(raw: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """``ELIGIBLE_MODES``: None follows Open edX (every mode but audit); else the enrollment modes listed."""
+    value = raw.get("ELIGIBLE_MODES")
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, list | tuple) or not value \
+            or not all(isinstance(m, str) and m.strip() for m in value):
+        raise ConfigError(f"{_key('ELIGIBLE_MODES')} must be a non-empty list of enrollment modes, "
+                          "such as [\"verified\", \"professional\"], or None")
+    return tuple(m.strip() for m in value)
+
+
+def _non_negative(raw: Mapping[str, Any], name: str, default: int) -> int:
+    value = raw.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{_key(name)} must be a whole number of seconds, 0 or more")
+    return value
 
 
 def _mapping(raw: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
@@ -103,10 +125,13 @@ def load_config(raw: Mapping[str, Any] | None) -> BridgeConfig:
         europass_url=europass,
         support_contact=str(raw.get("SUPPORT_CONTACT") or ""),
         default_language=language.lower(),
+        status_timeout=_positive(raw, "STATUS_TIMEOUT", 1.5, float),
+        status_cache_seconds=_non_negative(raw, "STATUS_CACHE_SECONDS", 60),
+        eligible_modes=_modes(raw),
+        send_delay_seconds=_non_negative(raw, "SEND_DELAY_SECONDS", 30),
         retry_base_seconds=_positive(raw, "RETRY_BASE_SECONDS", 60, int),
         retry_max_seconds=_positive(raw, "RETRY_MAX_SECONDS", 6 * 3600, int),
-        max_attempts=_positive(raw, "MAX_ATTEMPTS", 30, int),
-        drain_on_commit=bool(raw.get("DRAIN_ON_COMMIT", True)),
+        max_attempts=_positive(raw, "MAX_ATTEMPTS", 12, int),
     )
 
 

@@ -1,23 +1,29 @@
-"""Translations of the block (English and French), gettext domain ``text`` under ``translations/``.
+"""Translations the Open edX way (OEP-58): the runtime's ``i18n`` service translates.
 
-That layout is the one Open edX's XBlock i18n service looks for, and loading it here as well makes
-the workbench (whose i18n service is plain Django) render the same French strings.
+The catalogues live in ``edx_xblock/conf/locale/<lang>/LC_MESSAGES/django.po`` (the source layout of
+OEP-58); an Open edX image places them under ``conf/plugins-locale/xblock.v1/edx_xblock/``, where
+edx-platform's XBlock i18n service reads them (the Tutor plugin does it), and any Django runtime can
+list ``LOCALE_DIR`` in ``LOCALE_PATHS``. The block never opens the files itself.
 """
 from __future__ import annotations
 
-import gettext
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-LOCALE_DIR = Path(__file__).with_name("translations")
-DOMAIN = "text"
+LOCALE_DIR = Path(__file__).with_name("conf") / "locale"
+DOMAIN = "django"
 LANGUAGES = ("en", "fr")
 
 
-@lru_cache(maxsize=8)
-def translation(lang: str) -> gettext.NullTranslations:
-    return gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[lang], fallback=True)
+def noop(text: str) -> str:
+    """Marks a string for extraction; it is translated where it is shown."""
+    return text
+
+
+def gettext_of(i18n_service: Any) -> Any:
+    """The service's ``gettext`` (edx-platform, the SDK workbench); identity without a service."""
+    getter = getattr(i18n_service, "gettext", None) if i18n_service is not None else None
+    return getter if callable(getter) else noop
 
 
 def current_language(i18n_service: Any = None) -> str:
@@ -25,8 +31,11 @@ def current_language(i18n_service: Any = None) -> str:
     lang = None
     getter = getattr(i18n_service, "get_language", None) if i18n_service is not None else None
     if callable(getter):
-        lang = getter()
-    if not lang:
+        try:
+            lang = getter()
+        except Exception:  # a translator object without get_language semantics
+            lang = None
+    if not isinstance(lang, str) or not lang:
         from django.utils import translation as django_translation
 
         lang = django_translation.get_language()

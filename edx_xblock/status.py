@@ -1,7 +1,8 @@
-"""The learner's credential state as shown by the block, derived from the sidecar's status document.
+"""The learner's credential state as shown by the block.
 
-Kept apart from the block so the mapping (eight sidecar statuses onto five things a learner can
-act on) is explicit and testable without a runtime.
+Two sources, kept apart so the mapping stays explicit and testable without a runtime: the LMS
+outbox row (local, read when the page renders) and the sidecar's status document (fetched by the
+page afterwards, cached). Eight sidecar statuses and six outbox states map onto what a learner can act on.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 NOT_EARNED, ISSUING, ISSUED, DELIVERY_FAILED, ISSUE_FAILED, REVOKED, UNKNOWN = (
     "not_earned", "issuing", "issued", "delivery_failed", "issue_failed", "revoked", "unknown")
+REFUSED, INELIGIBLE, CHECKING = "refused", "ineligible", "checking"
 
 _ISSUING = ("received", "assembled")
 _ISSUED = ("sealed", "delivered", "partially_delivered")
@@ -17,16 +19,36 @@ _ISSUED = ("sealed", "delivered", "partially_delivered")
 
 @dataclass(frozen=True)
 class LearnerStatus:
-    """What the student view shows: a state, the credential id, and the links it may offer."""
+    """What the student view shows: a state, the credential id, and the links it may offer.
+
+    ``reason`` is for course staff only (why the credential service refused a completion).
+    """
 
     state: str
     credential_id: str | None = None
     wallet_url: str | None = None
     failed_channels: tuple[str, ...] = ()
+    reason: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"state": self.state, "credential_id": self.credential_id, "wallet_url": self.wallet_url,
+    def to_dict(self, staff: bool = False) -> dict[str, Any]:
+        data = {"state": self.state, "credential_id": self.credential_id, "wallet_url": self.wallet_url,
                 "failed_channels": list(self.failed_channels)}
+        if staff and self.reason:
+            data["reason"] = self.reason
+        return data
+
+
+def from_outbox(status: str | None, last_error: str = "") -> LearnerStatus | None:
+    """The state the LMS outbox alone decides; None when the sidecar must be asked (sent, or no row)."""
+    if status in ("pending", "sending"):
+        return LearnerStatus(ISSUING)
+    if status == "withdrawn":
+        return LearnerStatus(NOT_EARNED)
+    if status == "ineligible":
+        return LearnerStatus(INELIGIBLE, reason=last_error or None)
+    if status == "failed":
+        return LearnerStatus(REFUSED, reason=last_error or None)
+    return None
 
 
 def _viewer_url(deliveries: list[dict[str, Any]]) -> str | None:
@@ -54,7 +76,15 @@ def learner_status(items: list[dict[str, Any]], queued: bool = False) -> Learner
     if status == "failed":
         if cred.get("sealed_url"):
             return LearnerStatus(DELIVERY_FAILED, cred_id, None, failed)
-        return LearnerStatus(ISSUE_FAILED, cred_id)
+        return LearnerStatus(ISSUE_FAILED, cred_id, reason=cred.get("reason") or cred.get("error") or None)
     if status == "revoked":
         return LearnerStatus(REVOKED, cred_id)
+    if status == "skipped":  # the course's issuing policy said no (e.g. a minimum grade)
+        return LearnerStatus(REFUSED, cred_id, reason=cred.get("reason") or None)
     return LearnerStatus(NOT_EARNED, cred_id)
+
+
+def from_dict(data: dict[str, Any]) -> LearnerStatus:
+    """Back from the cached form."""
+    return LearnerStatus(str(data.get("state")), data.get("credential_id"), data.get("wallet_url"),
+                         tuple(data.get("failed_channels") or ()), data.get("reason"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import click
@@ -103,9 +104,15 @@ def sources() -> None:
     """LMS sources allowed to post completions."""
 
 
+MIN_IMPORTED_KEY = 32
+
+
 @sources.command("add")
 @click.argument("name")
-def sources_add(name: str) -> None:
+@click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Use the API key in this file (first line, at least 32 characters; e.g. one Tutor generated "
+                   "with `tutor config printvalue EDC_BRIDGE_API_KEY`) instead of generating one.")
+def sources_add(name: str, key_file: Path | None) -> None:
     """Register source NAME and print its API key (shown this once; only its hash is stored)."""
     from bridge.auth import generate_api_key, hash_api_key, valid_source_name
     from bridge.db.models import Source
@@ -117,13 +124,23 @@ def sources_add(name: str) -> None:
 
     url = _settings().database_url
     upgrade(url)  # a fresh install can register its first source before the first `serve`
-    api_key = generate_api_key()
+    if key_file is not None:
+        lines = key_file.read_text(encoding="utf-8").splitlines()
+        api_key = lines[0].strip() if lines else ""
+        if len(api_key) < MIN_IMPORTED_KEY or not api_key.isprintable() or " " in api_key:
+            raise click.BadParameter(f"the first line must be a key of at least {MIN_IMPORTED_KEY} printable "
+                                     "characters without spaces", param_hint="--key-file")
+    else:
+        api_key = generate_api_key()
     with session_factory(url)() as session:
         session.add(Source(name=name, key_hash=hash_api_key(api_key)))
         try:
             session.commit()
         except IntegrityError:
             raise click.ClickException(f"source '{name}' already exists") from None
+    if key_file is not None:
+        click.echo(f"source '{name}' registered with the API key from {key_file.name}")
+        return
     click.echo(f"source '{name}' registered. API key (store it in the LMS now; it is not shown again):")
     click.echo(api_key)
 

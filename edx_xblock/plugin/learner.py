@@ -26,21 +26,13 @@ def learner_from_parts(user_id: Any, email: str, full_name: str, first: str = ""
 
 
 def learner_from_event(user: Any, language: str) -> dict[str, Any]:
-    """From openedx-events ``UserData`` (id + pii), completed by the Django user when it exists."""
+    """From openedx-events ``UserData`` (id + pii: edx-platform sends ``get_full_name() or profile.name``),
+    completed by the Django user's first/last names when it exists."""
     pii = user.pii
     db_user = _db_user(user.id)
     return learner_from_parts(user.id, pii.email, pii.name or _profile_name(db_user),
                               getattr(db_user, "first_name", ""), getattr(db_user, "last_name", ""),
                               pii.username, language)
-
-
-def learner_from_user_id(user_id: Any, language: str) -> dict[str, Any] | None:
-    """Grade events carry only the user id; None when the user no longer exists."""
-    db_user = _db_user(user_id)
-    if db_user is None:
-        return None
-    return learner_from_parts(user_id, db_user.email, _profile_name(db_user), db_user.first_name,
-                              db_user.last_name, db_user.get_username(), language)
 
 
 def _db_user(user_id: Any) -> Any:

@@ -1,61 +1,78 @@
-"""Queue completions in the outbox and hand them to the sidecar, retrying with back-off.
+"""The outbox of completions: written by the receivers, moved forward only by conditional updates.
 
-``enqueue`` is what receivers call: a local write, no network. ``drain`` sends what is due; it runs
-after commit on a background thread (``DRAIN_ON_COMMIT``) and from the ``edc_bridge_drain``
-command (cron), so a crash or a sidecar outage only delays delivery. Two drains never send the same
-row at once (a conditional update claims it), and the sidecar dedupes (course, learner) anyway.
+A row is ``pending`` while the learner passes and it waits to be sent, ``sending`` while a task holds
+it (``claim`` names the task run), then ``sent``, ``failed`` (the sidecar refused it) or
+``ineligible`` (the enrollment mode earns no credential). ``withdrawn`` means the learner fell below
+passing before it left. Every transition is an ``UPDATE … WHERE status = …`` (and ``claim = …``
+for the sending task), so a withdrawal racing a send either wins — and nothing is sent — or comes
+after the hand-over, and nothing brings a withdrawn row back.
 """
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import threading
-from dataclasses import dataclass
+import secrets
+from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from edx_xblock.client import SidecarClient, SidecarRejected, SidecarUnavailable
-from edx_xblock.config import BridgeConfig, ConfigError, django_config
-from edx_xblock.plugin.models import OutboxCompletion
+from edx_xblock.plugin.models import CourseCredential, OutboxCompletion
 
-log = logging.getLogger(__name__)
-
-PERMANENT_STATUSES = (400, 413, 422)
-LEASE = dt.timedelta(minutes=5)
-_drain_lock = threading.Lock()
+LEASE = dt.timedelta(minutes=10)
 
 
 def iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def enqueue(course_id: str, learner: dict[str, Any], *, completed_at: dt.datetime,
-            grade: dict[str, Any] | None = None) -> OutboxCompletion:
-    """Record that a learner passed; one row per (course, learner), refreshed by later events."""
+def course_issues(template_course_id: str) -> bool:
+    """Whether Studio published a credential for this course (else passing learners are not recorded)."""
+    row = CourseCredential.objects.filter(course_id=template_course_id).first()
+    return row is not None and row.status != CourseCredential.REMOVED
+
+
+def record_passing(course_id: str, template_course_id: str, learner: dict[str, Any], *,
+                   send_after: dt.datetime, on_commit: Callable[[], None]) -> OutboxCompletion | None:
+    """The learner passes now: (re)open the row unless it was already handed over; ``on_commit`` queues the send."""
     now = timezone.now()
+    payload = {"learner": learner, "passed": True, "completed_at": iso(now)}
     with transaction.atomic():
-        row, created = OutboxCompletion.objects.select_for_update().get_or_create(
-            course_id=course_id, user_id=learner["id"],
-            defaults={"payload": {}, "next_attempt_at": now})
-        if not created and row.status == OutboxCompletion.SENT:
-            return row  # handed over already; the sidecar would answer with the same credential
-        payload = dict(row.payload or {})
-        payload.update({"learner": learner, "passed": True,
-                        "completed_at": payload.get("completed_at") or iso(completed_at)})
-        if grade is not None:
-            payload["grade"] = grade
-        if row.status == OutboxCompletion.FAILED:
-            row.attempts = 0
-        row.payload, row.status, row.next_attempt_at = payload, OutboxCompletion.PENDING, now
-        row.save()
-    transaction.on_commit(kick)
+        try:
+            row, created = OutboxCompletion.objects.select_for_update().get_or_create(
+                course_id=course_id, user_id=learner["id"],
+                defaults={"payload": payload, "template_course_id": template_course_id,
+                          "next_attempt_at": send_after})
+        except IntegrityError:  # a concurrent event created it first
+            row, created = OutboxCompletion.objects.select_for_update().get(
+                course_id=course_id, user_id=learner["id"]), False
+        if not created:
+            if row.status in (OutboxCompletion.SENT, OutboxCompletion.SENDING):
+                return row  # handed over (or being handed over); the sidecar dedupes anyway
+            keep = {k: v for k, v in (row.payload or {}).items() if k == "grade"}
+            reopened = row.status != OutboxCompletion.PENDING
+            row.payload = {**payload, **keep,
+                           "completed_at": (row.payload or {}).get("completed_at") or payload["completed_at"]}
+            row.template_course_id = template_course_id
+            row.status, row.next_attempt_at, row.claim = OutboxCompletion.PENDING, send_after, ""
+            if reopened:
+                row.attempts, row.last_error = 0, ""
+            row.save()
+    transaction.on_commit(on_commit)
     return row
 
 
+def withdraw(course_id: str, user_id: str, reason: str) -> bool:
+    """The learner is failing: a row not yet handed over (pending, or held by a task) is withdrawn."""
+    changed = OutboxCompletion.objects.filter(course_id=course_id, user_id=user_id,
+                                              status__in=OutboxCompletion.OPEN).update(
+        status=OutboxCompletion.WITHDRAWN, claim="", last_error=reason[:2000], payload={},
+        updated_at=timezone.now())
+    return bool(changed)
+
+
 def update_grade(course_id: str, user_id: str, grade: dict[str, Any]) -> bool:
-    """Refresh the grade of a row not yet sent (grade events without a pass); True when one was found."""
+    """Refresh the grade of a row not yet sent; never opens one (``passed_timestamp`` is sticky)."""
     with transaction.atomic():
         row = (OutboxCompletion.objects.select_for_update()
                .filter(course_id=course_id, user_id=user_id, status=OutboxCompletion.PENDING).first())
@@ -66,124 +83,45 @@ def update_grade(course_id: str, user_id: str, grade: dict[str, Any]) -> bool:
         return True
 
 
-def withdraw(course_id: str, user_id: str) -> bool:
-    """The learner is no longer passing before the completion left: forget it."""
-    deleted, _ = OutboxCompletion.objects.filter(course_id=course_id, user_id=user_id,
-                                                 status=OutboxCompletion.PENDING).delete()
-    return bool(deleted)
-
-
-def is_queued(course_id: str, user_id: str) -> bool:
-    """Whether a completion for this learner is still waiting in the outbox (the block shows 'issuing')."""
-    return OutboxCompletion.objects.filter(course_id=course_id, user_id=user_id,
-                                           status=OutboxCompletion.PENDING).exists()
-
-
-@dataclass
-class DrainReport:
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-
-    def __str__(self) -> str:
-        return f"sent {self.sent}, will retry {self.retried}, failed {self.failed}"
-
-
-def _backoff(config: BridgeConfig, attempts: int) -> dt.timedelta:
-    return dt.timedelta(seconds=min(config.retry_base_seconds * 2 ** max(attempts - 1, 0),
-                                    config.retry_max_seconds))
-
-
-def _claim(row: OutboxCompletion, now: dt.datetime) -> bool:
-    return OutboxCompletion.objects.filter(pk=row.pk, status=OutboxCompletion.PENDING,
-                                           next_attempt_at=row.next_attempt_at).update(
-        next_attempt_at=now + LEASE) == 1
-
-
-def drain(limit: int = 200, now: dt.datetime | None = None, config: BridgeConfig | None = None,
-          client: SidecarClient | None = None) -> DrainReport:
-    """Send due rows (oldest first); ``now`` lets tests and the command look past back-off delays."""
-    config = config or django_config()
-    client = client or SidecarClient(config)
-    now = now or timezone.now()
-    report = DrainReport()
-    due = list(OutboxCompletion.objects.filter(status=OutboxCompletion.PENDING, next_attempt_at__lte=now)
-               .order_by("next_attempt_at", "pk")[:limit])
-    for row in due:
-        if not _claim(row, now):
-            continue
-        completion = {"source": config.source, "course_id": row.course_id, **row.payload}
-        row.attempts += 1
-        try:
-            answer = client.post_completion(completion)
-        except SidecarRejected as exc:
-            if exc.status in PERMANENT_STATUSES:
-                _settle(row, OutboxCompletion.FAILED, _describe(exc), now)
-                report.failed += 1
-            else:
-                _retry(row, config, f"{exc.status}: {exc.detail}", now, report)
-            continue
-        except SidecarUnavailable as exc:
-            _retry(row, config, str(exc), now, report)
-            continue
-        row.credential_id = str(answer.get("id") or "")
-        row.payload = {}
-        _settle(row, OutboxCompletion.SENT, "", now)
-        report.sent += 1
-    if due:
-        log.info("EDC outbox drain: %s", report)
-    return report
-
-
-def _describe(exc: SidecarRejected) -> str:
-    fields = "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
-    return f"{exc.status}: {exc.detail}" + (f" ({fields})" if fields else "")
-
-
-def _retry(row: OutboxCompletion, config: BridgeConfig, error: str, now: dt.datetime,
-           report: DrainReport) -> None:
-    if row.attempts >= config.max_attempts:
-        _settle(row, OutboxCompletion.FAILED, f"gave up after {row.attempts} attempts: {error}", now)
-        report.failed += 1
-        return
-    row.status, row.last_error = OutboxCompletion.PENDING, error
-    row.next_attempt_at = now + _backoff(config, row.attempts)
-    row.save(update_fields=["status", "last_error", "next_attempt_at", "attempts", "updated_at"])
-    report.retried += 1
-
-
-def _settle(row: OutboxCompletion, status: str, error: str, now: dt.datetime) -> None:
-    row.status, row.last_error, row.next_attempt_at = status, error[:2000], now
-    row.save()
-
-
-def retry_failed() -> int:
-    """Put permanently failed rows back in the queue (after fixing a template or the configuration)."""
-    return OutboxCompletion.objects.filter(status=OutboxCompletion.FAILED).update(
-        status=OutboxCompletion.PENDING, attempts=0, next_attempt_at=timezone.now())
-
-
-def kick() -> threading.Thread | None:
-    """Drain on a daemon thread after commit, unless one is running or DRAIN_ON_COMMIT is off."""
-    try:
-        config = django_config()
-    except ConfigError as exc:
-        log.warning("EDC outbox not drained: %s", exc)
+def claim(course_id: str, user_id: str, now: dt.datetime) -> tuple[OutboxCompletion, str] | None:
+    """Take a due pending row (or one whose sending task died) for one send; None when there is none."""
+    token = secrets.token_hex(8)
+    due = OutboxCompletion.objects.filter(course_id=course_id, user_id=user_id, next_attempt_at__lte=now)
+    taken = (due.filter(status=OutboxCompletion.PENDING).update(
+        status=OutboxCompletion.SENDING, claim=token, next_attempt_at=now + LEASE, updated_at=now)
+        or due.filter(status=OutboxCompletion.SENDING).update(claim=token, next_attempt_at=now + LEASE,
+                                                              updated_at=now))
+    if not taken:
         return None
-    if not config.drain_on_commit or not _drain_lock.acquire(blocking=False):
-        return None
+    return OutboxCompletion.objects.get(course_id=course_id, user_id=user_id), token
 
-    def run() -> None:
-        from django.db import connection
 
-        try:
-            drain(config=config)
-        except Exception:  # a background drain must never take anything down; rows keep the state
-            log.exception("EDC outbox drain failed")
-        finally:
-            connection.close()
-            _drain_lock.release()
+def settle(row: OutboxCompletion, token: str, **changes: Any) -> bool:
+    """Move a claimed row on; False when it was withdrawn (or re-claimed) meanwhile."""
+    changes.setdefault("claim", "")
+    changes["updated_at"] = timezone.now()
+    if "last_error" in changes:
+        changes["last_error"] = str(changes["last_error"])[:2000]
+    return bool(OutboxCompletion.objects.filter(pk=row.pk, status=OutboxCompletion.SENDING,
+                                                claim=token).update(**changes))
 
-    thread = threading.Thread(target=run, name="edc-outbox-drain", daemon=True)
-    thread.start()
-    return thread
+
+def release(row: OutboxCompletion, token: str, error: str, next_attempt_at: dt.datetime) -> bool:
+    """Give a claimed row back to the queue (a passing failure); counts the attempt."""
+    return settle(row, token, status=OutboxCompletion.PENDING, last_error=error, attempts=row.attempts + 1,
+                  next_attempt_at=next_attempt_at)
+
+
+def state_for(course_id: str, user_id: str) -> OutboxCompletion | None:
+    """The learner's row, for the block (no network)."""
+    return OutboxCompletion.objects.filter(course_id=course_id, user_id=user_id).first()
+
+
+def requeue(failed: bool = False) -> list[tuple[str, str]]:
+    """Pending rows whose turn came (lost messages), and failed ones when asked: (course, user) to send."""
+    now = timezone.now()
+    if failed:
+        OutboxCompletion.objects.filter(status=OutboxCompletion.FAILED).update(
+            status=OutboxCompletion.PENDING, attempts=0, next_attempt_at=now, updated_at=now)
+    rows = OutboxCompletion.objects.filter(status__in=OutboxCompletion.OPEN, next_attempt_at__lte=now)
+    return list(rows.values_list("course_id", "user_id"))

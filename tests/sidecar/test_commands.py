@@ -47,6 +47,22 @@ def test_db_upgrade_and_sources(tmp_path: Path, dev_seal_p12: Path) -> None:
     assert swept.exit_code == 0 and "re-enqueued 0 credential(s)" in swept.output
 
 
+def test_sources_add_with_a_key_generated_elsewhere(tmp_path: Path, dev_seal_p12: Path) -> None:
+    """`sources add --key-file`: the key Tutor generated (a unique config value) is registered, never echoed."""
+    env = _env(tmp_path, dev_seal_p12)
+    runner = CliRunner()
+    key = "k" * 20 + "Z9-_" * 5
+    (tmp_path / "key").write_text(key + "\n", encoding="utf-8")
+    added = runner.invoke(main, ["sources", "add", "openedx", "--key-file", str(tmp_path / "key")], env=env)
+    assert added.exit_code == 0, added.output
+    assert key not in added.output
+    with session_factory(env["EDC_DATABASE_URL"])() as session:
+        assert session.scalar(select(Source.key_hash).where(Source.name == "openedx")) == hash_api_key(key)
+    (tmp_path / "short").write_text("too-short\n", encoding="utf-8")
+    short = runner.invoke(main, ["sources", "add", "other", "--key-file", str(tmp_path / "short")], env=env)
+    assert short.exit_code != 0 and "at least 32" in short.output
+
+
 def test_serve_runs_the_embedded_sidecar_end_to_end(tmp_path: Path, dev_seal_p12: Path) -> None:
     env = {**os.environ, **_env(tmp_path, dev_seal_p12)}
     runner = CliRunner()

@@ -1,22 +1,57 @@
-/* Learner view: while the credential is being issued, ask the block again now and then. */
+/* Learner view: the page renders from local state at once; the credential's status is asked for
+   afterwards (and again while it is being issued), so a slow credential service never holds the page. */
 function EdcCredentialStudent(runtime, element, args) {
   "use strict";
-  if (args.state !== "issuing") { return; }
   var root = element.jquery ? element[0] : element;
+  if (!root || args.state === null) { return; }
+  var region = root.querySelector(".edc-status");
+  var M = args.messages;
   var tries = 0;
   function csrf() {
     var m = document.cookie.match(/(?:^|; )csrftoken=([^;]*)/);
     return m ? decodeURIComponent(m[1]) : "";
   }
-  function poll() {
+  function para(text, cls) {
+    var p = document.createElement("p");
+    if (cls) { p.className = cls; }
+    p.textContent = text;
+    return p;
+  }
+  function link(href, text, cls, external) {
+    var a = document.createElement("a");
+    a.href = href; a.className = cls; a.textContent = text;
+    if (external) { a.target = "_blank"; a.rel = "noopener"; }
+    return a;
+  }
+  function show(status) {
+    var state = status.state || "unknown";
+    region.className = "edc-status edc-status-" + state;
+    root.setAttribute("data-state", state);
+    region.textContent = "";
+    region.appendChild(para(M[state] || M.unknown));
+    if (state === "issued" || state === "delivery_failed") {
+      var links = para("", "edc-links");
+      links.appendChild(link(args.download_url, M.download, "edc-download", false));
+      if (state === "issued" && status.wallet_url) {
+        links.appendChild(link(status.wallet_url, M.europass, "edc-europass", true));
+      }
+      region.appendChild(links);
+    }
+    if (status.reason) { region.appendChild(para(M.reason + " " + status.reason, "edc-reason")); }
+  }
+  function ask() {
     tries += 1;
     fetch(args.status_url, {method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRFToken": csrf()}, body: "{}"})
-      .then(function (r) { return r.json(); })
+      .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); })
       .then(function (status) {
-        if (status.state && status.state !== "issuing") { window.location.reload(); }
-        else if (tries < 20) { setTimeout(poll, 3000 * tries); }
-      });
+        if (!status || !status.state) { return; }
+        show(status);
+        if ((status.state === "issuing" || status.state === "checking") && tries < 20) {
+          setTimeout(ask, 3000 * tries);
+        }
+      })
+      .catch(function () { if (tries < 3) { setTimeout(ask, 5000 * tries); } });
   }
-  if (root) { setTimeout(poll, 3000); }
+  if (region) { ask(); }
 }

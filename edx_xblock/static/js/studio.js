@@ -1,4 +1,7 @@
-/* Studio editor of the EDC credential block. The browser talks only to the block's handlers. */
+/* Studio editor of the EDC credential block. The browser talks only to the block's handlers.
+   The ESCO type-ahead follows the WAI-ARIA combobox pattern: arrows move through the options
+   (aria-activedescendant, aria-selected), Enter picks, Escape closes, and a live region says
+   how many skills were found and which one was chosen or removed. */
 function EdcCredentialStudio(runtime, element, args) {
   "use strict";
   var root = element.jquery ? element[0] : element;
@@ -6,15 +9,27 @@ function EdcCredentialStudio(runtime, element, args) {
   var S = args.strings;
   var values = args.values;
   var MAX_SKILLS = 3;
+  var uid = "edc" + Math.random().toString(36).slice(2, 8);
+  var counter = 0;
+  var live = root.querySelector(".edc-live");
 
+  function announce(text) { live.textContent = ""; setTimeout(function () { live.textContent = text; }, 30); }
+  function fmt(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (m, k) { return k in values ? values[k] : m; });
+  }
   function csrf() {
     var m = document.cookie.match(/(?:^|; )csrftoken=([^;]*)/);
     return m ? decodeURIComponent(m[1]) : "";
   }
+  /* Every answer is settled: JSON from the handler, or an error naming the HTTP status (403, 500,
+     a proxy's HTML page...) — never a promise left pending. */
   function post(url, body) {
     return fetch(url, {method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRFToken": csrf()}, body: JSON.stringify(body)})
-      .then(function (r) { return r.json(); });
+      .then(function (r) {
+        if (!r.ok) { throw {status: r.status}; }
+        return r.json().catch(function () { throw {status: r.status + " (not JSON)"}; });
+      }, function () { throw {status: null}; });
   }
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -46,19 +61,23 @@ function EdcCredentialStudio(runtime, element, args) {
     return out;
   }
 
-  /* One outcome: its texts and 1-3 ESCO skills picked through the type-ahead search handler. */
+  /* One outcome: its texts and 1-3 ESCO skills picked through the combobox. */
   function addOutcome(outcome) {
     var list = form.querySelector(".edc-outcome-list");
+    var n = ++counter;
     var item = el("li", {"class": "edc-outcome-item"});
     var texts = el("div", {"class": "edc-outcome-texts"});
     item.appendChild(texts);
     item._texts = (outcome && outcome.text) || {};
     item._skills = ((outcome && outcome.esco_skills) || []).slice();
-    var chosen = el("div", {"class": "edc-chosen"});
+    var chosen = el("ul", {"class": "edc-chosen", "aria-label": S.search_skill});
     var skillsField = el("div", {"class": "edc-field edc-skills-field"});
-    var search = el("input", {"type": "search", "placeholder": S.search_skill, "aria-label": S.search_skill,
-      "role": "combobox", "aria-autocomplete": "list", "aria-expanded": "false"});
-    var suggestions = el("ul", {"class": "edc-suggestions", "role": "listbox"});
+    var listId = uid + "-list-" + n;
+    var search = el("input", {"type": "text", "class": "edc-skill-search", "placeholder": S.search_skill,
+      "aria-label": S.search_skill, "role": "combobox", "aria-autocomplete": "list", "aria-expanded": "false",
+      "aria-controls": listId, "autocomplete": "off"});
+    var suggestions = el("ul", {"class": "edc-suggestions", "role": "listbox", "id": listId,
+      "aria-label": S.search_skill, "hidden": ""});
     skillsField.appendChild(chosen);
     skillsField.appendChild(search);
     skillsField.appendChild(suggestions);
@@ -68,54 +87,123 @@ function EdcCredentialStudio(runtime, element, args) {
     remove.addEventListener("click", function () { item.remove(); renumber(); });
     item.appendChild(remove);
 
+    function labelOf(skill) {
+      return (skill.labels && (skill.labels[args.lang] || skill.labels.en ||
+        skill.labels[Object.keys(skill.labels)[0]])) || skill.uri;
+    }
     function drawSkills() {
       chosen.textContent = "";
       item._skills.forEach(function (skill, j) {
-        var label = (skill.labels && (skill.labels[args.lang] || skill.labels.en)) || skill.uri;
-        var chip = el("span", {"class": "edc-chosen-skill", "title": skill.uri}, label + " ");
-        var x = el("button", {"type": "button", "aria-label": S.remove}, "×");
-        x.addEventListener("click", function () { item._skills.splice(j, 1); drawSkills(); });
+        var chip = el("li", {"class": "edc-chosen-skill", "title": skill.uri}, labelOf(skill) + " ");
+        var x = el("button", {"type": "button", "class": "edc-remove-skill",
+          "aria-label": fmt(S.remove_skill, {label: labelOf(skill)})}, "×");
+        x.addEventListener("click", function () {
+          var label = labelOf(skill);
+          item._skills.splice(j, 1);
+          drawSkills();
+          search.focus();
+          announce(fmt(S.removed, {label: label}));
+        });
         chip.appendChild(x);
         chosen.appendChild(chip);
       });
-      search.disabled = item._skills.length >= MAX_SKILLS;
-      search.placeholder = search.disabled ? S.max_skills : S.search_skill;
+      var full = item._skills.length >= MAX_SKILLS;
+      search.disabled = full;
+      search.placeholder = full ? S.max_skills : S.search_skill;
+    }
+
+    var hits = [];
+    var active = -1;
+    function options() { return suggestions.querySelectorAll("[role=option]"); }
+    function close() {
+      suggestions.textContent = "";
+      suggestions.hidden = true;
+      search.setAttribute("aria-expanded", "false");
+      search.removeAttribute("aria-activedescendant");
+      hits = [];
+      active = -1;
+    }
+    function setActive(i) {
+      var opts = options();
+      if (!opts.length) { return; }
+      active = (i + opts.length) % opts.length;
+      opts.forEach(function (o, k) { o.setAttribute("aria-selected", k === active ? "true" : "false"); });
+      search.setAttribute("aria-activedescendant", opts[active].id);
+      opts[active].scrollIntoView({block: "nearest"});
+    }
+    function pick(i) {
+      var hit = hits[i];
+      if (!hit) { return; }
+      if (item._skills.length < MAX_SKILLS && !item._skills.some(function (s) { return s.uri === hit.uri; })) {
+        var labels = {};
+        labels[hit.lang || args.lang] = hit.label;
+        item._skills.push({uri: hit.uri, labels: labels});
+      }
+      close();
+      search.value = "";
+      drawSkills();
+      announce(fmt(S.chosen, {label: hit.label}));
+      if (!search.disabled) { search.focus(); }
+    }
+    function showMessage(text) {
+      suggestions.textContent = "";
+      suggestions.appendChild(el("li", {"class": "edc-suggestion-note", "role": "presentation"}, text));
+      suggestions.hidden = false;
+      search.setAttribute("aria-expanded", "false");
+      announce(text);
     }
     var timer = null;
     var seq = 0;
     search.addEventListener("input", function () {
       clearTimeout(timer);
       var q = search.value.trim();
-      if (q.length < 2) { suggestions.textContent = ""; return; }
+      if (q.length < 2) { close(); return; }
       timer = setTimeout(function () {
         var mine = ++seq;
-        suggestions.textContent = "";
-        suggestions.appendChild(el("li", {}, S.searching));
         post(args.search_url, {q: q, lang: args.lang}).then(function (answer) {
           if (mine !== seq) { return; }
-          suggestions.textContent = "";
-          var hits = answer.results || [];
+          close();
+          hits = answer.results || [];
           if (!hits.length) {
-            suggestions.appendChild(el("li", {}, (answer.errors && answer.errors[0].message) || S.no_results));
+            showMessage((answer.errors && answer.errors.length && answer.errors[0].message) || S.no_results);
+            return;
           }
-          hits.forEach(function (hit) {
-            var li = el("li", {"role": "option", "data-uri": hit.uri}, hit.label);
-            li.addEventListener("click", function () {
-              if (item._skills.length < MAX_SKILLS && !item._skills.some(function (s) { return s.uri === hit.uri; })) {
-                var labels = {};
-                labels[answer.lang || args.lang] = hit.label;
-                item._skills.push({uri: hit.uri, labels: labels});
-              }
-              suggestions.textContent = "";
-              search.value = "";
-              drawSkills();
-            });
+          hits.forEach(function (hit, i) {
+            var text = hit.label + (hit.lang && hit.lang !== args.lang ? " " + fmt(S.skill_in, {lang: hit.lang}) : "");
+            var li = el("li", {"role": "option", "id": listId + "-" + i, "data-uri": hit.uri,
+              "aria-selected": "false", "lang": hit.lang || args.lang}, text);
+            li.addEventListener("mousedown", function (event) { event.preventDefault(); });
+            li.addEventListener("click", function () { pick(i); });
             suggestions.appendChild(li);
           });
-          search.setAttribute("aria-expanded", hits.length ? "true" : "false");
+          suggestions.hidden = false;
+          search.setAttribute("aria-expanded", "true");
+          announce(fmt(S.results, {n: hits.length}));
+        }, function (failure) {
+          if (mine !== seq) { return; }
+          showMessage(failure.status ? fmt(S.failed, {status: failure.status}) : S.network);
         });
       }, 250);
     });
+    search.addEventListener("keydown", function (event) {
+      var open = search.getAttribute("aria-expanded") === "true";
+      if (event.key === "ArrowDown") {
+        event.preventDefault();
+        if (open) { setActive(active + 1); }
+      } else if (event.key === "ArrowUp") {
+        event.preventDefault();
+        if (open) { setActive(active < 0 ? -1 : active - 1); }
+      } else if (event.key === "Enter") {
+        event.preventDefault();  /* never submits the form from the search box */
+        if (open && active >= 0) { pick(active); }
+      } else if (event.key === "Escape") {
+        if (open || !suggestions.hidden) { event.preventDefault(); event.stopPropagation(); close(); }
+        else if (search.value) { event.preventDefault(); search.value = ""; }
+      } else if (event.key === "Tab") {
+        close();
+      }
+    });
+    search.addEventListener("blur", function () { setTimeout(close, 150); });
     list.appendChild(item);
     drawSkills();
     renumber();
@@ -162,7 +250,9 @@ function EdcCredentialStudio(runtime, element, args) {
   function showErrors(errors) {
     form.querySelectorAll(".edc-error").forEach(function (n) { n.textContent = ""; });
     form.querySelectorAll(".edc-has-error").forEach(function (n) { n.classList.remove("edc-has-error"); });
+    form.querySelectorAll("[aria-invalid]").forEach(function (n) { n.removeAttribute("aria-invalid"); });
     var general = [];
+    var first = null;
     (errors || []).forEach(function (e) {
       var name = e.field || "";
       var target = null;
@@ -174,15 +264,22 @@ function EdcCredentialStudio(runtime, element, args) {
       if (slot) {
         slot.textContent = (slot.textContent ? slot.textContent + " " : "") + e.message;
         target.classList.add("edc-has-error");
+        var input = target.querySelector("input, textarea, select");
+        if (input) { input.setAttribute("aria-invalid", "true"); first = first || input; }
       } else {
         general.push((e.field ? e.field + ": " : "") + e.message);
       }
     });
+    if (first) { first.focus(); }
     return general;
   }
 
   form.querySelector(".edc-add-outcome").textContent = S.add_outcome;
-  form.querySelector(".edc-add-outcome").addEventListener("click", function () { addOutcome(null); });
+  form.querySelector(".edc-add-outcome").addEventListener("click", function () {
+    addOutcome(null);
+    var items = form.querySelectorAll(".edc-outcome-item textarea");
+    if (items.length) { items[items.length - 1 - (languages().length - 1)].focus(); }
+  });
   form.elements.languages.addEventListener("change", function () {
     form.querySelectorAll(".edc-lang-texts").forEach(function (fs) {
       langInputs(fs, fs.getAttribute("data-name"), readTexts(fs), fs.hasAttribute("data-multiline"));
@@ -190,26 +287,31 @@ function EdcCredentialStudio(runtime, element, args) {
     renumber();
   });
   var message = form.querySelector(".edc-form-message");
+  var saving = false;
+  function failed(text) {
+    saving = false;
+    message.textContent = text;
+    if (runtime.notify) { runtime.notify("error", {title: S.errors, message: text}); }
+  }
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    if (saving) { return; }
+    saving = true;
     message.textContent = S.saving;
-    if (runtime.notify) { runtime.notify("save", {state: "start"}); }
     post(args.save_url, collect()).then(function (answer) {
+      saving = false;
       if (answer.result === "saved") {
         showErrors([]);
-        var notes = [S.saved];
-        var esco = answer.esco || {};
-        if ((esco.unknown || []).length) { notes.push(S.unknown_skills + " " + esco.unknown.join(", ")); }
-        if ((esco.obsolete || []).length) {
-          notes.push(S.obsolete_skills + " " + esco.obsolete.map(function (o) { return o.uri || o; }).join(", "));
-        }
-        message.textContent = notes.join(" ");
-        if (runtime.notify) { runtime.notify("save", {state: "end"}); }
+        message.textContent = S.saved;
+        /* Studio's "Saving" notice is opened only once the save succeeded, and closed at once with the
+           editor; a refused or failed save never leaves it open. */
+        if (runtime.notify) { runtime.notify("save", {state: "start"}); runtime.notify("save", {state: "end"}); }
       } else {
         var general = showErrors(answer.errors);
-        message.textContent = [S.errors].concat(general).join(" ");
-        if (runtime.notify) { runtime.notify("error", {title: S.errors, message: general.join(" ")}); }
+        failed([S.errors].concat(general).join(" "));
       }
+    }, function (failure) {
+      failed(failure.status ? fmt(S.failed, {status: failure.status}) : S.network);
     });
   });
   form.querySelector(".cancel-button").addEventListener("click", function () {
