@@ -110,9 +110,9 @@ class EdcCredentialBlock(XBlock):
         return django_config(bucket if isinstance(bucket, dict) else None)
 
     def course_key(self) -> str | None:
-        key = getattr(self.scope_ids.usage_id, "context_key", None) or getattr(
-            self.scope_ids.usage_id, "course_key", None)
-        return str(key) if key is not None else None
+        """The course run as the events name it (``str(course_key)``; a CCX key inside a CCX)."""
+        key = getattr(self.scope_ids.usage_id, "context_key", None) or getattr(self, "course_id", None)
+        return str(key) if key else None
 
     def _user_attrs(self) -> dict[str, Any]:
         service = self.runtime.service(self, "user")

@@ -18,7 +18,8 @@ from lxml import etree
 
 from edx_xblock import olx
 from edx_xblock.config import ConfigError, load_config
-from edx_xblock.status import learner_status
+from edx_xblock.keys import template_course_id
+from edx_xblock.status import LearnerStatus, from_outbox, learner_status
 from edx_xblock.template_form import build_template, validate_form, volume_duration
 
 PACKAGE = Path(__file__).parents[2] / "edx_xblock"
@@ -77,7 +78,7 @@ def test_each_bad_field_is_named(changes: dict, field: str) -> None:
 
 
 def test_messages_are_translated_by_the_given_function() -> None:
-    french = gettext.translation("text", str(PACKAGE / "translations"), languages=["fr"]).gettext
+    french = gettext.translation("django", str(PACKAGE / "conf" / "locale"), languages=["fr"]).gettext
     [error] = validate_form(form(eqf_level="12"), french).errors
     assert error == {"field": "eqf_level", "message": "Niveau CEC : un nombre entier de 1 à 8."}
 
@@ -99,7 +100,26 @@ def test_status_mapping() -> None:
     assert learner_status([{**sealed, "status": "failed"}]).state == "delivery_failed"
     assert learner_status([{"id": "c1", "status": "failed", "sealed_url": None}]).state == "issue_failed"
     assert learner_status([{"id": "c1", "status": "revoked"}]).state == "revoked"
-    assert learner_status([{"id": "c1", "status": "skipped"}]).state == "not_earned"
+    assert learner_status([{"id": "c1", "status": "skipped", "reason": "policy: min grade"}]) == LearnerStatus(
+        "refused", "c1", reason="policy: min grade")
+    assert learner_status([{"id": "c1", "status": "weird"}]).state == "not_earned"
+
+
+@pytest.mark.parametrize(("row", "state"), [
+    ("pending", "issuing"), ("sending", "issuing"), ("withdrawn", "not_earned"), ("ineligible", "ineligible"),
+    ("failed", "refused"), ("sent", None), (None, None)])
+def test_outbox_states_for_the_learner(row: str | None, state: str | None) -> None:
+    decided = from_outbox(row, "422: learner.email: invalid")
+    assert (decided.state if decided else None) == state
+    if state == "refused":
+        assert decided.to_dict() == {"state": "refused", "credential_id": None, "wallet_url": None,
+                                      "failed_channels": []}  # the reason is for staff only
+        assert decided.to_dict(staff=True)["reason"] == "422: learner.email: invalid"
+
+
+def test_ccx_keys_map_to_the_master_course() -> None:
+    assert template_course_id("ccx-v1:Univ+DA101+2026+ccx@7") == "course-v1:Univ+DA101+2026"
+    assert template_course_id("course-v1:Univ+DA101+2026") == "course-v1:Univ+DA101+2026"
 
 
 @pytest.mark.parametrize(("raw", "key"), [
@@ -111,6 +131,9 @@ def test_status_mapping() -> None:
     ({"SIDECAR_URL": "http://x", "SOURCE": "s", "API_KEY": "k", "TIMEOUT": 0}, "TIMEOUT"),
     ({"SIDECAR_URL": "http://x", "SOURCE": "s", "API_KEY": "k", "AWARDING_BODY": "U"}, "AWARDING_BODY"),
     ({"SIDECAR_URL": "http://x", "SOURCE": "s", "API_KEY": "k", "DEFAULT_LANGUAGE": "fra"}, "DEFAULT_LANGUAGE"),
+    ({"SIDECAR_URL": "http://x", "SOURCE": "s", "API_KEY": "k", "ELIGIBLE_MODES": "verified"}, "ELIGIBLE_MODES"),
+    ({"SIDECAR_URL": "http://x", "SOURCE": "s", "API_KEY": "k", "SEND_DELAY_SECONDS": -1}, "SEND_DELAY_SECONDS"),
+    ({"SIDECAR_URL": "http://x", "SOURCE": "s", "API_KEY": "k", "STATUS_TIMEOUT": 0}, "STATUS_TIMEOUT"),
 ])
 def test_configuration_errors_name_the_key(raw: object, key: str) -> None:
     with pytest.raises(ConfigError, match=key):
@@ -202,16 +225,16 @@ def test_olx_write_then_read() -> None:
 
 
 def _catalog_ids() -> set[str]:
-    found = extract_from_dir(str(PACKAGE), method_map=[("**.py", "python")], keywords={"_": None})
+    found = extract_from_dir(str(PACKAGE), method_map=[("**.py", "python")], keywords={"_": None, "N_": None})
     return {message for _file, _line, message, _comments, _context in found}
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_catalogs_cover_the_code_and_mo_matches_po(lang: str) -> None:
-    folder = PACKAGE / "translations" / lang / "LC_MESSAGES"
-    with (folder / "text.po").open("rb") as handle:
+    folder = PACKAGE / "conf" / "locale" / lang / "LC_MESSAGES"  # OEP-58 layout, domain "django"
+    with (folder / "django.po").open("rb") as handle:
         po = read_po(handle)
-    with (folder / "text.mo").open("rb") as handle:
+    with (folder / "django.mo").open("rb") as handle:
         mo = read_mo(handle)
     po_ids = {m.id for m in po if m.id}
     assert _catalog_ids() == po_ids

@@ -22,6 +22,16 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.core.management import call_command
 
     django.setup()
+    from django.conf import settings
+    from django.utils.translation import trans_real
+
+    from edx_xblock.i18n import LOCALE_DIR
+
+    # OEP-58: the block's catalogues are placed where the runtime's i18n service reads them (in Open edX,
+    # conf/plugins-locale/xblock.v1/edx_xblock; the workbench's service is Django's own translation).
+    settings.LOCALE_PATHS = [str(LOCALE_DIR)]
+    trans_real._translations = {}
+    trans_real._default = None
     logging.getLogger("django.db.backends").setLevel(logging.WARNING)  # workbench logs every query
     call_command("migrate", run_syncdb=True, verbosity=0, interactive=False)
 

@@ -21,6 +21,7 @@ from workbench.runtime import WorkbenchRuntime
 from edx_xblock.client import SidecarClient
 from edx_xblock.config import load_config
 from edx_xblock.olx import EXAMPLE
+from edx_xblock.template_form import build_template, validate_form
 from tests.edx.sidecar_server import ADMIN, API_KEY, bridge_settings
 
 COURSE = "course-v1:edX+Demo+2020"  # the course key the workbench gives every block
@@ -129,41 +130,33 @@ def test_invalid_form_gives_messages_per_field_and_changes_nothing(bridge: dict[
     assert sidecar_template(sidecar) == version_before
 
 
-def test_save_pushes_the_template_and_persists_fields(bridge: dict[str, Any], sidecar: Any) -> None:
+def push(usage_id: str, bridge: dict[str, Any]) -> int:
+    """What Studio's publish does for this block (plugin/publishing.py): its template to the sidecar."""
+    form = validate_form(block(usage_id).field_values())
+    assert form.errors == []
+    template = build_template(form.values, bridge["AWARDING_BODY"], None, bridge.get("POLICY"))
+    return SidecarClient(load_config(bridge)).put_template(COURSE, template)["version"]
+
+
+def test_save_stores_the_fields_and_pushes_nothing(bridge: dict[str, Any], sidecar: Any) -> None:
     usage = new_block()
+    before = sidecar_template(sidecar)
     answer = call(usage, "save_settings", valid_form())
-    assert answer["result"] == "saved", answer
-    assert answer["esco"] == {"unknown": [], "obsolete": []}
+    assert answer == {"result": "saved"}
     reloaded = block(usage, "someone_else")  # a new runtime reads the fields back from the store
-    assert reloaded.ects == 7.5 and reloaded.eqf_level == 6 and reloaded.template_version == answer["template_version"]
+    assert reloaded.ects == 7.5 and reloaded.eqf_level == 6 and reloaded.volume_hours == 125.0
     assert reloaded.outcomes[1]["esco_skills"][0]["uri"] == PYTHON
-    status, stored = sidecar_template(sidecar)
-    assert status == 200 and stored["version"] == answer["template_version"]
-    template = stored["template"]
-    assert template["title"]["fr"] == "Analyse de données avec Python"
-    assert template["volume_of_learning"] == "PT125H" and template["ects"] == 7.5
-    assert template["awarding_body"]["legal_identifier"] == "123456789"
-    assert [o["esco_skills"][0]["uri"] for o in template["learning_outcomes"]] == [ADAPT, PYTHON]
+    assert sidecar_template(sidecar) == before  # Studio pushes on publish, never on a draft save
 
 
-def test_sidecar_refusal_maps_to_the_field_and_saves_nothing(bridge: dict[str, Any]) -> None:
+def test_sidecar_down_still_saves_and_pages_render(sidecar: Any) -> None:
     usage = new_block()
-    before = block(usage).field_values()
-    answer = call(usage, "save_settings", valid_form(isced_f="1234"))
-    assert answer["result"] == "error"
-    assert [e["field"] for e in answer["errors"]] == ["isced_f"]
-    assert block(usage).field_values() == before
-
-
-def test_sidecar_down_saves_nothing_and_says_so(sidecar: Any) -> None:
-    usage = new_block()
-    before = block(usage).field_values()
     with override_settings(XBLOCK_SETTINGS={"EdcCredentialBlock": bridge_settings("http://127.0.0.1:9")}):
         answer = call(usage, "save_settings", valid_form())
         page = Client().get("/view/edc_credential.0/?student=901").content.decode()
-    assert answer["result"] == "error" and "nothing was saved" in answer["errors"][0]["message"]
-    assert block(usage).field_values() == before
-    assert "edc-status-unknown" in page
+        status = call(usage, "status", {}, student="901")
+    assert answer["result"] == "saved" and block(usage).ects == 7.5
+    assert "edc-status-not_earned" in page and status["state"] == "unknown"
 
 
 def _complete(sidecar: Any, learner: str, bridge: dict[str, Any]) -> str:
@@ -179,11 +172,15 @@ def _complete(sidecar: Any, learner: str, bridge: dict[str, Any]) -> str:
 def test_issued_credential_shows_links_and_downloads(bridge: dict[str, Any], sidecar: Any) -> None:
     usage = new_block()
     assert call(usage, "save_settings", valid_form())["result"] == "saved"
+    push(usage, bridge)
     cred_id = _complete(sidecar, "1001", bridge)
-    page = Client().get("/view/edc_credential.0/?student=1001").content.decode()
-    assert "edc-status-issued" in page and "https://europass.europa.eu/en/wallet" in page
-    status = call(usage, "status", {}, student="1001")
+    first = block(usage, "1001").render("student_view").body_html()
+    assert "edc-status-not_earned" in first  # rendered from local state: the sidecar was not asked
+    status = call(usage, "status", {}, student="1001")  # what the page asks right after rendering
     assert status["state"] == "issued" and status["credential_id"] == cred_id
+    assert status["wallet_url"] == "https://europass.europa.eu/en/wallet"
+    page = Client().get("/view/edc_credential.0/?student=1001").content.decode()
+    assert "edc-status-issued" in page  # the cached answer serves the next render
     url = reverse("handler", args=(usage, "download", "")) + "?student=1001"
     response = Client().get(url)
     assert response.status_code == 200 and response["Content-Type"].startswith("application/ld+json")
@@ -198,10 +195,14 @@ def test_failed_delivery_and_revocation_are_shown(bridge: dict[str, Any], sideca
     with override_settings(XBLOCK_SETTINGS={"EdcCredentialBlock": {**bridge, "POLICY": {"channels": ["wallet"]},
                                                                    "SUPPORT_CONTACT": "help@univ.example"}}):
         assert call(usage, "save_settings", valid_form())["result"] == "saved"
+        push(usage, {**bridge, "POLICY": {"channels": ["wallet"]}})
         cred_id = _complete(sidecar, "1003", bridge)  # no wallet configured in the sidecar: delivery fails
+        assert call(usage, "status", {}, student="1003")["state"] == "delivery_failed"
         page = Client().get("/view/edc_credential.0/?student=1003").content.decode()
     assert "edc-status-delivery_failed" in page and "help@univ.example" in page
-    assert call(usage, "status", {}, student="1003")["state"] == "delivery_failed"
+    from django.core.cache import cache
+
+    cache.clear()  # the cached status lives STATUS_CACHE_SECONDS; a revocation shows once it expires
     revoked = sidecar.app.test_client().post(f"/api/v1/credentials/{cred_id}:revoke", json={},
                                              headers={"Authorization": f"Bearer {ADMIN}"})
     assert revoked.status_code == 200
@@ -212,15 +213,18 @@ def test_french_learner_view(bridge: dict[str, Any]) -> None:
     usage = new_block()
     assert call(usage, "save_settings", valid_form())["result"] == "saved"
     with translation.override("fr"):
+        studio = block(usage, "1004").render("studio_view").body_html()
         html = block(usage, "1004").render("student_view").body_html()
     assert "Analyse de données avec Python" in html and "S&#x27;adapter au changement" in html
     assert "Réussissez le cours pour obtenir ce titre." in html
+    assert ">En présentiel</option>" in studio and "Enregistrer" in studio  # labels through the i18n service
 
 
 def test_olx_round_trip(bridge: dict[str, Any]) -> None:
     usage = new_block()
     assert call(usage, "save_settings", valid_form())["result"] == "saved"
     original = block(usage)
+    original.template_version = 4
     out = io.BytesIO()
     original.runtime.export_to_xml(original, out)
     xml = out.getvalue()
@@ -239,19 +243,38 @@ def test_olx_with_bad_numbers_is_refused_with_the_attribute_name(xml: str) -> No
         new_block(xml)
 
 
-def test_users_who_may_not_edit_cannot_save_or_search(bridge: dict[str, Any]) -> None:
+def _with_services(**services: str) -> Any:
     from django.conf import settings
 
+    return override_settings(WORKBENCH={**settings.WORKBENCH, "services": {**settings.WORKBENCH["services"],
+                                                                           **services}})
+
+
+@pytest.mark.parametrize(("services", "allowed"), [
+    ({"studio_user_permissions": "tests.edx.workbench.permissions.ReadOnlyPermissions"}, False),
+    ({"studio_user_permissions": "tests.edx.workbench.permissions.OlderStudioPermissions"}, True),
+    ({"user": "tests.edx.workbench.permissions.LmsCourseStaffUser"}, False),  # the LMS: course staff too
+])
+def test_edit_rights_are_studios(bridge: dict[str, Any], services: dict[str, str], allowed: bool) -> None:
     usage = new_block()
     before = block(usage).field_values()
-    services = {**settings.WORKBENCH["services"],
-                "studio_user_permissions": "tests.edx.workbench.permissions.ReadOnlyPermissions"}
-    with override_settings(WORKBENCH={**settings.WORKBENCH, "services": services}):
+    with _with_services(**services):
         saved = call(usage, "save_settings", valid_form(), student="1005")
         found = call(usage, "search_skills", {"q": "adapt"}, student="1005")
+    if allowed:
+        assert saved["result"] == "saved" and found["results"]
+        return
     assert saved["result"] == "error" and saved["errors"][0]["message"] == "Only the course team may do this."
     assert found["results"] == []
     assert block(usage).field_values() == before
+
+
+def test_studio_preview_is_the_author_view_and_asks_nobody(sidecar: Any) -> None:
+    usage = new_block()
+    with override_settings(XBLOCK_SETTINGS={"EdcCredentialBlock": bridge_settings("http://127.0.0.1:9")}):
+        html = block(usage).render("author_view").body_html()
+    assert "Data Analysis with Python" in html and "edc-author" in html
+    assert "not installed" in html  # the workbench has no plugin app (Studio has, and shows the push state)
 
 
 def test_labels_are_completed_in_every_course_language(bridge: dict[str, Any], sidecar: Any) -> None:
@@ -263,6 +286,13 @@ def test_labels_are_completed_in_every_course_language(bridge: dict[str, Any], s
     assert labels["en"] == "adapt to change" and labels["fr"]  # the French label came from the sidecar's ESCO
 
 
+def test_search_falls_back_to_all_languages(bridge: dict[str, Any]) -> None:
+    usage = new_block()
+    answer = call(usage, "search_skills", {"q": "adapter au changement", "lang": "de"})
+    assert answer["results"] and {hit["lang"] for hit in answer["results"]} <= {"en", "fr"}
+    assert any(hit["lang"] == "fr" for hit in answer["results"])
+
+
 def test_credential_being_issued(tmp_path: Any) -> None:
     from tests.edx.sidecar_server import HeldDispatcher, running_sidecar
 
@@ -271,8 +301,9 @@ def test_credential_being_issued(tmp_path: Any) -> None:
         with override_settings(XBLOCK_SETTINGS={"EdcCredentialBlock": config}):
             usage = new_block()
             assert call(usage, "save_settings", valid_form())["result"] == "saved"
+            push(usage, config)
             _complete(held, "1006", config)
-            html = block(usage, "1006").render("student_view").body_html()
             state = call(usage, "status", {}, student="1006")["state"]
-    assert "edc-status-issuing" in html and "your credential is being issued" in html
-    assert state == "issuing"
+            html = block(usage, "1006").render("student_view").body_html()
+    assert state == "issuing"  # not cached: the page asks again until it settles
+    assert "edc-status-not_earned" in html
