@@ -111,7 +111,8 @@ def main() -> None:
               f"page cost vs healthy {extra:+.2f} ms")
         if connections is not None:
             print(f"    connections the renders opened to the hung sidecar: {connections}")
-        print(f"    status handler afterwards: '{state}' in {first * 1000:.1f} ms, then {second * 1000:.2f} ms (cached)")
+        print(f"    status handler afterwards: '{state}' in {first * 1000:.1f} ms, "
+              f"then {second * 1000:.2f} ms (cached)")
 
 
 def _drain_accepts(listener: socket.socket) -> int:
