@@ -191,35 +191,35 @@ class EdcCredentialBlock(XBlock):
             return None, False
         return from_outbox(row.status, row.last_error), row.status == "sent"
 
+    def _known(self, course: str, learner: str) -> tuple[LearnerStatus | None, bool]:
+        """(the state known without the sidecar — the outbox's, else a cached answer — and whether sent)."""
+        decided, sent = self._outbox(course, learner)
+        if decided is not None:
+            return decided, sent
+        from django.core.cache import cache
+
+        cached = cache.get(self._cache_key(course, learner))
+        return (from_dict(cached) if isinstance(cached, dict) else None), sent
+
     def local_status(self) -> LearnerStatus | None:
         """What the LMS knows without asking the sidecar (None for anonymous/preview users)."""
         learner, course = self.learner_id(), self.course_key()
         if learner is None or course is None:
             return None
-        decided, sent = self._outbox(course, learner)
-        if decided is not None:
-            return decided
-        from django.core.cache import cache
-
-        cached = cache.get(self._cache_key(course, learner))
-        if isinstance(cached, dict):
-            return from_dict(cached)
-        return LearnerStatus(CHECKING if sent else NOT_EARNED)
+        known, sent = self._known(course, learner)
+        return known or LearnerStatus(CHECKING if sent else NOT_EARNED)
 
     def current_status(self) -> LearnerStatus | None:
         """The learner's state: the outbox when it decides, else the sidecar (short timeout, cached)."""
         learner, course = self.learner_id(), self.course_key()
         if learner is None or course is None:
             return None
-        decided, _sent = self._outbox(course, learner)
-        if decided is not None:
-            return decided
+        known, _sent = self._known(course, learner)
+        if known is not None:
+            return known
         from django.core.cache import cache
 
         key = self._cache_key(course, learner)
-        cached = cache.get(key)
-        if isinstance(cached, dict):
-            return from_dict(cached)
         try:
             config = self._config()
             client = SidecarClient(config, timeout=config.status_timeout)

@@ -3,8 +3,6 @@ uploads EDC's own sealed sample and a tampered copy to the verification page ove
 keyboard, and reads what the page shows."""
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,22 +11,8 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from tests.browser import chromium
 from tests.receiving.conftest import EDC_SIGNED, Sidecar
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-def _require_browser() -> None:
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()]
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("selenium (pip)")
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser test needs {', '.join(missing)} (scripts/install-system-deps.sh)")
-        pytest.skip(f"browser test needs {', '.join(missing)}")
 
 
 @pytest.fixture
@@ -42,22 +26,8 @@ def base_url(sidecar: Sidecar) -> Iterator[str]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    _require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}", "--lang=en-GB"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    try:
+    with chromium(tmp_path / "chromium-profile") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _upload(driver: Any, base_url: str, path: Path, lang: str) -> None:

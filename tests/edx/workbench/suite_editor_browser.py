@@ -3,8 +3,6 @@ xblock-sdk workbench served over HTTP, used with the keyboard only: the ESCO typ
 combobox pattern, Enter never submits the form from the search box, and failure answers are shown."""
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,10 +13,8 @@ import pytest
 from django.test import override_settings
 from werkzeug.serving import make_server
 
+from tests.browser import chromium
 from tests.edx.sidecar_server import bridge_settings
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
 @pytest.fixture
@@ -35,26 +31,8 @@ def workbench_url(bridge: dict[str, Any]) -> Iterator[str]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()]
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser test needs {', '.join(missing)} (scripts/install-system-deps.sh)")
-        pytest.skip(f"browser test needs {', '.join(missing)}")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}", "--lang=en-GB"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    try:
+    with chromium(tmp_path / "chromium-profile") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def wait_for(check: Callable[[], Any], seconds: float = 15) -> Any:
