@@ -8,7 +8,7 @@ from flask import Flask, request
 from sqlalchemy.engine import make_url
 
 from bridge import problems
-from bridge.api import completions, credentials, health, openapi, templates, verify_api
+from bridge.api import completions, credentials, health, inputs, openapi, templates, verify_api
 from bridge.api.common import Runtime
 from bridge.auth import Authenticator
 from bridge.config import Settings
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
         request.max_content_length = limit
 
     problems.install(app)
+    inputs.install(app)
     metrics.install(app)
     blueprints: Sequence = (templates.bp, completions.bp, credentials.bp, health.bp, openapi.bp, verify_api.bp,
                             web_pages.bp, esco_bp)

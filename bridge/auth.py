@@ -23,9 +23,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bridge.db.models import SeenSignature, Source
 from bridge.problems import Problem
 
-_SIGNATURE = re.compile(r"^v1=([0-9a-fA-F]{64})$")
+_SIGNATURE = re.compile(r"v1=([0-9a-fA-F]{64})")  # checked with fullmatch: no trailing newline
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: str.isdigit() also takes '²' or '٣'
+_UNKNOWN_SOURCE_KEY = hashlib.sha256(b"edc-bridge: no such source").hexdigest()
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")  # X-EDC-Nonce, optional; checked with fullmatch
-_SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 
 
@@ -52,7 +54,7 @@ def hash_api_key(api_key: str) -> str:
 
 def valid_source_name(name: str) -> bool:
     """Source names appear in URLs and headers: letters, digits, dot, dash, underscore, 64 chars max."""
-    return bool(_SOURCE_NAME.match(name))
+    return bool(_SOURCE_NAME.fullmatch(name))
 
 
 def valid_nonce(nonce: str) -> bool:
@@ -156,7 +158,7 @@ class Authenticator:
                               ("X-EDC-Signature", sig_raw)):
             if not value:
                 raise _unauthorized(f"The {header} header is missing.")
-        if not ts_raw.isdigit():
+        if not _TIMESTAMP.fullmatch(ts_raw):
             raise _unauthorized("X-EDC-Timestamp must be an integer number of Unix seconds.")
         now = int(time.time())
         skew = int(ts_raw) - now
@@ -164,7 +166,7 @@ class Authenticator:
             raise _unauthorized(f"X-EDC-Timestamp is {abs(skew)} s {'ahead of' if skew > 0 else 'behind'} "
                                 f"the sidecar clock; requests are accepted within ±{self._window} s "
                                 "(check the LMS server's clock).")
-        match = _SIGNATURE.match(sig_raw)
+        match = _SIGNATURE.fullmatch(sig_raw)
         if not match:
             raise _unauthorized("X-EDC-Signature must be 'v1=' followed by 64 hexadecimal digits.")
         given = match.group(1).lower()
@@ -174,18 +176,20 @@ class Authenticator:
             if not valid_nonce(nonce):
                 raise _unauthorized("X-EDC-Nonce must be 16 to 64 characters of letters, digits, '-' and '_' "
                                     "(or be left out).")
-        with self._sessions() as session:
-            key_hash = session.scalar(select(Source.key_hash).where(Source.name == name))
-        if key_hash is None:
-            raise _unauthorized("X-EDC-Source names a source that is not registered "
-                                "(register it with 'edc-bridge sources add NAME').")
-        expected = [compute_signature(key_hash, request.method, path, ts_raw, body, nonce)
+        key_hash = None
+        if valid_source_name(name):
+            with self._sessions() as session:
+                key_hash = session.scalar(select(Source.key_hash).where(Source.name == name))
+        # An unknown source is checked against a key no source has, and refused with the same words
+        # as a wrong signature: the answer does not tell which source names exist.
+        expected = [compute_signature(key_hash or _UNKNOWN_SOURCE_KEY, request.method, path, ts_raw, body, nonce)
                     for path in _paths_as_sent(request)]
-        if not any(hmac.compare_digest(given, e) for e in expected):
+        if key_hash is None or not any(hmac.compare_digest(given, e) for e in expected):
             signed = ("the timestamp, the SHA-256 of the exact body and the X-EDC-Nonce value" if nonce is not None
                       else "the timestamp and the SHA-256 of the exact body")
-            raise _unauthorized("X-EDC-Signature does not match the request. Sign METHOD, the path with "
-                                f"its query string, {signed}, with this source's API key.")
+            raise _unauthorized("X-EDC-Signature does not match the request for this X-EDC-Source. Sign METHOD, "
+                                f"the path with its query string, {signed}, with the API key of a registered "
+                                "source.")
         self._remember(given, int(ts_raw))
         return Principal(is_admin=False, source=name)
 

@@ -5,44 +5,32 @@ check, so concurrent duplicates from a retrying adapter still yield one credenti
 """
 from __future__ import annotations
 
+import datetime as dt
+import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bridge.api.common import authenticate, json_object, runtime, status_url
+from bridge.api.common import runtime, status_url
+from bridge.api.inputs import MAX_LISTED, Answer, operation, request_json
+from bridge.api.schemas import BatchBody, BatchPath
 from bridge.auth import Principal, require
 from bridge.db.bulk import insert_ignoring_conflicts
 from bridge.db.models import Batch, CourseTemplate, Credential, utcnow
+from bridge.elm.completion import DOCUMENT, Document
+from bridge.elm.errors import from_pydantic
 from bridge.problems import FieldProblem, Problem, validation_problem
 from bridge.tasks.policy import decide
 
 bp = Blueprint("completions", __name__, url_prefix="/api/v1")
 
-MAX_LISTED_ERRORS = 200
-
-
-def _prefixed(prefix: str, field: str) -> str:
-    if not prefix:
-        return field
-    if field in ("", "(document)"):
-        return prefix
-    return f"{prefix}.{field}" if field and not field.startswith("[") else f"{prefix}{field}"
-
-
-def validate_completion(body: Any, prefix: str = "") -> tuple[dict[str, Any] | None, list[FieldProblem]]:
-    """The normalised completion document, or the problems found (field paths under ``prefix``)."""
-    from bridge.elm.completion import Completion
-    from bridge.elm.errors import ValidationFailed
-
-    try:
-        return Completion.from_dict(body).to_dict(), []
-    except ValidationFailed as exc:
-        return None, [FieldProblem(_prefixed(prefix, e.field), e.message) for e in exc.errors]
+BATCH = TypeAdapter(BatchBody)
 
 
 def _templates(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], CourseTemplate]:
@@ -64,6 +52,29 @@ def _missing_template(field: str, source: str, course_id: str) -> FieldProblem:
                                "PUT one first")
 
 
+EARLIEST_COMPLETION = dt.datetime(1970, 1, 2, tzinfo=dt.UTC)
+"""Before this, a completion date is a zero or unset Unix time sent by mistake (Moodle's ``timecompleted`` 0)."""
+
+
+def intake_problems(completion: dict[str, Any], prefix: str = "") -> list[FieldProblem]:
+    """What intake refuses in a valid completion because of when it is received: a completion in the
+    future (beyond the accepted clock skew) or at Unix time zero, a birth date in the future."""
+    rt = runtime()
+    now = rt.clock()
+    at = f"{prefix}." if prefix else ""
+    problems = []
+    completed = dt.datetime.fromisoformat(completion["completed_at"].replace("Z", "+00:00"))
+    if completed > now + dt.timedelta(seconds=rt.settings.signature_window):
+        problems.append(FieldProblem(f"{at}completed_at", "expected a completion date that is not in the future"))
+    elif completed < EARLIEST_COMPLETION:
+        problems.append(FieldProblem(f"{at}completed_at", "expected a completion date after 1970-01-01 (Unix time "
+                                                          "0 is an unset date, not a completion)"))
+    born = completion["learner"]["date_of_birth"]
+    if born is not None and born > now.date().isoformat():
+        problems.append(FieldProblem(f"{at}learner.date_of_birth", "expected a birth date in the past"))
+    return problems
+
+
 def _check_source(principal: Principal, source: str, field: str) -> FieldProblem | None:
     if principal.may_act_for(source):
         return None
@@ -78,15 +89,19 @@ def _answer(cred: Credential, duplicate: bool) -> tuple[Response, int, dict[str,
     return jsonify(body), 202, {"Location": url}
 
 
-@bp.post("/completions")
-def post_completion() -> tuple[Response, int, dict[str, str]]:
-    """Accept one completion: 202 with the credential id; a repeat answers with the same id."""
-    principal = authenticate()
-    completion, errors = validate_completion(json_object())
-    if completion is None:
-        raise validation_problem(errors, "The completion has invalid fields.")
+@operation(bp, "POST", "/completions", auth="source", body=Document, responses=(Answer(202, "Accepted"),),
+           tags=("completions",))
+def post_completion(principal: Principal, body: dict[str, Any]) -> tuple[Response, int, dict[str, str]]:
+    """Submit one completion; idempotent per (source, course, learner).
+
+    Answers 202 with the credential id; a repeat answers with the same id.
+    """
+    completion = body
     source, course_id = completion["source"], completion["course_id"]
     require(principal, source)
+    problems = intake_problems(completion)
+    if problems:
+        raise validation_problem(problems, "The completion has invalid fields.")
     learner_id = completion["learner"]["id"]
     rt = runtime()
     with rt.sessions() as session:
@@ -122,37 +137,33 @@ def post_completion() -> tuple[Response, int, dict[str, str]]:
     return _answer(cred, duplicate)
 
 
-@bp.post("/completions:batch")
-def post_batch() -> tuple[Response, int, dict[str, str]]:
-    """Accept up to EDC_MAX_BATCH_ITEMS completions at once: all valid, or nothing is written."""
-    principal = authenticate()
-    body = json_object()
+@operation(bp, "POST", "/completions:batch", auth="source", body=BatchBody, validate_body=False,
+           responses=(Answer(202, "Accepted"),), tags=("completions",))
+def post_batch(principal: Principal) -> tuple[Response, int, dict[str, str]]:
+    """Submit up to EDC_MAX_BATCH_ITEMS (50,000) completions at once: all valid, or nothing is stored."""
     rt = runtime()
-    items = body.get("completions")
-    unknown = sorted(set(body) - {"completions"})
-    if unknown:
-        raise validation_problem([FieldProblem(k, "unknown field") for k in unknown])
-    if not isinstance(items, list) or not items:
-        raise validation_problem([FieldProblem("completions", "expected a non-empty list of completions")])
-    if len(items) > rt.settings.max_batch_items:
+    document = request_json()
+    items = document.get("completions") if isinstance(document, dict) else None
+    if isinstance(items, list) and len(items) > rt.settings.max_batch_items:
         raise Problem(413, "Payload Too Large", f"A batch holds at most {rt.settings.max_batch_items} "
                       "completions; split it.", kind="batch-too-large",
                       errors=[FieldProblem("completions", f"{len(items)} items")])
     errors: list[FieldProblem] = []
-    invalid: set[int] = set()
-    valid: list[tuple[int, dict[str, Any]]] = []
-    for i, item in enumerate(items):
-        completion, problems = validate_completion(item, f"completions[{i}]")
-        if completion is None:
+    try:
+        valid = list(enumerate(BATCH.validate_python(document)["completions"]))
+    except ValidationError as exc:
+        errors = [FieldProblem(e.field, e.message) for e in from_pydantic(exc)]
+        invalid = {int(m.group(1)) for e in errors if (m := _ITEM.match(e.field))}
+        # Slow path, on errors only: the valid items still get the checks below, so one answer lists all.
+        valid = [(i, DOCUMENT.validate_python(item)) for i, item in enumerate(items or [])
+                 if isinstance(items, list) and i not in invalid]
+    invalid = {int(m.group(1)) for e in errors if (m := _ITEM.match(e.field))}
+    for i, completion in valid:
+        problem = _check_source(principal, completion["source"], f"completions[{i}].source")
+        problems = [problem] if problem is not None else intake_problems(completion, f"completions[{i}]")
+        if problems:
             errors.extend(problems)
             invalid.add(i)
-            continue
-        problem = _check_source(principal, completion["source"], f"completions[{i}].source")
-        if problem is not None:
-            errors.append(problem)
-            invalid.add(i)
-            continue
-        valid.append((i, completion))
     with rt.sessions() as session:
         templates = _templates(session, {(c["source"], c["course_id"]) for _, c in valid})
         for i, completion in valid:
@@ -161,9 +172,9 @@ def post_batch() -> tuple[Response, int, dict[str, str]]:
                                                 completion["course_id"]))
                 invalid.add(i)
         if errors:
-            raise validation_problem(errors[:MAX_LISTED_ERRORS],
-                                     f"{len(invalid)} of {len(items)} completions are invalid; nothing was "
-                                     "stored. Fix them and send the batch again.",
+            total = len(items) if isinstance(items, list) else 0
+            raise validation_problem(errors[:MAX_LISTED], f"{len(invalid)} of {total} completions are invalid; "
+                                     "nothing was stored. Fix them and send the batch again.",
                                      error_count=len(errors), invalid_items=len(invalid))
         batch_id = str(uuid.uuid4())
         now = utcnow()
@@ -177,8 +188,8 @@ def post_batch() -> tuple[Response, int, dict[str, str]]:
                          "status": "received" if decision.issue else "skipped",
                          "status_reason": decision.reason, "attempts": 0, "created_at": now,
                          "updated_at": now})
-        session.add(Batch(id=batch_id, source=source, total=len(items), accepted=0, duplicates=0,
-                          created_at=now))
+        total = len(valid)
+        session.add(Batch(id=batch_id, source=source, total=total, accepted=0, duplicates=0, created_at=now))
         session.flush()
         insert_ignoring_conflicts(session, Credential, rows, ("source", "course_id", "learner_id"))
         counts = dict(session.execute(select(Credential.status, func.count()).where(
@@ -186,19 +197,22 @@ def post_batch() -> tuple[Response, int, dict[str, str]]:
         accepted = sum(counts.values())
         batch = session.get(Batch, batch_id)
         assert batch is not None  # noqa: S101 - added above
-        batch.accepted, batch.duplicates = accepted, len(items) - accepted
+        batch.accepted, batch.duplicates = accepted, total - accepted
         session.commit()
         to_issue = list(session.scalars(select(Credential.id).where(
             Credential.batch_id == batch_id, Credential.status == "received",
         ).order_by(Credential.created_at)))
     rt.metrics.completions.labels("received").inc(counts.get("received", 0))
     rt.metrics.completions.labels("skipped").inc(counts.get("skipped", 0))
-    rt.metrics.completions.labels("duplicate").inc(len(items) - accepted)
+    rt.metrics.completions.labels("duplicate").inc(total - accepted)
     rt.dispatcher.issue(to_issue)
     url = status_url(f"/api/v1/batches/{batch_id}")
-    return jsonify({"batch_id": batch_id, "total": len(items), "accepted": accepted,
-                    "duplicates": len(items) - accepted, "skipped": counts.get("skipped", 0),
+    return jsonify({"batch_id": batch_id, "total": total, "accepted": accepted,
+                    "duplicates": total - accepted, "skipped": counts.get("skipped", 0),
                     "status_url": url}), 202, {"Location": url}
+
+
+_ITEM = re.compile(r"^completions\[(\d+)\]")
 
 
 PROGRESS_GROUPS = {
@@ -212,10 +226,10 @@ PROGRESS_GROUPS = {
 }
 
 
-@bp.get("/batches/<batch_id>")
-def get_batch(batch_id: str) -> Response:
+@operation(bp, "GET", "/batches/<batch_id>", auth="source", path=BatchPath, tags=("completions",))
+def get_batch(principal: Principal, path: dict[str, str]) -> Response:
     """Progress of a batch, counted live from its credentials."""
-    principal = authenticate()
+    batch_id = path["batch_id"]
     with runtime().sessions() as session:
         batch = session.get(Batch, batch_id)
         if batch is None:

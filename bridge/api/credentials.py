@@ -3,19 +3,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 from sqlalchemy import func, select
 
-from bridge.api.common import MAX_PER_PAGE, authenticate, int_arg, json_object, runtime, status_url
-from bridge.auth import require, require_admin
-from bridge.db.models import CHANNELS, CREDENTIAL_STATUSES, Credential, Delivery, utcnow
+from bridge.api.common import runtime, status_url
+from bridge.api.inputs import Answer, operation
+from bridge.api.schemas import CredentialPath, CredentialQuery, ResendBody, RevokeBody
+from bridge.auth import Principal, require
+from bridge.db.models import Credential, Delivery, utcnow
 from bridge.db.sealed_store import STORE, CorruptSealedFile
-from bridge.problems import FieldProblem, Problem, validation_problem
+from bridge.problems import Problem
 
 bp = Blueprint("credentials", __name__, url_prefix="/api/v1/credentials")
 
 RESENDABLE = ("sealed", "delivered", "partially_delivered", "failed")
-MAX_REASON = 500
 
 
 def _iso(value: Any) -> str | None:
@@ -44,20 +45,21 @@ def _load(session: Any, cred_id: str) -> Credential:
     return cred
 
 
-@bp.get("/<cred_id>")
-def get_status(cred_id: str) -> Response:
-    """Status of one credential; its source may read it too (adapters poll the status_url)."""
-    principal = authenticate()
+@operation(bp, "GET", "/<cred_id>", auth="source", path=CredentialPath, tags=("credentials",))
+def get_status(principal: Principal, path: dict[str, str]) -> Response:
+    """Credential status with each delivery channel; its source may read it too (adapters poll the status_url)."""
+    cred_id = path["cred_id"]
     with runtime().sessions() as session:
         cred = _load(session, cred_id)
         require(principal, cred.source)
         return jsonify(credential_status(cred))
 
 
-@bp.get("/<cred_id>/sealed")
-def get_sealed(cred_id: str) -> Response:
-    """The sealed JAdES file, byte for byte as stored."""
-    principal = authenticate()
+@operation(bp, "GET", "/<cred_id>/sealed", auth="source", path=CredentialPath, tags=("credentials",),
+           responses=(Answer(200, "The sealed credential", "application/ld+json"),))
+def get_sealed(principal: Principal, path: dict[str, str]) -> Response:
+    """The sealed credential (JAdES, JSON-LD payload), byte for byte as stored."""
+    cred_id = path["cred_id"]
     with runtime().sessions() as session:
         cred = _load(session, cred_id)
         require(principal, cred.source)
@@ -77,51 +79,39 @@ def get_sealed(cred_id: str) -> Response:
         return response
 
 
-@bp.get("")
-def list_credentials() -> Response:
-    """Filter by source, course_id, learner_id, status; page/per_page; newest first."""
-    principal = authenticate()
-    page = int_arg("page", 1)
-    per_page = int_arg("per_page", 50, maximum=MAX_PER_PAGE)
-    unknown = sorted(set(request.args) - {"source", "course_id", "learner_id", "status", "page", "per_page",
-                                          "batch_id"})
-    if unknown:
-        raise Problem(400, "Bad Request", "Unknown query parameters.", kind="invalid-parameter",
-                      errors=[FieldProblem(k, "unknown parameter") for k in unknown])
-    source = request.args.get("source")
+@operation(bp, "GET", "", auth="source", query=CredentialQuery, tags=("credentials",))
+def list_credentials(principal: Principal, query: dict[str, Any]) -> Response:
+    """List credentials, newest first; filter by source, course_id, learner_id, status, batch_id.
+
+    A source sees its own credentials only.
+    """
+    page, per_page = query.get("page", 1), query.get("per_page", 50)
+    source = query.get("source")
     if not principal.is_admin:
         if source is not None and source != principal.source:
             require(principal, source)
         source = principal.source
-    status = request.args.get("status")
-    if status is not None and status not in CREDENTIAL_STATUSES:
-        raise Problem(400, "Bad Request", "Unknown status filter.", kind="invalid-parameter",
-                      errors=[FieldProblem("status", f"expected one of {', '.join(CREDENTIAL_STATUSES)}")])
-    query = select(Credential)
-    filters = {"source": source, "course_id": request.args.get("course_id"),
-               "learner_id": request.args.get("learner_id"), "status": status,
-               "batch_id": request.args.get("batch_id")}
+    query_stmt = select(Credential)
+    filters = {"source": source, "course_id": query.get("course_id"), "learner_id": query.get("learner_id"),
+               "status": query.get("status"), "batch_id": query.get("batch_id")}
     for name, value in filters.items():
         if value is not None:
-            query = query.where(getattr(Credential, name) == value)
+            query_stmt = query_stmt.where(getattr(Credential, name) == value)
     with runtime().sessions() as session:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(query.order_by(Credential.created_at.desc(), Credential.id)
+        total = session.scalar(select(func.count()).select_from(query_stmt.subquery())) or 0
+        rows = session.scalars(query_stmt.order_by(Credential.created_at.desc(), Credential.id)
                                .offset((page - 1) * per_page).limit(per_page)).all()
         items = [credential_status(c) for c in rows]
     pages = (total + per_page - 1) // per_page
     return jsonify({"items": items, "page": page, "per_page": per_page, "total": total, "pages": pages})
 
 
-@bp.post("/<cred_id>:resend")
-def resend(cred_id: str) -> tuple[Response, int]:
+@operation(bp, "POST", "/<cred_id>:resend", auth="admin", path=CredentialPath, body=ResendBody,
+           body_required=False, responses=(Answer(202, "Accepted"),), tags=("credentials",))
+def resend(principal: Principal, path: dict[str, str], body: dict[str, Any]) -> tuple[Response, int]:
     """Deliver a sealed credential again (all its channels, or those listed in ``channels``)."""
-    require_admin(authenticate())
-    body = json_object(optional=True)
+    cred_id = path["cred_id"]
     channels = body.get("channels")
-    if channels is not None and (not isinstance(channels, list) or not channels
-                                 or any(c not in CHANNELS for c in channels)):
-        raise validation_problem([FieldProblem("channels", "expected a non-empty list of 'email'/'wallet'")])
     rt = runtime()
     with rt.sessions() as session:
         cred = _load(session, cred_id)
@@ -151,15 +141,12 @@ def resend(cred_id: str) -> tuple[Response, int]:
     return jsonify(answer), 202
 
 
-@bp.post("/<cred_id>:revoke")
-def revoke(cred_id: str) -> Response:
+@operation(bp, "POST", "/<cred_id>:revoke", auth="admin", path=CredentialPath, body=RevokeBody,
+           body_required=False, tags=("credentials",))
+def revoke(principal: Principal, path: dict[str, str], body: dict[str, Any]) -> Response:
     """Mark revoked (kept, never deleted); pending deliveries are cancelled. Repeating is harmless."""
-    require_admin(authenticate())
-    body = json_object(optional=True)
+    cred_id = path["cred_id"]
     reason = body.get("reason")
-    if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON):
-        raise validation_problem([FieldProblem("reason",
-                                               f"expected a text of at most {MAX_REASON} characters")])
     with runtime().sessions() as session:
         cred = _load(session, cred_id)
         if cred.status != "revoked":

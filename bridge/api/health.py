@@ -8,6 +8,7 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
 from bridge.api.common import runtime
+from bridge.api.inputs import Answer, operation
 
 bp = Blueprint("health", __name__)
 
@@ -71,7 +72,8 @@ def _public_url() -> dict[str, Any]:
     return {"ok": False, "error": f"sealing refused: {found}"}
 
 
-@bp.get("/healthz")
+@operation(bp, "GET", "/healthz", auth="public", tags=("service",),
+           responses=(Answer(200, "All usable"), Answer(503, "One is not usable")))
 def healthz() -> tuple[Response, int]:
     """200 when the database, the broker, the eSeal and the public URL are usable, else 503 with which is not."""
     checks = {"database": _database(), "broker": _broker(), "key_source": _key_source(),
@@ -80,6 +82,8 @@ def healthz() -> tuple[Response, int]:
     return jsonify({"status": "ok" if ok else "unavailable", "checks": checks}), 200 if ok else 503
 
 
-@bp.get("/metrics")
+@operation(bp, "GET", "/metrics", auth="public", tags=("service",),
+           responses=(Answer(200, "Prometheus text format", "text/plain"),))
 def metrics() -> Response:
+    """Prometheus metrics."""
     return runtime().metrics.render()

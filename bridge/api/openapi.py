@@ -1,167 +1,165 @@
-"""The OpenAPI 3 description of the v1 API, written by hand next to the contract it documents,
-and an offline HTML docs page rendered from it (no CDN: sidecars often run without internet)."""
+"""The OpenAPI 3.1 description of the sidecar, generated from the input layer's registrations.
+
+Every operation declared with ``bridge.api.inputs.operation`` appears with the JSON Schemas of its
+path, query, header and body (pydantic's JSON Schema 2020-12, which OpenAPI 3.1 uses as is), so the
+limits the layer enforces are the limits documented. Also an offline HTML page listing the
+operations (no CDN: sidecars often run without internet).
+"""
 from __future__ import annotations
 
 from html import escape
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
+from pydantic import TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema
+
+from bridge.api.inputs import Answer, Operation, operation, operations
 
 bp = Blueprint("docs", __name__)
 
+REF = "#/components/schemas/{model}"
 _PROBLEM = {"description": "Problem details (RFC 9457)",
             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-_AUTH = [{"hmac": []}, {"admin": []}]
-_ADMIN = [{"admin": []}]
+_SOURCE = {"hmacSource": [], "hmacTimestamp": [], "hmacSignature": []}
+_SECURITY = {"public": [], "source": [_SOURCE, {"admin": []}], "admin": [{"admin": []}]}
+_PROBLEM_SCHEMA = {"type": "object", "required": ["type", "title", "status"], "properties": {
+    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+    "detail": {"type": "string"},
+    "errors": {"type": "array", "items": {"type": "object", "required": ["field", "message"], "properties": {
+        "field": {"type": "string", "description": "Dotted path of the field, e.g. completions[3].learner.email"},
+        "message": {"type": "string"}}}}}}
+_SIGNED = ("METHOD\\nPATH\\nTIMESTAMP\\nsha256_hex(body)[\\nNONCE] signed with HMAC-SHA256, key = "
+           "sha256_hex(api_key); see docs/architecture.md")
 
 
-def _op(summary: str, *, security: list[dict[str, list[str]]] | None = None, body: str | None = None,
-        ok: tuple[str, str] = ("200", "OK"), params: list[dict[str, Any]] | None = None,
-        media: str = "application/json") -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "responses": {ok[0]: {"description": ok[1],
-                                                                    "content": {media: {}}},
-                                                            "4XX": _PROBLEM}}
-    if security is not None:
-        op["security"] = security
-    if body:
-        op["requestBody"] = {"required": True,
-                             "content": {"application/json": {
-                                 "schema": {"$ref": f"#/components/schemas/{body}"}}}}
+def build_spec(app: Flask) -> dict[str, Any]:
+    """The OpenAPI document of ``app`` (cached on the app: registrations do not change after start)."""
+    cached = app.extensions.get("edc_openapi")
+    if cached is not None:
+        return cached
+    ops = sorted(operations(app), key=lambda item: (item[0], item[1].method))
+    inputs = [((path, op.method, part), "validation", op.adapter(part))
+              for path, op in ops for part in ("path", "query", "headers", "body") if getattr(op, part) is not None]
+    inputs += [((path, op.method, f"answer{a.status}"), "serialization", TypeAdapter(a.schema))
+               for path, op in ops for a in op.responses if a.schema is not None]
+    mapping, defs = TypeAdapter.json_schemas(inputs, ref_template=REF, schema_generator=GenerateJsonSchema)
+    components = dict(defs.get("$defs", {}))
+    paths: dict[str, dict[str, Any]] = {}
+    for path, op in ops:
+        paths.setdefault(path, {})[op.method.lower()] = _operation(path, op, mapping, components)
+    spec = {
+        "openapi": "3.1.0",
+        "info": {"title": "EDC Bridge sidecar API", "version": "1",
+                 "description": "Completions in, sealed European Digital Credentials (ELM v3, JAdES) out. "
+                                "LMS sources sign requests with HMAC-SHA256 (X-EDC-Source, X-EDC-Timestamp, "
+                                "X-EDC-Signature, optional X-EDC-Nonce; see docs/architecture.md); management "
+                                "calls use the admin bearer token. Errors are RFC 9457 problems naming the field."},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "hmacSource": {"type": "apiKey", "in": "header", "name": "X-EDC-Source",
+                               "description": "The registered source name"},
+                "hmacTimestamp": {"type": "apiKey", "in": "header", "name": "X-EDC-Timestamp",
+                                  "description": "Unix seconds (ASCII digits), within ±EDC_SIGNATURE_WINDOW (300 s)"},
+                "hmacSignature": {"type": "apiKey", "in": "header", "name": "X-EDC-Signature",
+                                  "description": f"v1=<64 hex digits>: {_SIGNED}. X-EDC-Nonce (optional, "
+                                                 "16-64 of A-Z a-z 0-9 _ -) is then part of the signed message; "
+                                                 "each signature is accepted once"},
+                "admin": {"type": "http", "scheme": "bearer", "description": "EDC_ADMIN_TOKEN"},
+            },
+            "schemas": {**components, "Problem": _PROBLEM_SCHEMA},
+        },
+    }
+    app.extensions["edc_openapi"] = spec
+    return spec
+
+
+def _operation(path: str, op: Operation, mapping: dict[Any, Any], components: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"summary": op.summary, "operationId": f"{op.method.lower()}{_camel(path)}",
+                           "security": _SECURITY[op.auth]}
+    if op.description:
+        out["description"] = op.description
+    if op.tags:
+        out["tags"] = list(op.tags)
+    params = []
+    for part, where in (("path", "path"), ("query", "query"), ("headers", "header")):
+        if getattr(op, part) is None:
+            continue
+        schema = _resolve(mapping[((path, op.method, part), "validation")], components)
+        required = set(schema.get("required", []))
+        for name, prop in schema.get("properties", {}).items():
+            param = {"name": name, "in": where, "required": where == "path" or name in required, "schema": prop}
+            if "description" in prop:
+                param["description"] = prop["description"]
+            params.append(param)
     if params:
-        op["parameters"] = params
-    return op
+        out["parameters"] = params
+    if op.body is not None:
+        body_schema = mapping[((path, op.method, "body"), "validation")]
+        content = {}
+        for media in op.body_media:
+            if media == "multipart/form-data":
+                content[media] = {"schema": {"type": "object", "required": ["file"],
+                                             "properties": {"file": {"type": "string", "format": "binary"}}}}
+            else:
+                content[media] = {"schema": body_schema}
+        out["requestBody"] = {"required": op.body_required, "content": content}
+    responses: dict[str, Any] = {}
+    for answer in op.responses:
+        responses[str(answer.status)] = _answer(path, op, answer, mapping)
+    if op.auth != "public":
+        responses.setdefault("401", {**_PROBLEM, "description": "Not authenticated (same answer for an unknown "
+                                                                "source and a wrong signature)"})
+        responses.setdefault("403", {**_PROBLEM, "description": "Authenticated, not allowed"})
+    responses["4XX"] = _PROBLEM
+    out["responses"] = responses
+    return out
 
 
-def _path(name: str, description: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": {"type": "string"}}
+def _answer(path: str, op: Operation, answer: Answer, mapping: dict[Any, Any]) -> dict[str, Any]:
+    schema = mapping.get(((path, op.method, f"answer{answer.status}"), "serialization"), {})
+    return {"description": answer.description, "content": {answer.media: {"schema": schema}}}
 
 
-def _query(name: str, description: str, kind: str = "string") -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": {"type": kind}}
+def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    if ref:
+        return components[ref.rsplit("/", 1)[-1]]
+    return schema
 
 
-SOURCE, COURSE, CRED = (_path("source", "LMS source name"), _path("course_id", "Course id in the LMS"),
-                        _path("id", "Credential id (UUID)"))
-
-SPEC: dict[str, Any] = {
-    "openapi": "3.0.3",
-    "info": {"title": "EDC Bridge sidecar API", "version": "1",
-             "description": "Completions in, sealed European Digital Credentials (ELM v3, JAdES) out. "
-                            "LMS sources sign requests with HMAC-SHA256 (see docs/architecture.md); "
-                            "management calls use the admin bearer token. Errors are RFC 9457 problems."},
-    "paths": {
-        "/api/v1/sources/{source}/courses/{course_id}/template": {
-            "put": _op("Create or replace a course template and its policy; reports unknown/obsolete ESCO "
-                       "skills", security=_AUTH, body="TemplatePut", ok=("200", "Replaced (201: created)"),
-                       params=[SOURCE, COURSE]),
-            "get": _op("Read a course template", security=_AUTH, params=[SOURCE, COURSE]),
-        },
-        "/api/v1/sources/{source}/courses": {"get": _op("List a source's courses with templates",
-                                                        security=_AUTH, params=[SOURCE])},
-        "/api/v1/completions": {"post": _op("Submit one completion; idempotent per (source, course, learner)",
-                                            security=_AUTH, body="Completion", ok=("202", "Accepted"))},
-        "/api/v1/completions:batch": {"post": _op("Submit up to 50,000 completions; all valid or none stored",
-                                                  security=_AUTH, body="Batch", ok=("202", "Accepted"))},
-        "/api/v1/batches/{id}": {"get": _op("Progress of a batch", security=_AUTH,
-                                            params=[_path("id", "Batch id")])},
-        "/api/v1/credentials": {"get": _op("List credentials (newest first)", security=_AUTH, params=[
-            _query("source", "Source name"), _query("course_id", "Course id"),
-            _query("learner_id", "Learner id in the LMS"), _query("status", "Credential status"),
-            _query("batch_id", "Batch id"), _query("page", "Page, from 1", "integer"),
-            _query("per_page", "Items per page, at most 200", "integer")])},
-        "/api/v1/credentials/{id}": {"get": _op("Credential status with each delivery channel",
-                                                security=_AUTH, params=[CRED])},
-        "/api/v1/credentials/{id}/sealed": {"get": _op("The sealed credential (JAdES, JSON-LD payload)",
-                                                       security=_AUTH, params=[CRED],
-                                                       media="application/ld+json")},
-        "/api/v1/credentials/{id}:resend": {"post": _op("Deliver again (optional body {channels: [...]})",
-                                                        security=_ADMIN, params=[CRED],
-                                                        ok=("202", "Accepted"))},
-        "/api/v1/credentials/{id}:revoke": {"post": _op("Mark revoked (kept, never deleted); optional body "
-                                                        "{reason}", security=_ADMIN, params=[CRED])},
-        "/api/v1/esco/skills": {"get": _op("Search ESCO skills", params=[
-            _query("q", "Search text"), _query("lang", "Label language"),
-            _query("limit", "Most results", "integer"), _query("skill_type", "skill | knowledge"),
-            _query("reuse_level", "ESCO reuse level")])},
-        "/api/v1/esco/skills/{uuid}": {"get": _op("One ESCO skill",
-                                                  params=[_path("uuid", "ESCO skill UUID")])},
-        "/api/v1/verify": {"post": _op("Verify a sealed credential (raw body or multipart field 'file'): seal, "
-                                       "trust and conformance report; public", security=[])},
-        "/healthz": {"get": _op("Database, broker and eSeal reachability (503 when one is not)",
-                                security=[])},
-        "/metrics": {"get": _op("Prometheus metrics", security=[], media="text/plain")},
-        "/openapi.json": {"get": _op("This document", security=[])},
-        "/docs": {"get": _op("Human-readable list of the operations", security=[], media="text/html")},
-    },
-    "components": {
-        "securitySchemes": {
-            "hmac": {"type": "apiKey", "in": "header", "name": "X-EDC-Signature",
-                     "description": "v1=hex(HMAC-SHA256(key=sha256_hex(api_key), METHOD\\nPATH\\nTIMESTAMP\\n"
-                                    "sha256_hex(body)[\\nNONCE])) with X-EDC-Source, X-EDC-Timestamp (±300 s) "
-                                    "and optionally X-EDC-Nonce (16-64 of A-Z a-z 0-9 _ -, then part of the "
-                                    "signed message); each signature is accepted once"},
-            "admin": {"type": "http", "scheme": "bearer", "description": "EDC_ADMIN_TOKEN"},
-        },
-        "schemas": {
-            "Problem": {"type": "object", "required": ["type", "title", "status"], "properties": {
-                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                "detail": {"type": "string"},
-                "errors": {"type": "array", "items": {"type": "object", "properties": {
-                    "field": {"type": "string"}, "message": {"type": "string"}}}}}},
-            "Policy": {"type": "object", "properties": {
-                "issue_when": {"type": "string", "enum": ["passed", "completed"], "default": "passed"},
-                "min_grade": {"type": "number", "minimum": 0, "maximum": 100,
-                              "description": "Percentage of grade.max"},
-                "channels": {"type": "array", "items": {"type": "string", "enum": ["email", "wallet"]},
-                             "default": ["email"]}}},
-            "TemplatePut": {"type": "object", "description": "A course template (docs/architecture.md) plus "
-                            "an optional policy",
-                            "properties": {"policy": {"$ref": "#/components/schemas/Policy"}},
-                            "additionalProperties": True},
-            "Completion": {"type": "object", "required": ["source", "course_id", "learner", "passed",
-                                                          "completed_at"], "properties": {
-                "source": {"type": "string"}, "course_id": {"type": "string"},
-                "learner": {"type": "object", "required": ["id", "given_name", "family_name", "email"],
-                            "properties": {"id": {"type": "string"}, "given_name": {"type": "string"},
-                                           "family_name": {"type": "string"}, "email": {"type": "string"},
-                                           "language": {"type": "string"},
-                                           "date_of_birth": {"type": "string", "format": "date"}}},
-                "grade": {"type": "object", "properties": {"score": {"type": "number"},
-                                                          "max": {"type": "number"},
-                                                          "text": {"type": "string"},
-                                                          "language": {"type": "string", "description":
-                                                                       "BCP 47 tag of text, e.g. fr"}}},
-                "passed": {"type": "boolean"}, "completed_at": {"type": "string", "format": "date-time"}}},
-            "Batch": {"type": "object", "required": ["completions"], "properties": {
-                "completions": {"type": "array", "maxItems": 50000,
-                                "items": {"$ref": "#/components/schemas/Completion"}}}},
-        },
-    },
-    "security": _AUTH,
-}
+def _camel(path: str) -> str:
+    words = [w for w in path.replace("{", "").replace("}", "").replace(":", "/").replace("-", "/")
+             .replace(".", "/").replace("_", "/").split("/") if w]
+    return "".join(w[:1].upper() + w[1:] for w in words)
 
 
-@bp.get("/openapi.json")
+@operation(bp, "GET", "/openapi.json", auth="public", tags=("service",))
 def openapi() -> Response:
-    return jsonify(SPEC)
+    """This document (OpenAPI 3.1)."""
+    return jsonify(build_spec(current_app))
 
 
-@bp.get("/docs")
+@operation(bp, "GET", "/docs", auth="public", tags=("service",),
+           responses=(Answer(200, "The operations, as an HTML page", "text/html"),))
 def docs() -> Response:
-    """A plain server-rendered listing of the operations; works offline."""
+    """Human-readable list of the operations; works offline."""
+    spec = build_spec(current_app)
     rows = []
-    for path, ops in SPEC["paths"].items():
+    for path, ops in spec["paths"].items():
         for method, op in ops.items():
+            who = {"[]": "public"}.get(str(op["security"]), "admin" if op["security"] == [{"admin": []}]
+                                       else "signed source or admin")
             rows.append(f"<tr><td><code>{escape(method.upper())}</code></td><td><code>{escape(path)}</code></td>"
-                        f"<td>{escape(op['summary'])}</td></tr>")
+                        f"<td>{escape(op['summary'])}</td><td>{escape(who)}</td></tr>")
     page = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>EDC Bridge API</title>"
-        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}td{padding:.3em .6em;"
+        "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}td{padding:.3em .6em;"
         "border-bottom:1px solid #ddd;vertical-align:top}</style></head><body>"
-        f"<h1>{escape(SPEC['info']['title'])}</h1><p>{escape(SPEC['info']['description'])}</p>"
-        "<p>Machine-readable: <a href='/openapi.json'>/openapi.json</a> (OpenAPI 3).</p>"
-        f"<table>{''.join(rows)}</table></body></html>"
+        f"<h1>{escape(spec['info']['title'])}</h1><p>{escape(spec['info']['description'])}</p>"
+        "<p>Machine-readable, with every field's limits: <a href='/openapi.json'>/openapi.json</a> (OpenAPI 3.1).</p>"
+        "<table><tr><th>method</th><th>path</th><th>what</th><th>who</th></tr>"
+        f"{''.join(rows)}</table></body></html>"
     )
     return Response(page, mimetype="text/html")

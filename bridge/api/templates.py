@@ -6,16 +6,15 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
-from bridge.api.common import authenticate, json_object, runtime
-from bridge.auth import require
+from bridge.api.common import runtime
+from bridge.api.inputs import Answer, operation, request_json
+from bridge.api.schemas import CoursePath, SourcePath, TemplatePut
+from bridge.auth import Principal, require
 from bridge.db.models import CourseTemplate, Source, utcnow
 from bridge.problems import FieldProblem, Problem, validation_problem
-from bridge.tasks.policy import validate_policy
+from bridge.tasks.policy import normal_policy
 
 bp = Blueprint("templates", __name__, url_prefix="/api/v1/sources")
-
-MAX_COURSE_ID = 255
-
 
 def template_dict(row: CourseTemplate) -> dict[str, Any]:
     return {"source": row.source, "course_id": row.course_id, "version": row.version,
@@ -52,32 +51,22 @@ def esco_report(template: dict[str, Any]) -> dict[str, Any]:
     return {"unknown": list(check.unknown), "obsolete": list(check.obsolete)}
 
 
-def _validate(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    from bridge.elm.errors import ValidationFailed
-    from bridge.elm.template import CourseTemplate as TemplateModel
-
-    template = {k: v for k, v in body.items() if k != "policy"}
-    policy, errors = validate_policy(body.get("policy"))
-    try:
-        TemplateModel.from_dict(template)
-    except ValidationFailed as exc:
-        errors = [FieldProblem(e.field, e.message) for e in exc.errors] + errors
-    if errors:
-        raise validation_problem(errors, "The course template has invalid fields.")
-    return template, policy
+def _stored_parts(body: TemplatePut) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The template as sent (without the policy and the ESCO report) and the normalised policy."""
+    raw = request_json()
+    return {k: v for k, v in raw.items() if k not in ("policy", "esco")}, normal_policy(body.policy)
 
 
-def _check_course_id(course_id: str) -> None:
-    if len(course_id) > MAX_COURSE_ID or not course_id.strip():
-        raise validation_problem([FieldProblem("course_id", f"must be 1 to {MAX_COURSE_ID} characters")])
+@operation(bp, "PUT", "/<source>/courses/<course_id>/template", auth="source", path=CoursePath,
+           body=TemplatePut, responses=(Answer(200, "Replaced"), Answer(201, "Created")), tags=("templates",))
+def put_template(principal: Principal, path: dict[str, str], body: TemplatePut) -> tuple[Response, int]:
+    """Create or replace a course's template and policy; reports unknown/obsolete ESCO skills.
 
-
-@bp.put("/<source>/courses/<course_id>/template")
-def put_template(source: str, course_id: str) -> tuple[Response, int]:
-    """Create or replace a course's template; the version increases on each replacement."""
-    require(authenticate(), source)
-    _check_course_id(course_id)
-    template, policy = _validate(json_object())
+    The version increases on each replacement.
+    """
+    source, course_id = path["source"], path["course_id"]
+    require(principal, source)
+    template, policy = _stored_parts(body)
     esco = esco_report(template)
     rt = runtime()
     with rt.sessions() as session:
@@ -100,9 +89,12 @@ def put_template(source: str, course_id: str) -> tuple[Response, int]:
     return jsonify(answer), 201 if created else 200
 
 
-@bp.get("/<source>/courses/<course_id>/template")
-def get_template(source: str, course_id: str) -> Response:
-    require(authenticate(), source)
+@operation(bp, "GET", "/<source>/courses/<course_id>/template", auth="source", path=CoursePath,
+           tags=("templates",))
+def get_template(principal: Principal, path: dict[str, str]) -> Response:
+    """Read a course template and its policy."""
+    source, course_id = path["source"], path["course_id"]
+    require(principal, source)
     with runtime().sessions() as session:
         row = session.scalar(select(CourseTemplate).where(CourseTemplate.source == source,
                                                           CourseTemplate.course_id == course_id))
@@ -112,9 +104,11 @@ def get_template(source: str, course_id: str) -> Response:
         return jsonify(template_dict(row))
 
 
-@bp.get("/<source>/courses")
-def list_courses(source: str) -> Response:
-    require(authenticate(), source)
+@operation(bp, "GET", "/<source>/courses", auth="source", path=SourcePath, tags=("templates",))
+def list_courses(principal: Principal, path: dict[str, str]) -> Response:
+    """List a source's courses that have a template."""
+    source = path["source"]
+    require(principal, source)
     with runtime().sessions() as session:
         rows = session.scalars(select(CourseTemplate).where(CourseTemplate.source == source)
                                .order_by(CourseTemplate.course_id)).all()

@@ -9,9 +9,13 @@ truncated JSON), which are 422 problems naming the ``file`` field, and oversized
 from __future__ import annotations
 
 import re
+from typing import Annotated, NotRequired
 
 from flask import Blueprint, Response, jsonify, request
+from pydantic import ConfigDict, Field, StringConstraints, with_config
+from typing_extensions import TypedDict
 
+from bridge.api.inputs import operation
 from bridge.problems import FieldProblem, Problem
 from bridge.web.receiving import TooLarge, allow_upload, raw_body, recognise_upload, uploaded_file
 
@@ -35,8 +39,19 @@ def _limit() -> None:
     allow_upload()
 
 
-@bp.post("/verify")
-def verify() -> Response:
+@with_config(ConfigDict(extra="forbid", hide_input_in_errors=True))
+class VerifyQuery(TypedDict):
+    lang: NotRequired[Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{1,8})*$"),
+                                Field(description="Language of the report's texts (else Accept-Language)")]]
+
+
+@operation(bp, "POST", "/verify", auth="public", query=VerifyQuery, body=bytes,
+           body_media=("application/octet-stream", "multipart/form-data"), tags=("verification",))
+def verify(query: dict[str, str]) -> Response:
+    """Verify a sealed credential (public): seal, trust and conformance report.
+
+    The file is the raw body (JAdES JSON or XAdES XML, any content type) or the multipart field ``file``.
+    """
     try:
         data = uploaded_file(request) if request.mimetype == "multipart/form-data" else raw_body(request)
     except TooLarge as exc:

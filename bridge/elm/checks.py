@@ -1,4 +1,5 @@
-"""Typed checks shared by the template and completion models.
+"""Checks of values the documents' models (``bridge.elm.fields``) do not cover: the issuer read from
+the seal certificate, URLs, embedded images, and calendar arithmetic on durations.
 
 Each check reports into a Collector under the caller's field path and returns the normalised
 value (or None), so one pass over a document finds every problem. Messages say what is expected
@@ -9,37 +10,22 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
+import calendar
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from bridge.elm.codelists import LANGUAGES
 from bridge.elm.errors import Collector
+from bridge.elm.fields import DURATION_RE, EMAIL_PATTERN, LANGUAGE_TAG_PATTERN
 
-EMAIL_RE = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
-DURATION_RE = re.compile(
-    r"^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
-    r"(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
-)
-ESCO_SKILL_RE = re.compile(
-    r"^http://data\.europa\.eu/esco/skill/"
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-)
+EMAIL_RE = re.compile(EMAIL_PATTERN)
 MAX_TEXT = 4000
-MAX_NAME = 200
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def text(
-    c: Collector, field: str, value: Any, *, max_len: int = MAX_TEXT, required: bool = True
-) -> str | None:
-    if value is None and not required:
-        return None
+def text(c: Collector, field: str, value: Any, *, max_len: int = MAX_TEXT) -> str | None:
     if not isinstance(value, str) or not value.strip():
         c.add(field, "expected a non-empty string")
         return None
@@ -72,44 +58,6 @@ def lang_map(
     return out if len(out) == len(value) else None
 
 
-def language(c: Collector, field: str, value: Any, *, required: bool = True) -> str | None:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or value not in LANGUAGES:
-        c.add(field, "expected an ISO 639-1 language code this bridge supports")
-        return None
-    return value
-
-
-def number(
-    c: Collector,
-    field: str,
-    value: Any,
-    *,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    required: bool = True,
-) -> float | None:
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        c.add(field, "expected a number")
-        return None
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        c.add(field, f"expected a number between {minimum} and {maximum}")
-        return None
-    return value
-
-
-def email(c: Collector, field: str, value: Any, *, required: bool = True) -> str | None:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or len(value) > 254 or not EMAIL_RE.fullmatch(value):
-        c.add(field, "expected an email address like name@example.org")
-        return None
-    return value
-
-
 def url(c: Collector, field: str, value: Any, *, required: bool = True) -> str | None:
     if value is None and not required:
         return None
@@ -126,71 +74,24 @@ def url(c: Collector, field: str, value: Any, *, required: bool = True) -> str |
     return value
 
 
-def duration(c: Collector, field: str, value: Any, *, required: bool = True) -> str | None:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not DURATION_RE.fullmatch(value):
-        c.add(field, "expected an ISO 8601 duration like PT125H or P1Y")
-        return None
-    return value
-
-
 def add_duration(start: datetime, iso: str) -> datetime:
-    """``start`` + an ISO 8601 duration; years and months are calendar steps (day clamped)."""
+    """``start`` + an ISO 8601 duration; years and months are calendar steps (day clamped to the month).
+
+    Bounded work whatever the input: a result beyond what ``datetime`` holds raises OverflowError
+    instead of searching for a valid day (intake refuses durations over a century anyway).
+    """
     m = DURATION_RE.fullmatch(iso)
-    if not m:
+    if not m or iso in ("P", "PT") or iso.endswith("T"):
         raise ValueError("not an ISO 8601 duration")
     years, months, weeks, days, hours, minutes = (int(g or 0) for g in m.groups()[:6])
     seconds = float(m.group(7) or 0)
     month_index = start.month - 1 + months + 12 * years
     year, month = start.year + month_index // 12, month_index % 12 + 1
-    day = start.day
-    while True:
-        try:
-            shifted = start.replace(year=year, month=month, day=day)
-            break
-        except ValueError:
-            day -= 1
-    return shifted + timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
-
-
-def timestamp(c: Collector, field: str, value: Any, *, required: bool = True) -> datetime | None:
-    """An ISO 8601 date-time with a time zone (a naive time is ambiguous for a credential)."""
-    if value is None and not required:
-        return None
-    parsed = None
-    if isinstance(value, str) and "T" in value:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
-        except ValueError:
-            parsed = None
-    if parsed is None or parsed.tzinfo is None or not 1900 <= parsed.year <= 9999:
-        c.add(field, "expected an ISO 8601 date-time with time zone, like 2026-11-20T10:00:00Z")
-        return None
-    return parsed.astimezone(UTC)
-
-
-def day(c: Collector, field: str, value: Any, *, required: bool = True) -> date | None:
-    if value is None and not required:
-        return None
-    try:
-        parsed = date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
-    except ValueError:
-        parsed = None
-    if parsed is None or not 1900 <= parsed.year <= datetime.now(UTC).year:
-        c.add(field, "expected a past date YYYY-MM-DD")
-        return None
-    return parsed
-
-
-def identifier(c: Collector, field: str, value: Any, *, max_len: int = 200) -> str | None:
-    """An external identifier: a non-empty string (an integer is accepted and stringified)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip() or len(value) > max_len or CONTROL_CHARS.search(value):
-        c.add(field, f"expected a non-empty identifier of at most {max_len} characters")
-        return None
-    return value
+    if not MINYEAR <= year <= MAXYEAR:
+        raise OverflowError("the date is out of range")
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return start.replace(year=year, month=month, day=day) + timedelta(
+        weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
 def image_data_url(c: Collector, field: str, value: str) -> tuple[str, bytes] | None:
@@ -211,21 +112,4 @@ def image_data_url(c: Collector, field: str, value: str) -> tuple[str, bytes] | 
     return kind, raw
 
 
-def keys(c: Collector, field: str, value: dict[str, Any], allowed: set[str], required: set[str]) -> None:
-    """Report unknown keys (likely typos) and missing required ones."""
-    prefix = f"{field}." if field else ""
-    for key in value:
-        if key not in allowed:
-            c.add(f"{prefix}{key}", "unknown field")
-    for key in sorted(required - value.keys()):
-        c.add(f"{prefix}{key}", "required field is missing")
-
-
-def obj(c: Collector, field: str, value: Any) -> dict[str, Any] | None:
-    if not isinstance(value, dict):
-        c.add(field or "(document)", "expected a JSON object")
-        return None
-    return value
-
-
-LANG_TAG_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+LANG_TAG_RE = re.compile(LANGUAGE_TAG_PATTERN)

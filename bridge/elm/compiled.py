@@ -94,18 +94,19 @@ _PROBE = {
 }
 _PROBE_DOB = "1911-11-11"
 _PROBE_ISSUED = datetime(1917, 2, 4, 6, 8, 10, tzinfo=UTC)
-# Verification probes: other values everywhere, including every character JSON must escape.
+# Verification probes: other values everywhere, including every character JSON must escape (names hold no
+# control characters or line breaks, so the grade text carries those).
 _CHECKS = [
     {
         "source": "verify-a",
         "course_id": "c-1",
         "learner": {
             "id": "a",
-            "given_name": 'Zoë "Q" \\ \t\u2028 😀',
+            "given_name": 'Zoë "Q" \\ </script> 😀',
             "family_name": "O'Brien-Łukasz",
             "email": "x.y+z@sub.example.org",
         },
-        "grade": {"score": 87.5, "max": 100, "text": "Très bien", "language": "fr"},
+        "grade": {"score": 87.5, "max": 100, "text": "Très\tbien\u2028\n\"Q\" \\", "language": "fr"},
         "passed": True,
         "completed_at": "2025-12-31T23:59:59+01:00",
     },
@@ -128,7 +129,7 @@ _CHECKS = [
     {
         "source": "verify-b",
         "course_id": "c-2",
-        "learner": {"id": "b", "given_name": "名", "family_name": "姓\n", "email": "b@example.org"},
+        "learner": {"id": "b", "given_name": "名", "family_name": "姓\u00a0", "email": "b@example.org"},
         "passed": False,
         "completed_at": "2024-02-29T12:00:00Z",
     },

@@ -6,16 +6,84 @@ field-level errors instead of failing later inside a Celery worker.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, NotRequired
 
-from bridge.elm import checks
-from bridge.elm.errors import Collector
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError, with_config
+from typing_extensions import TypedDict
 
-_TOP = {"source", "course_id", "learner", "grade", "passed", "completed_at"}
-_LEARNER = {"id", "given_name", "family_name", "email", "language", "date_of_birth"}
+from bridge.elm import fields
+from bridge.elm.errors import FieldError, ValidationFailed, from_pydantic
+
+_FORBID = ConfigDict(extra="forbid", hide_input_in_errors=True)
+GradeText = fields.text(200)
+
+
+@with_config(_FORBID)
+class LearnerDocument(TypedDict):
+    """The learner as the LMS knows them; names are single-line (they go into e-mail headers)."""
+
+    id: fields.Identifier
+    given_name: fields.Line
+    family_name: fields.Line
+    email: fields.Email
+    language: NotRequired[fields.Language | None]
+    date_of_birth: NotRequired[fields.Day | None]
+
+
+@with_config(_FORBID)
+class GradeDocument(TypedDict):
+    """A score out of ``max`` and/or a text (e.g. "Très bien"); at least one of them."""
+
+    score: NotRequired[fields.Score | None]
+    max: NotRequired[fields.number(exclusive_minimum=True) | None]
+    text: NotRequired[GradeText | None]
+    language: NotRequired[Annotated[str, StringConstraints(strict=True, max_length=35, pattern=fields.LANGUAGE_TAG_PATTERN),
+                                    Field(description="BCP 47 tag of text, e.g. fr or pt-BR")] | None]
+
+
+def _grade(grade: dict[str, Any]) -> dict[str, Any]:
+    """Rules across the grade's fields; the grade in its stored form (every key present)."""
+    score, top, text = grade.get("score"), grade.get("max"), grade.get("text")
+    if score is None and text is None:
+        raise fields.field_error(None, "expected a score and/or a text")
+    if score is not None and top is None:
+        raise fields.field_error("max", "expected the maximum score alongside score")
+    if score is not None and score > top:
+        raise fields.field_error("score", "expected a score between 0 and grade.max")
+    return {"score": score, "max": top, "text": text, "language": grade.get("language")}
+
+
+@with_config(_FORBID)
+class CompletionDocument(TypedDict):
+    """One learner completing one course (docs/architecture.md, "Completion")."""
+
+    source: fields.SourceName
+    course_id: fields.Identifier
+    learner: LearnerDocument
+    grade: NotRequired[Annotated[GradeDocument, AfterValidator(_grade)] | None]
+    passed: fields.Bool
+    completed_at: Annotated[fields.DateTime, AfterValidator(fields.iso_utc)]
+
+
+def _normal_form(doc: dict[str, Any]) -> dict[str, Any]:
+    """The stored form: every key present (None when not given), times in UTC with 'Z'; birth before
+    completion (both are ISO texts, so they compare as text)."""
+    learner = doc["learner"]
+    born = learner.get("date_of_birth")
+    if born is not None and born >= doc["completed_at"][:10]:
+        raise fields.field_error("learner.date_of_birth", "expected a birth date before the completion date")
+    return {"source": doc["source"], "course_id": doc["course_id"],
+            "learner": {"id": learner["id"], "given_name": learner["given_name"],
+                        "family_name": learner["family_name"], "email": learner["email"],
+                        "language": learner.get("language"), "date_of_birth": born},
+            "grade": doc.get("grade"), "passed": doc["passed"], "completed_at": doc["completed_at"]}
+
+
+Document = Annotated[CompletionDocument, AfterValidator(_normal_form)]
+"""A completion as sent, validated into its stored normal form (what ``Completion.to_dict`` gives)."""
+DOCUMENT: TypeAdapter[dict[str, Any]] = TypeAdapter(Document)
 
 
 @dataclass(frozen=True)
@@ -53,33 +121,28 @@ class Completion:
     @classmethod
     def from_dict(cls, data: Any) -> Completion:
         """Validate a completion document; raises ValidationFailed listing every bad field."""
-        c = Collector()
-        d = checks.obj(c, "", data)
-        c.raise_if_any()
-        assert d is not None
-        checks.keys(c, "", d, _TOP, {"source", "course_id", "learner", "passed", "completed_at"})
-        source = checks.identifier(c, "source", d.get("source"), max_len=64) if "source" in d else None
-        if source is not None and not re.fullmatch(r"[A-Za-z0-9._-]+", source):
-            c.add("source", "expected a source name of letters, digits, '.', '_' or '-'")
-            source = None
-        course_id = checks.identifier(c, "course_id", d.get("course_id")) if "course_id" in d else None
-        learner = _learner(c, d.get("learner")) if "learner" in d else None
-        grade = _grade(c, d.get("grade"))
-        passed = d.get("passed")
-        if "passed" in d and not isinstance(passed, bool):
-            c.add("passed", "expected true or false")
-        completed = (
-            checks.timestamp(c, "completed_at", d.get("completed_at")) if "completed_at" in d else None
-        )
-        c.raise_if_any()
-        assert source and course_id and learner and completed and isinstance(passed, bool)
+        if not isinstance(data, dict):
+            raise ValidationFailed([FieldError("(document)", "expected a JSON object")])
+        try:
+            return cls.from_normal_form(DOCUMENT.validate_python(data))
+        except ValidationError as exc:
+            raise ValidationFailed(from_pydantic(exc)) from None
+
+    @classmethod
+    def from_normal_form(cls, doc: dict[str, Any]) -> Completion:
+        """The completion of a validated document in its stored form (see ``DOCUMENT``)."""
+        learner, grade = doc["learner"], doc["grade"]
+        born = learner["date_of_birth"]
         return cls(
-            source=source,
-            course_id=course_id,
-            learner=learner,
-            grade=grade,
-            passed=passed,
-            completed_at=completed,
+            source=doc["source"],
+            course_id=doc["course_id"],
+            learner=Learner(id=learner["id"], given_name=learner["given_name"], family_name=learner["family_name"],
+                            email=learner["email"], language=learner["language"],
+                            date_of_birth=None if born is None else date.fromisoformat(born)),
+            grade=None if grade is None else Grade(score=grade["score"], max=grade["max"], text=grade["text"],
+                                                   language=grade.get("language")),
+            passed=doc["passed"],
+            completed_at=datetime.fromisoformat(doc["completed_at"].replace("Z", "+00:00")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,52 +165,3 @@ class Completion:
             "passed": self.passed,
             "completed_at": self.completed_at.isoformat().replace("+00:00", "Z"),
         }
-
-
-def _learner(c: Collector, value: Any) -> Learner | None:
-    if checks.obj(c, "learner", value) is None:
-        return None
-    checks.keys(c, "learner", value, _LEARNER, {"id", "given_name", "family_name", "email"})
-    lid = checks.identifier(c, "learner.id", value.get("id")) if "id" in value else None
-    given = (
-        checks.text(c, "learner.given_name", value.get("given_name"), max_len=checks.MAX_NAME)
-        if "given_name" in value
-        else None
-    )
-    family = (
-        checks.text(c, "learner.family_name", value.get("family_name"), max_len=checks.MAX_NAME)
-        if "family_name" in value
-        else None
-    )
-    mail = checks.email(c, "learner.email", value.get("email")) if "email" in value else None
-    lang = checks.language(c, "learner.language", value.get("language"), required=False)
-    born = checks.day(c, "learner.date_of_birth", value.get("date_of_birth"), required=False)
-    if not (lid and given and family and mail):
-        return None
-    return Learner(
-        id=lid, given_name=given, family_name=family, email=mail, language=lang, date_of_birth=born
-    )
-
-
-def _grade(c: Collector, value: Any) -> Grade | None:
-    if value is None:
-        return None
-    if checks.obj(c, "grade", value) is None:
-        return None
-    checks.keys(c, "grade", value, {"score", "max", "text", "language"}, set())
-    score = checks.number(c, "grade.score", value.get("score"), required=False)
-    top = checks.number(c, "grade.max", value.get("max"), required=False)
-    text = checks.text(c, "grade.text", value.get("text"), max_len=200, required=False)
-    language = value.get("language")
-    if language is not None and (not isinstance(language, str) or not checks.LANG_TAG_RE.fullmatch(language)):
-        c.add("grade.language", "expected the language tag of grade.text, like fr or pt-BR")
-        language = None
-    if top is not None and top <= 0:
-        c.add("grade.max", "expected a maximum greater than 0")
-    elif score is not None and (score < 0 or (top is not None and score > top)):
-        c.add("grade.score", "expected a score between 0 and grade.max")
-    if score is None and text is None and not any(k in value for k in ("score", "text")):
-        c.add("grade", "expected a score and/or a text")
-    if score is not None and top is None and "max" not in value:
-        c.add("grade.max", "expected the maximum score alongside score")
-    return Grade(score=score, max=top, text=text, language=language)

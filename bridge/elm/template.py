@@ -6,32 +6,159 @@ problem into one ValidationFailed so an admin fixes a template in one round trip
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from bridge.elm import checks, codelists
-from bridge.elm.errors import Collector
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-_TOP_KEYS = {
-    "title",
-    "description",
-    "learning_outcomes",
-    "ects",
-    "eqf_level",
-    "isced_f",
-    "languages",
-    "mode",
-    "learning_setting",
-    "volume_of_learning",
-    "assessment",
-    "awarding_body",
-    "credential_profile",
-    "valid_for",
-}
+from bridge.elm import checks, codelists, fields
+from bridge.elm.errors import Collector, FieldError, ValidationFailed, from_pydantic
+
 # Part of the sidecar's HTTP contract around a template, handled elsewhere; tolerated here.
 _IGNORED_KEYS = {"policy", "esco"}
-_REQUIRED = {"title", "learning_outcomes", "languages", "awarding_body"}
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
+def _code(check: Any, message: str) -> Any:
+    """An AfterValidator accepting a text when ``check(text)`` holds (code-list look-ups)."""
+
+    def validate(value: str) -> str:
+        if not check(value):
+            raise PydanticCustomError("code", message)
+        return value
+
+    return AfterValidator(validate)
+
+
+_Code = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=300, pattern=fields.LINE_PATTERN)]
+Mode = Annotated[_Code, _code(lambda v: codelists.resolve(v, codelists.MODE_CODES, codelists.modes()),
+                              f"expected one of {', '.join(codelists.MODE_CODES)} or a code-list URI")]
+LearningSetting = Annotated[_Code, _code(
+    lambda v: codelists.resolve(v, codelists.LEARNING_SETTING_CODES, codelists.learning_settings()),
+    f"expected one of {', '.join(codelists.LEARNING_SETTING_CODES)} or a code-list URI")]
+CredentialProfile = Annotated[_Code, _code(
+    lambda v: codelists.resolve(v, codelists.CREDENTIAL_PROFILE_CODES, codelists.credential_types()),
+    f"expected one of {', '.join(codelists.CREDENTIAL_PROFILE_CODES)} or a credential-type code-list URI")]
+IscedF = Annotated[_Code, _code(lambda v: bool(codelists.isced_f().by_code(v) or v in codelists.isced_f().labels),
+                                'expected an ISCED-F 2013 field code from the code list, like "0613"')]
+AssessmentType = Annotated[_Code, _code(lambda v: codelists.assessment_type_uri(v) is not None,
+                                        "expected exam or another assessment type of the code list")]
+Country = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{2}$"),
+                    _code(codelists.is_country, "expected an ISO 3166-1 alpha-2 country code this bridge supports, "
+                                                "like FR")]
+VatIdentifier = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{2}[0-9A-Za-z+*.]{2,13}$")]
+OutcomeText = Annotated[dict[fields.Language, fields.text(1000)], Field(min_length=1)]
+
+
+def _url(value: str) -> str:
+    c = Collector()
+    checks.url(c, "", value)
+    if c.errors:
+        raise PydanticCustomError("url", "expected an absolute http(s) URL")
+    return value
+
+
+def _logo(value: str) -> str:
+    c = Collector()
+    if value.startswith("https://"):
+        checks.url(c, "", value)
+    elif value.startswith("data:"):
+        checks.image_data_url(c, "", value)
+    else:
+        raise PydanticCustomError("logo", "expected a data:image/png|jpeg;base64 URL or an https URL")
+    if c.errors:
+        raise PydanticCustomError("logo", c.errors[0].message)
+    return value
+
+
+Url = Annotated[str, StringConstraints(strict=True, max_length=2000), AfterValidator(_url)]
+Logo = Annotated[str, StringConstraints(strict=True, max_length=2_800_000), AfterValidator(_logo)]
+
+
+class EscoSkillDocument(_Document):
+    """A skill with its labels, for skills the ESCO service does not know (or to fix the labels)."""
+
+    uri: fields.EscoSkillUri
+    labels: fields.ShortLangMap | None = None
+
+
+EscoSkillRef = Annotated[
+    Annotated[fields.EscoSkillUri, Tag("~uri")] | Annotated[EscoSkillDocument, Tag("~object")],
+    Discriminator(lambda v: "~object" if isinstance(v, dict | EscoSkillDocument) else "~uri"),
+]
+
+
+class OutcomeDocument(_Document):
+    text: OutcomeText
+    esco_skills: Annotated[list[EscoSkillRef], Field(min_length=1, max_length=50)]
+
+
+class AssessmentDocument(_Document):
+    type: AssessmentType
+    title: fields.ShortLangMap
+    grading_scheme: fields.LangMap | None = None
+    min_score: fields.number(-fields.MAX_NUMBER) | None = None
+    max_score: fields.number(-fields.MAX_NUMBER) | None = None
+    pass_score: fields.number(-fields.MAX_NUMBER) | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AssessmentDocument:
+        lo, hi, passing = self.min_score, self.max_score, self.pass_score
+        if lo is not None and hi is not None and lo >= hi:
+            raise fields.field_error("max_score", "expected max_score greater than min_score")
+        if passing is not None and ((lo is not None and passing < lo) or (hi is not None and passing > hi)):
+            raise fields.field_error("pass_score", "expected pass_score between min_score and max_score")
+        return self
+
+
+class OrganisationDocument(_Document):
+    legal_name: fields.ShortLangMap
+    legal_identifier: fields.Identifier
+    vat_identifier: VatIdentifier | None = None
+    country: Country
+    homepage: Url | None = None
+    email: fields.Email | None = None
+    logo: Logo | None = None
+
+
+def _distinct(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise PydanticCustomError("distinct", "expected each language once")
+    return values
+
+
+class TemplateDocument(_Document):
+    """A course template (docs/architecture.md, "Course template")."""
+
+    title: fields.ShortLangMap
+    description: fields.LangMap | None = None
+    learning_outcomes: Annotated[list[OutcomeDocument], Field(min_length=1, max_length=100)]
+    ects: fields.number(0, 999) | None = None
+    eqf_level: Annotated[int, Field(strict=True, ge=1, le=8)] | None = None
+    isced_f: IscedF | None = None
+    languages: Annotated[list[fields.Language], Field(min_length=1, max_length=len(codelists.LANGUAGES)),
+                         AfterValidator(_distinct)]
+    mode: Mode | None = None
+    learning_setting: LearningSetting | None = None
+    volume_of_learning: fields.Duration | None = None
+    assessment: AssessmentDocument | None = None
+    awarding_body: OrganisationDocument
+    credential_profile: CredentialProfile = "generic"
+    valid_for: fields.Duration | None = None
 
 
 @dataclass(frozen=True)
@@ -118,62 +245,44 @@ class CourseTemplate:
     @classmethod
     def from_dict(cls, data: Any) -> CourseTemplate:
         """Validate a template document; raises ValidationFailed listing every bad field."""
-        c = Collector()
-        d = checks.obj(c, "", data)
-        if d is None:
-            c.raise_if_any()
-        assert d is not None
-        checks.keys(c, "", {k: v for k, v in d.items() if k not in _IGNORED_KEYS}, _TOP_KEYS, _REQUIRED)
-        title = checks.lang_map(c, "title", d.get("title"), max_len=500) if "title" in d else None
-        description = checks.lang_map(c, "description", d.get("description"), required=False)
-        outcomes = _outcomes(c, d.get("learning_outcomes")) if "learning_outcomes" in d else ()
-        ects = checks.number(c, "ects", d.get("ects"), minimum=0, maximum=999, required=False)
-        eqf = d.get("eqf_level")
-        if eqf is not None and (isinstance(eqf, bool) or not isinstance(eqf, int) or not 1 <= eqf <= 8):
-            c.add("eqf_level", "expected an EQF level, an integer from 1 to 8")
-            eqf = None
-        isced = _isced(c, d.get("isced_f"))
-        languages = _languages(c, d.get("languages")) if "languages" in d else ()
-        mode = _coded(c, "mode", d.get("mode"), codelists.MODE_CODES, codelists.modes())
-        setting = _coded(
-            c,
-            "learning_setting",
-            d.get("learning_setting"),
-            codelists.LEARNING_SETTING_CODES,
-            codelists.learning_settings(),
-        )
-        volume = checks.duration(c, "volume_of_learning", d.get("volume_of_learning"), required=False)
-        assessment = _assessment(c, d.get("assessment"))
-        body = _organisation(c, "awarding_body", d.get("awarding_body")) if "awarding_body" in d else None
-        profile = d.get("credential_profile", "generic")
-        if (
-            not isinstance(profile, str)
-            or codelists.resolve(profile, codelists.CREDENTIAL_PROFILE_CODES, codelists.credential_types())
-            is None
-        ):
-            c.add(
-                "credential_profile",
-                "expected one of "
-                f"{', '.join(codelists.CREDENTIAL_PROFILE_CODES)} or a credential-type code-list URI",
-            )
-        valid_for = checks.duration(c, "valid_for", d.get("valid_for"), required=False)
-        c.raise_if_any()
-        assert title is not None and body is not None
+        if not isinstance(data, dict):
+            raise ValidationFailed([FieldError("(document)", "expected a JSON object")])
+        try:
+            doc = TemplateDocument.model_validate({k: v for k, v in data.items() if k not in _IGNORED_KEYS})
+        except ValidationError as exc:
+            raise ValidationFailed(from_pydantic(exc)) from None
+        return cls.from_document(doc)
+
+    @classmethod
+    def from_document(cls, doc: TemplateDocument) -> CourseTemplate:
+        """The template of a validated document."""
+        assessment = doc.assessment
+        body = doc.awarding_body
         return cls(
-            title=title,
-            description=description,
-            learning_outcomes=tuple(outcomes),
-            ects=ects,
-            eqf_level=eqf,
-            isced_f=isced,
-            languages=tuple(languages),
-            mode=mode,
-            learning_setting=setting,
-            volume_of_learning=volume,
-            assessment=assessment,
-            awarding_body=body,
-            credential_profile=profile,
-            valid_for=valid_for,
+            title=dict(doc.title),
+            description=dict(doc.description) if doc.description else None,
+            learning_outcomes=tuple(
+                LearningOutcome(text=dict(o.text), esco_skills=tuple(
+                    EscoSkill(uri=s) if isinstance(s, str)
+                    else EscoSkill(uri=s.uri, labels=dict(s.labels) if s.labels else None)
+                    for s in o.esco_skills))
+                for o in doc.learning_outcomes),
+            ects=doc.ects,
+            eqf_level=doc.eqf_level,
+            isced_f=doc.isced_f.rsplit("/", 1)[-1] if doc.isced_f else None,
+            languages=tuple(doc.languages),
+            mode=doc.mode,
+            learning_setting=doc.learning_setting,
+            volume_of_learning=doc.volume_of_learning,
+            assessment=None if assessment is None else Assessment(
+                type=assessment.type, title=dict(assessment.title),
+                grading_scheme=dict(assessment.grading_scheme) if assessment.grading_scheme else None,
+                min_score=assessment.min_score, max_score=assessment.max_score, pass_score=assessment.pass_score),
+            awarding_body=Organisation(
+                legal_name=dict(body.legal_name), legal_identifier=body.legal_identifier, country=body.country,
+                vat_identifier=body.vat_identifier, homepage=body.homepage, email=body.email, logo=body.logo),
+            credential_profile=doc.credential_profile,
+            valid_for=doc.valid_for,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,156 +311,3 @@ class CourseTemplate:
             for skill in outcome.esco_skills:
                 seen.setdefault(skill.uri, None)
         return list(seen)
-
-
-def _outcomes(c: Collector, value: Any) -> list[LearningOutcome]:
-    if not isinstance(value, list) or not value:
-        c.add("learning_outcomes", "expected a non-empty list of learning outcomes")
-        return []
-    if len(value) > 100:
-        c.add("learning_outcomes", "expected at most 100 learning outcomes")
-        return []
-    out = []
-    for i, item in enumerate(value):
-        field = f"learning_outcomes[{i}]"
-        if checks.obj(c, field, item) is None:
-            continue
-        checks.keys(c, field, item, {"text", "esco_skills"}, {"text", "esco_skills"})
-        text = checks.lang_map(c, f"{field}.text", item.get("text"), max_len=1000) if "text" in item else None
-        skills = (
-            _skills(c, f"{field}.esco_skills", item.get("esco_skills")) if "esco_skills" in item else None
-        )
-        if text is not None and skills is not None:
-            out.append(LearningOutcome(text=text, esco_skills=tuple(skills)))
-    return out
-
-
-def _skills(c: Collector, field: str, value: Any) -> list[EscoSkill] | None:
-    if not isinstance(value, list) or not value:
-        c.add(field, "expected a non-empty list of ESCO skill URIs")
-        return None
-    skills: list[EscoSkill] = []
-    ok = True
-    for j, item in enumerate(value):
-        sub = f"{field}[{j}]"
-        labels = None
-        uri = item
-        if isinstance(item, dict):
-            checks.keys(c, sub, item, {"uri", "labels"}, {"uri"})
-            uri = item.get("uri")
-            labels = checks.lang_map(c, f"{sub}.labels", item.get("labels"), required=False, max_len=500)
-            if item.get("labels") is not None and labels is None:
-                ok = False
-        if not isinstance(uri, str) or not checks.ESCO_SKILL_RE.fullmatch(uri):
-            c.add(
-                sub if not isinstance(item, dict) else f"{sub}.uri",
-                "expected an ESCO skill URI http://data.europa.eu/esco/skill/<uuid> (lower-case UUID)",
-            )
-            ok = False
-            continue
-        skills.append(EscoSkill(uri=uri, labels=labels))
-    return skills if ok else None
-
-
-def _isced(c: Collector, value: Any) -> str | None:
-    if value is None:
-        return None
-    codes = codelists.isced_f()
-    if isinstance(value, str) and (codes.by_code(value) or value in codes.labels):
-        return value.rsplit("/", 1)[-1]
-    c.add("isced_f", 'expected an ISCED-F 2013 field code from the code list, like "0613"')
-    return None
-
-
-def _languages(c: Collector, value: Any) -> list[str]:
-    if not isinstance(value, list) or not value:
-        c.add("languages", "expected a non-empty list of ISO 639-1 language codes")
-        return []
-    out = [checks.language(c, f"languages[{i}]", v) for i, v in enumerate(value)]
-    known = [v for v in out if v]
-    if len(set(known)) != len(known):
-        c.add("languages", "expected each language once")
-    return known
-
-
-def _coded(
-    c: Collector, field: str, value: Any, table: dict[str, str], codes: codelists.CodeList
-) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str) and codelists.resolve(value, table, codes):
-        return value
-    c.add(field, f"expected one of {', '.join(table)} or a code-list URI")
-    return None
-
-
-def _assessment(c: Collector, value: Any) -> Assessment | None:
-    if value is None:
-        return None
-    if checks.obj(c, "assessment", value) is None:
-        return None
-    keys = {"type", "title", "grading_scheme", "min_score", "max_score", "pass_score"}
-    checks.keys(c, "assessment", value, keys, {"type", "title"})
-    kind = value.get("type")
-    if "type" in value and (not isinstance(kind, str) or codelists.assessment_type_uri(kind) is None):
-        c.add("assessment.type", "expected one of exam, " + ", ".join(codelists.assessment_type_slugs()))
-    title = (
-        checks.lang_map(c, "assessment.title", value.get("title"), max_len=500) if "title" in value else None
-    )
-    scheme = checks.lang_map(c, "assessment.grading_scheme", value.get("grading_scheme"), required=False)
-    lo = checks.number(c, "assessment.min_score", value.get("min_score"), required=False)
-    hi = checks.number(c, "assessment.max_score", value.get("max_score"), required=False)
-    passing = checks.number(c, "assessment.pass_score", value.get("pass_score"), required=False)
-    if lo is not None and hi is not None and lo >= hi:
-        c.add("assessment.max_score", "expected max_score greater than min_score")
-    elif passing is not None and ((lo is not None and passing < lo) or (hi is not None and passing > hi)):
-        c.add("assessment.pass_score", "expected pass_score between min_score and max_score")
-    if title is None or not isinstance(kind, str):
-        return None
-    return Assessment(
-        type=kind, title=title, grading_scheme=scheme, min_score=lo, max_score=hi, pass_score=passing
-    )
-
-
-def _organisation(c: Collector, field: str, value: Any) -> Organisation | None:
-    if checks.obj(c, field, value) is None:
-        return None
-    keys = {"legal_name", "legal_identifier", "vat_identifier", "country", "homepage", "email", "logo"}
-    checks.keys(c, field, value, keys, {"legal_name", "legal_identifier", "country"})
-    name = (
-        checks.lang_map(c, f"{field}.legal_name", value.get("legal_name"), max_len=500)
-        if "legal_name" in value
-        else None
-    )
-    legal_id = (
-        checks.identifier(c, f"{field}.legal_identifier", value.get("legal_identifier"))
-        if "legal_identifier" in value
-        else None
-    )
-    vat = value.get("vat_identifier")
-    if vat is not None and (not isinstance(vat, str) or not re.fullmatch(r"^[A-Z]{2}[0-9A-Za-z+*.]{2,13}$", vat)):
-        c.add(f"{field}.vat_identifier", "expected a VAT number with its country prefix, like FR12345678901")
-    country = value.get("country")
-    if "country" in value and (not isinstance(country, str) or not codelists.is_country(country)):
-        c.add(f"{field}.country", "expected an ISO 3166-1 alpha-2 country code this bridge supports, like FR")
-    homepage = checks.url(c, f"{field}.homepage", value.get("homepage"), required=False)
-    mail = checks.email(c, f"{field}.email", value.get("email"), required=False)
-    logo = value.get("logo")
-    if logo is not None:
-        if isinstance(logo, str) and logo.startswith("https://"):
-            checks.url(c, f"{field}.logo", logo)
-        elif isinstance(logo, str) and logo.startswith("data:"):
-            checks.image_data_url(c, f"{field}.logo", logo)
-        else:
-            c.add(f"{field}.logo", "expected a data:image/png|jpeg;base64 URL or an https URL")
-    if name is None or legal_id is None or not isinstance(country, str):
-        return None
-    return Organisation(
-        legal_name=name,
-        legal_identifier=legal_id,
-        country=country,
-        vat_identifier=vat if isinstance(vat, str) else None,
-        homepage=homepage,
-        email=mail,
-        logo=logo if isinstance(logo, str) else None,
-    )

@@ -6,12 +6,17 @@ a custom snapshot), else :func:`bridge.esco.service.default_service`.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal, NotRequired
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
+from pydantic import ConfigDict, Field, StringConstraints, with_config
+from typing_extensions import TypedDict
 
-from bridge.esco.model import UUID_RE
-from bridge.esco.service import EscoService, default_service
+from bridge.api.inputs import operation
+from bridge.api.schemas import query_int
+from bridge.elm import fields
+from bridge.esco.model import REUSE_LEVELS, SKILL_TYPE_ALIASES, SKILL_TYPES, UUID_RE
+from bridge.esco.service import MAX_LIMIT, MAX_QUERY_LENGTH, EscoService, default_service
 
 esco_bp = Blueprint("esco", __name__, url_prefix="/api/v1/esco")
 
@@ -35,42 +40,48 @@ def problem(status: int, title: str, detail: str, errors: list[tuple[str, str]] 
     return response
 
 
-def _int_arg(name: str, default: int, errors: list[tuple[str, str]]) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        errors.append((name, "must be an integer"))
-        return None
+@with_config(ConfigDict(extra="forbid", hide_input_in_errors=True))
+class SearchQuery(TypedDict):
+    q: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_QUERY_LENGTH,
+                                        pattern=fields.TEXT_PATTERN), Field(description="Search text")]
+    lang: NotRequired[Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z]{2}$"),
+                                Field(description="Label language (default en)")]]
+    limit: NotRequired[Annotated[query_int(1, MAX_LIMIT), Field(description="Most results (default 10)")]]
+    skill_type: NotRequired[Literal[(*SKILL_TYPES, *SKILL_TYPE_ALIASES)]]  # type: ignore[valid-type]
+    reuse_level: NotRequired[Literal[REUSE_LEVELS]]  # type: ignore[valid-type]
 
 
-@esco_bp.get("/skills")
-def search_skills() -> Response:
-    """GET /skills?q=&lang=&limit=&skill_type=&reuse_level= -> ranked hits in ``lang``."""
+@with_config(ConfigDict(extra="forbid", hide_input_in_errors=True))
+class SkillPath(TypedDict):
+    skill_id: Annotated[str, StringConstraints(strict=True, pattern=r"^[0-9a-fA-F-]{36}$"),
+                        Field(description="ESCO skill UUID")]
+
+
+@operation(esco_bp, "GET", "/skills", auth="public", query=SearchQuery, tags=("esco",))
+def search_skills(query: dict[str, Any]) -> Response:
+    """Search ESCO skills (public): ranked hits in ``lang``.
+
+    Preferred labels first, then alternative labels, then descriptions; the last word matches as a prefix.
+    """
     service = _service()
-    errors: list[tuple[str, str]] = []
-    limit = _int_arg("limit", 10, errors)
-    q, lang = request.args.get("q"), request.args.get("lang") or "en"
-    skill_type = request.args.get("skill_type") or None
-    reuse_level = request.args.get("reuse_level") or None
-    errors += service.validate_query(q, lang, limit if limit is not None else 10, skill_type, reuse_level)
+    q, lang, limit = query["q"], query.get("lang", "en"), query.get("limit", 10)
+    skill_type, reuse_level = query.get("skill_type"), query.get("reuse_level")
+    errors = service.validate_query(q, lang, limit, skill_type, reuse_level)
     if errors:
         return problem(400, "Invalid search parameters", "One or more query parameters are invalid.",
                        errors)
-    assert q is not None and limit is not None
     hits = service.search(q, lang=lang, limit=limit, skill_type=skill_type, reuse_level=reuse_level)
     return jsonify({"query": q, "lang": lang, "esco_version": service.esco_version,
                     "count": len(hits), "results": [h.to_dict() for h in hits]})
 
 
-@esco_bp.get("/skills/<string:skill_id>")
-def get_skill(skill_id: str) -> Response:
-    """GET /skills/<uuid> -> the skill with all its languages (404 problem when unknown)."""
+@operation(esco_bp, "GET", "/skills/<string:skill_id>", auth="public", path=SkillPath, tags=("esco",))
+def get_skill(path: dict[str, str]) -> Response:
+    """One ESCO skill with all its languages (public; 404 problem when unknown)."""
+    skill_id = path["skill_id"]
     if not UUID_RE.match(skill_id.lower()):
         return problem(400, "Invalid skill id", "The skill id must be an ESCO skill UUID.",
-                       [("uuid", "must be a UUID such as 49de9958-2aa4-4eef-a89d-fe5d5bcd28c4")])
+                       [("skill_id", "must be a UUID such as 49de9958-2aa4-4eef-a89d-fe5d5bcd28c4")])
     service = _service()
     skill = service.get(skill_id)
     if skill is None:

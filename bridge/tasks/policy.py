@@ -6,45 +6,37 @@ Kept apart from the templates (which describe the credential) because registrars
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from bridge.db.models import CHANNELS
-from bridge.problems import FieldProblem
+from bridge.elm import fields
 
 DEFAULT_POLICY: dict[str, Any] = {"issue_when": "passed", "min_grade": None, "channels": ["email"]}
 
 
-def validate_policy(raw: Any, field: str = "policy") -> tuple[dict[str, Any], list[FieldProblem]]:
-    """Return the normalised policy (defaults filled in) and the problems found."""
-    if raw is None:
-        return dict(DEFAULT_POLICY), []
-    if not isinstance(raw, dict):
-        return dict(DEFAULT_POLICY), [FieldProblem(field, "must be an object")]
-    errors: list[FieldProblem] = []
-    unknown = sorted(set(raw) - set(DEFAULT_POLICY))
-    for key in unknown:
-        errors.append(FieldProblem(f"{field}.{key}", "unknown policy setting"))
-    policy = dict(DEFAULT_POLICY)
-    issue_when = raw.get("issue_when", "passed")
-    if issue_when not in ("passed", "completed"):
-        errors.append(FieldProblem(f"{field}.issue_when", "must be 'passed' or 'completed'"))
-    policy["issue_when"] = issue_when
-    min_grade = raw.get("min_grade")
-    if min_grade is not None and (isinstance(min_grade, bool) or not isinstance(min_grade, int | float)
-                                  or not 0 <= min_grade <= 100):
-        errors.append(FieldProblem(f"{field}.min_grade", "must be a number from 0 to 100 (a percentage)"))
-    policy["min_grade"] = min_grade
-    channels = raw.get("channels", ["email"])
-    if not isinstance(channels, list):
-        errors.append(FieldProblem(f"{field}.channels", "must be a list of 'email' and/or 'wallet'"))
-    else:
-        for i, channel in enumerate(channels):
-            if channel not in CHANNELS:
-                errors.append(FieldProblem(f"{field}.channels[{i}]", "must be 'email' or 'wallet'"))
-        if len(set(map(str, channels))) != len(channels):
-            errors.append(FieldProblem(f"{field}.channels", "lists a channel twice"))
-        policy["channels"] = channels
-    return policy, errors
+def _distinct(channels: list[str]) -> list[str]:
+    if len(set(channels)) != len(channels):
+        raise PydanticCustomError("distinct", "lists a channel twice")
+    return channels
+
+
+class PolicyDocument(BaseModel):
+    """When a completion earns the credential, and how it is delivered (defaults: passed, e-mail)."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    issue_when: Literal["passed", "completed"] = "passed"
+    min_grade: Annotated[fields.number(0, 100), Field(description="Percentage of grade.max")] | None = None
+    channels: Annotated[list[Literal[CHANNELS]], AfterValidator(_distinct)] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["email"])
+
+
+def normal_policy(policy: PolicyDocument | None) -> dict[str, Any]:
+    """The policy as stored, every setting present."""
+    return dict(DEFAULT_POLICY) if policy is None else policy.model_dump()
 
 
 @dataclass(frozen=True)

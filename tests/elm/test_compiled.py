@@ -77,9 +77,13 @@ def compiled_cases() -> dict[str, tuple[CourseTemplate, Any, dict[str, Any], Com
 PIECES = ['"', "\\", "'", "é", "ß", "Ł", "名", "😀", "\u2028", "\u00a0", "\t", "\n", "\r", "</script>", "{}", "%s"]
 
 
-def _random_name(rng: random.Random) -> str:
+LINE_BREAKING = {"\u2028", "\t", "\n", "\r"}  # refused in names (single-line fields), kept in grade texts
+
+
+def _random_name(rng: random.Random, *, single_line: bool = True) -> str:
     length = rng.choice([1, 3, 12, 60, 199])
-    chars = [rng.choice(PIECES) if rng.random() < 0.3 else rng.choice("abcdefXYZ -.") for _ in range(length)]
+    pieces = [p for p in PIECES if not (single_line and p in LINE_BREAKING)]
+    chars = [rng.choice(pieces) if rng.random() < 0.3 else rng.choice("abcdefXYZ -.") for _ in range(length)]
     text = "".join(chars)[:200].strip()
     return text if text else "A"
 
@@ -97,8 +101,8 @@ def _random_completion(rng: random.Random) -> dict[str, Any]:
         [
             None,
             {"score": rng.randrange(101), "max": 100},
-            {"score": rng.randrange(1000) / 8, "max": 125.5, "text": _random_name(rng)},
-            {"text": _random_name(rng)},
+            {"score": rng.randrange(1000) / 8, "max": 125.5, "text": _random_name(rng, single_line=False)},
+            {"text": _random_name(rng, single_line=False)},
             {"score": 0, "max": 20, "text": "Très bien"},
         ]
     )

@@ -2,6 +2,7 @@
 that signs requests like an LMS adapter."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import secrets
@@ -28,6 +29,8 @@ from sealer.keys.devseal import create_dev_seal
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = "test-admin-token-0123456789"
+# Intake's clock in these tests: completion dates are judged against it, never against the real date.
+PINNED_NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 
 
@@ -147,6 +150,7 @@ def make_sidecar(tmp_path: Path, db_url: str, dev_seal_p12: Path, dispatcher: An
     values.update(env)
     settings = Settings.from_env(values)
     app = create_app(settings, migrate=db_url.startswith("sqlite"), dispatcher=dispatcher)
+    app.extensions["edc"].clock = lambda: PINNED_NOW
     return Sidecar(app=app, client=app.test_client(), settings=settings)
 
 

@@ -79,7 +79,17 @@ def test_replayed_signature_is_refused(sidecar: Sidecar) -> None:
 def test_unknown_source_and_malformed_headers(sidecar: Sidecar) -> None:
     key = sidecar.add_source()
     unknown = _problem(sidecar.signed("POST", PATH, example_completion(), key=key, source="other"), 401)
-    assert "not registered" in unknown["detail"]
+    forged = _problem(sidecar.signed("POST", PATH, example_completion(), key="not-the-key"), 401)
+    # The same answer for an unknown source and a wrong key: source names cannot be listed this way.
+    assert unknown == forged and "does not match" in unknown["detail"]
+    for header, value in (("X-EDC-Timestamp", "1²³4567890"), ("X-EDC-Timestamp", "١٧٠٠٠٠٠٠٠٠"),
+                          ("X-EDC-Timestamp", "1700000000\n"), ("X-EDC-Signature", "v1=" + "0" * 64 + "\n")):
+        headers = {"X-EDC-Source": "moodle-main", "X-EDC-Timestamp": str(int(time.time())),
+                   "X-EDC-Signature": "v1=" + "0" * 64}
+        del headers[header]
+        environ = {f"HTTP_{header.upper().replace('-', '_')}": value}  # werkzeug refuses to send it otherwise
+        response = sidecar.client.post(PATH, json=example_completion(), headers=headers, environ_overrides=environ)
+        assert header in _problem(response, 401)["detail"], (header, value)
     response = sidecar.client.post(PATH, json=example_completion(), headers={
         "X-EDC-Source": "moodle-main", "X-EDC-Timestamp": "soon", "X-EDC-Signature": "v1=00"})
     assert "X-EDC-Timestamp" in _problem(response, 401)["detail"]

@@ -49,7 +49,7 @@ def test_openapi_and_docs_page(sidecar: Sidecar) -> None:
     assert {r for r in routes if r.startswith("/api/")} <= documented  # every API route is described
     page = sidecar.client.get("/docs")
     assert page.status_code == 200 and page.mimetype == "text/html"
-    assert "/api/v1/credentials/{id}:revoke" in page.get_data(as_text=True)
+    assert "/api/v1/credentials/{cred_id}:revoke" in page.get_data(as_text=True)
     assert "http" not in page.get_data(as_text=True).replace("https://edc-bridge.invalid", "")
 
 

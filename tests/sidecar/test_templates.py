@@ -50,7 +50,7 @@ def test_invalid_template_names_fields_and_writes_nothing(sidecar: Sidecar) -> N
                              headers={"Authorization": f"Bearer {'test-admin-token-0123456789'}"})
     assert nan.status_code == 400
     too_long = sidecar.admin("PUT", URL.format("x" * 300), example_template())
-    assert too_long.status_code == 422 and too_long.json["errors"][0]["field"] == "course_id"
+    assert too_long.status_code == 400 and too_long.json["errors"][0]["field"] == "course_id"
 
 
 def test_unknown_esco_skills(sidecar: Sidecar) -> None:
