@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, NotRequired
 
-from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError, with_config
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
 from bridge.elm import fields
@@ -18,6 +18,8 @@ from bridge.elm.errors import FieldError, ValidationFailed, from_pydantic
 
 _FORBID = ConfigDict(extra="forbid", hide_input_in_errors=True)
 GradeText = fields.text(200)
+GradeLanguage = Annotated[str, StringConstraints(strict=True, max_length=35, pattern=fields.LANGUAGE_TAG_PATTERN),
+                          Field(description="BCP 47 tag of text, e.g. fr or pt-BR")]
 
 
 @with_config(_FORBID)
@@ -39,8 +41,7 @@ class GradeDocument(TypedDict):
     score: NotRequired[fields.Score | None]
     max: NotRequired[fields.number(exclusive_minimum=True) | None]
     text: NotRequired[GradeText | None]
-    language: NotRequired[Annotated[str, StringConstraints(strict=True, max_length=35, pattern=fields.LANGUAGE_TAG_PATTERN),
-                                    Field(description="BCP 47 tag of text, e.g. fr or pt-BR")] | None]
+    language: NotRequired[GradeLanguage | None]
 
 
 def _grade(grade: dict[str, Any]) -> dict[str, Any]:
