@@ -155,8 +155,8 @@ def post_batch(principal: Principal) -> tuple[Response, int, dict[str, str]]:
         errors = [FieldProblem(e.field, e.message) for e in from_pydantic(exc)]
         invalid = {int(m.group(1)) for e in errors if (m := _ITEM.match(e.field))}
         # Slow path, on errors only: the valid items still get the checks below, so one answer lists all.
-        valid = [(i, DOCUMENT.validate_python(item)) for i, item in enumerate(items or [])
-                 if isinstance(items, list) and i not in invalid]
+        listed = items if isinstance(items, list) else []
+        valid = [(i, DOCUMENT.validate_python(item)) for i, item in enumerate(listed) if i not in invalid]
     invalid = {int(m.group(1)) for e in errors if (m := _ITEM.match(e.field))}
     for i, completion in valid:
         problem = _check_source(principal, completion["source"], f"completions[{i}].source")

@@ -205,3 +205,11 @@ def test_problems_never_echo_the_value(car: Sidecar) -> None:
     secret = "private.person@@secret"
     response = car.admin("POST", COMPLETIONS, example_completion(learner={"email": secret}))
     assert response.status_code == 422 and secret not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("body", [True, 1, "x", None, {}, [], {"completions": True}, {"completions": 3},
+                                  {"completions": "abc"}, {"completions": {"0": {}}}, {"completions": [None, True]}])
+def test_batch_of_any_shape_is_a_client_error(car: Sidecar, body: Any) -> None:
+    response = car.admin("POST", BATCH, body)
+    assert response.status_code in (400, 422) and response.mimetype == "application/problem+json"
+    assert car.count() == 0

@@ -49,6 +49,7 @@ class SignedSession(requests.Session):
 def live(tmp_path_factory: pytest.TempPathFactory, dev_seal_p12: Path) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("schemathesis")
     car = make_sidecar(tmp, f"sqlite:///{tmp / 'live.sqlite3'}", dev_seal_p12)
+    car.app.debug = True  # a server error is logged with its traceback
     key = car.add_source("moodle-main")
     car.put_template()
     server = make_server("127.0.0.1", 0, car.app, threaded=True)
