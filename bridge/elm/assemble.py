@@ -365,15 +365,16 @@ def _specification(ids: _Ids, template: CourseTemplate, skills: dict[str, dict[s
         spec["learningSetting"] = codelists.learning_settings().concept(uri or "")
     if template.volume_of_learning:
         spec["volumeOfLearning"] = template.volume_of_learning
-    spec["learningOutcome"] = [
-        {
-            "id": ids("learningOutcome"),
-            "type": "LearningOutcome",
-            "title": dict(outcome.text),
-            "relatedESCOSkill": [skills[s.uri] for s in outcome.esco_skills],
-        }
-        for outcome in template.learning_outcomes
-    ]
+    if template.learning_outcomes:  # optional in the shapes: a course may have no ESCO-tagged outcome
+        spec["learningOutcome"] = [
+            {
+                "id": ids("learningOutcome"),
+                "type": "LearningOutcome",
+                "title": dict(outcome.text),
+                "relatedESCOSkill": [skills[s.uri] for s in outcome.esco_skills],
+            }
+            for outcome in template.learning_outcomes
+        ]
     return spec
 
 

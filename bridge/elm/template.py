@@ -146,7 +146,9 @@ class TemplateDocument(_Document):
 
     title: fields.ShortLangMap
     description: fields.LangMap | None = None
-    learning_outcomes: Annotated[list[OutcomeDocument], Field(min_length=1, max_length=100)]
+    # May be empty: a course whose teacher tagged no ESCO skill still issues a credential (the EDC
+    # shapes make LearningAchievementSpecification.learningOutcome optional).
+    learning_outcomes: Annotated[list[OutcomeDocument], Field(max_length=100)]
     ects: fields.number(0, 999) | None = None
     eqf_level: Annotated[int, Field(strict=True, ge=1, le=8)] | None = None
     isced_f: IscedF | None = None

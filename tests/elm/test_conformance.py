@@ -68,6 +68,7 @@ def credential(template: dict, issuer=SAME_ORG, completion: dict | None = None) 
 
 MATRIX = {
     "minimal": (MINIMAL, SAME_ORG),
+    "no-learning-outcome": ({**MINIMAL, "learning_outcomes": []}, SAME_ORG),
     "full-same-org": (load_example("course-template.json"), SAME_ORG),
     "full-mandate": (load_example("course-template.json"), PROVIDER),
     "multilingual-mandate": (multilingual(), PROVIDER),
@@ -80,6 +81,14 @@ def test_matrix_conforms_under_full_shacl(name):
     report = shacl_validate(credential(template, issuer))
     assert report.conforms, report.messages
     assert report.messages == []
+
+
+def test_a_course_without_esco_outcomes_issues_a_credential_without_skills():
+    """pyshacl with the official shapes: learningOutcome is optional on the specification."""
+    issued = credential({**MINIMAL, "learning_outcomes": []})
+    spec = issued["credentialSubject"]["hasClaim"][0]["specifiedBy"]
+    assert "learningOutcome" not in spec and "relatedESCOSkill" not in json.dumps(issued)
+    assert shacl_validate(issued).conforms
 
 
 def test_edc_unsigned_sample_lacks_issued_and_eidas_identifier():

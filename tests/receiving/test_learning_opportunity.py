@@ -46,6 +46,14 @@ def test_example_course_conforms_to_the_loq_shapes() -> None:
     assert document["defaultLanguage"]["id"].endswith("/language/ENG")
 
 
+def test_course_without_learning_outcomes_conforms_too() -> None:
+    """A course whose teacher tagged no ESCO skill is in the catalogue, without outcomes."""
+    document = build({**template_dict(), "learning_outcomes": []})
+    report = loq_validate(document)
+    assert report.conforms, report.messages
+    assert "learningOutcome" not in document["learningAchievementSpecification"]
+
+
 def test_same_template_gives_identical_json() -> None:
     assert json.dumps(build()) == json.dumps(build())
     other = learning_opportunity(CourseTemplate.from_dict(template_dict()), base_url=BASE, source="moodle-main",
