@@ -1,15 +1,25 @@
-"""Build the completion the sidecar expects from Moodle's completion, user and grade data.
+"""The completion the sidecar receives, built from one learner's Moodle data by shared rules.
 
-Moodle's completion Web Service gives no course-level completion time, only one per criterion;
-the latest criterion time is the moment the course became complete (for "all criteria"
-aggregation, the usual set-up), so that is what ``completed_at`` carries.
+Like the template rules (``template.py``) these are implemented twice, here and in the plugin's
+``classes/local/rules.php``, over the same plain inputs, and checked by the shared vectors:
+
+* ``user``: ``{"id", "firstname", "lastname", "email", "lang"?}``;
+* ``timecompleted``: Moodle's course completion time (unix seconds);
+* ``criteria``: the course's completion criteria for the learner, ``[{"type", "complete"}]``;
+* ``grade``: the course total *as the learner may see it* (``None`` when the course has none):
+  ``{"score", "max", "min", "passing"}`` with ``score`` None when hidden from the learner or not
+  graded, and ``passing`` Moodle's verdict against the total's "grade to pass" (None when the
+  course total has none or the learner may not see it).
+
+``passed`` is Moodle's view: the course is complete, every "course grade" completion criterion is
+met, and the visible course total is not below its grade to pass.
 """
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from moodle_adapter.text import language_code
+from moodle_adapter.multilang import language_code, trim
 
 # completion_criteria::COMPLETION_CRITERIA_TYPE_GRADE in Moodle core.
 CRITERIA_TYPE_GRADE = 6
@@ -23,59 +33,38 @@ class LearnerDataError(Exception):
         self.field = field_name
 
 
-def completion_time(status: dict[str, Any]) -> int | None:
-    """Latest criterion completion time (unix seconds) of a completed course, or None if unknown."""
-    rows = (status.get("completionstatus") or {}).get("completions") or []
-    times = [int(r["timecompleted"]) for r in rows if r.get("complete") and r.get("timecompleted")]
-    return max(times) if times else None
-
-
-def is_completed(status: dict[str, Any]) -> bool:
-    return bool((status.get("completionstatus") or {}).get("completed"))
-
-
-def is_passed(status: dict[str, Any]) -> bool:
-    """Completed, and the course-grade criterion (when the course has one) met."""
-    if not is_completed(status):
-        return False
-    rows = (status.get("completionstatus") or {}).get("completions") or []
-    return all(r.get("complete") for r in rows if r.get("type") == CRITERIA_TYPE_GRADE)
-
-
-def course_total(user_grades: dict[str, Any]) -> dict[str, Any] | None:
-    """The course total grade item of one learner's ``usergrades`` entry."""
-    for item in user_grades.get("gradeitems") or []:
-        if item.get("itemtype") == "course":
-            return item
-    return None
-
-
-def _grade(item: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not item or item.get("graderaw") is None:
-        return None
-    grade: dict[str, Any] = {"score": round(float(item["graderaw"]), 5)}
-    if item.get("grademax") is not None:
-        grade["max"] = float(item["grademax"])
-    text = str(item.get("gradeformatted") or "").strip()
-    if text and text != "-":
-        grade["text"] = text
-    return grade
-
-
 def iso_utc(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_completion(source: str, course_id: int, user: dict[str, Any], status: dict[str, Any],
-                     grade_item: dict[str, Any] | None, now: int) -> dict[str, Any]:
+def is_passed(criteria: list[dict[str, Any]], grade: dict[str, Any] | None) -> bool:
+    """Every course-grade criterion met and the visible course total not below its grade to pass."""
+    if not all(c.get("complete") for c in criteria if int(c.get("type", 0)) == CRITERIA_TYPE_GRADE):
+        return False
+    return not (grade is not None and grade.get("passing") is False)
+
+
+def grade_payload(grade: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The grade as numbers, only when Moodle shows the learner a score within the item's range."""
+    if not grade or grade.get("score") is None or grade.get("max") is None:
+        return None
+    score, top = float(grade["score"]), float(grade["max"])
+    if top <= 0 or score < 0 or score > top:
+        return None
+    return {"score": score, "max": top}
+
+
+def build_completion(source: str, course_id: int | str, user: dict[str, Any], timecompleted: int,
+                     criteria: list[dict[str, Any]], grade: dict[str, Any] | None) -> dict[str, Any]:
     """One completion; raises :class:`LearnerDataError` naming the missing or bad field."""
-    email = str(user.get("email") or "").strip()
+    email = trim(str(user.get("email") or ""))
     if not email or "@" not in email:
-        raise LearnerDataError("learner.email", "Moodle gives no email address for this learner "
-                                                "(or the token cannot see it: moodle/course:useremail)")
-    given, family = str(user.get("firstname") or "").strip(), str(user.get("lastname") or "").strip()
-    if not given and not family:
-        raise LearnerDataError("learner.given_name", "the learner has neither first nor last name")
+        raise LearnerDataError("learner.email", "Moodle has no email address for this learner")
+    given, family = trim(str(user.get("firstname") or "")), trim(str(user.get("lastname") or ""))
+    if not given:
+        raise LearnerDataError("learner.given_name", "Moodle has no first name for this learner")
+    if not family:
+        raise LearnerDataError("learner.family_name", "Moodle has no last name for this learner")
     learner: dict[str, Any] = {"id": str(user["id"]), "given_name": given, "family_name": family,
                                "email": email}
     lang = language_code(user.get("lang"))
@@ -85,10 +74,10 @@ def build_completion(source: str, course_id: int, user: dict[str, Any], status: 
         "source": source,
         "course_id": str(course_id),
         "learner": learner,
-        "passed": is_passed(status),
-        "completed_at": iso_utc(completion_time(status) or now),
+        "passed": is_passed(criteria, grade),
+        "completed_at": iso_utc(timecompleted),
     }
-    grade = _grade(grade_item)
-    if grade is not None:
-        completion["grade"] = grade
+    numbers = grade_payload(grade)
+    if numbers is not None:
+        completion["grade"] = numbers
     return completion

@@ -5,6 +5,8 @@ need=()
 command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
 command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
 command -v php >/dev/null 2>&1 || need+=(php-cli)
+# The plugin's shared rules use mbstring (as Moodle requires it); tests run them with php-cli.
+{ command -v php >/dev/null 2>&1 && php -m | grep -qi '^mbstring$'; } || need+=(php-mbstring)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
