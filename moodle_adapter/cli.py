@@ -14,8 +14,10 @@ import click
 
 from moodle_adapter.config import ConfigError, load_config
 from moodle_adapter.moodle_client import MoodleClient
-from moodle_adapter.poller import Poller, RunReport, SiteError
+from moodle_adapter.poller import Poller, SiteError
+from moodle_adapter.report import RunReport
 from moodle_adapter.sidecar_client import SidecarClient
+from moodle_adapter.site_check import check as check_site_setup
 from moodle_adapter.state import StateError, run_lock
 
 
@@ -36,7 +38,8 @@ def _print_report(report: RunReport) -> None:
 @click.option("--backfill", is_flag=True, help="Also issue for completions older than the first run.")
 @click.option("--dry-run", is_flag=True,
               help="Print what would be sent (JSON lines); send and record nothing.")
-@click.option("--check", is_flag=True, help="Only check the token and the service's functions.")
+@click.option("--check", is_flag=True,
+              help="Only check the set-up: token, functions, and each capability, probed on a real course.")
 def main(config_path: Path | None, mode: str, interval: int | None, backfill: bool, dry_run: bool,
          check: bool) -> None:
     """Send Moodle course completions to the EDC Bridge sidecar for sealing."""
@@ -49,15 +52,21 @@ def main(config_path: Path | None, mode: str, interval: int | None, backfill: bo
     moodle = MoodleClient(config.moodle_url, config.moodle_token, timeout=config.timeout)
     sidecar = SidecarClient(config.sidecar_url, config.source, config.api_key, timeout=config.timeout)
     poller = Poller(config, moodle, sidecar, emit=click.echo)
+    if check:
+        result = check_site_setup(moodle, poller.select_courses, config.learner_roles)
+        for line in result.ok_lines:
+            click.echo(f"ok: {line}")
+        for line in result.warnings:
+            click.echo(f"warning: {line}")
+        for line in result.missing:
+            click.echo(f"missing: {line}")
+        click.echo("set-up complete" if result.ok else "set-up incomplete: see the 'missing' lines")
+        sys.exit(0 if result.ok else 2)
     try:
-        info = poller.check_site()
+        poller.check_site()
     except SiteError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    if check:
-        click.echo(f"ok: {info.get('sitename', '?')} (Moodle {info.get('release', '?')}), "
-                   "all functions available")
-        return
 
     stop = threading.Event()
     if interval:

@@ -13,9 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from moodle_adapter.template import DEFAULT_FIELDS, FIELD_KEYS
+
 ENV_PREFIX = "EDC_MOODLE_"
-FIELD_KEYS = ("ects", "eqf_level", "isced_f", "language")
-DEFAULT_FIELDS = {"ects": "edc_ects", "eqf_level": "edc_eqf", "isced_f": "edc_iscedf", "language": "edc_lang"}
+# [poll] settings: name → (default, minimum), seconds or counts.
+POLL_DEFAULTS: dict[str, tuple[int, int]] = {
+    "page_size": (500, 10),          # learners per core_enrol_get_enrolled_users call
+    "active_window": (3600, 0),      # learners active in the course this recently are asked every run
+    "recheck_min": (600, 60),        # first re-check interval of an inactive, incomplete learner…
+    "recheck_max": (21600, 600),     # …doubling up to this
+    "template_refresh": (600, 0),    # re-read a course's competencies and fields at least this often
+    "refused_retry": (86400, 600),   # send a refused completion again after this, even if unchanged
+    "bulk_grades": (20, 1),          # from this many completions in a course, read grades course-wide
+}
 
 
 class ConfigError(Exception):
@@ -39,6 +49,7 @@ class Config:
     defaults: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] | None = None
     timeout: float = 30.0
+    poll: dict[str, int] = field(default_factory=lambda: {k: v[0] for k, v in POLL_DEFAULTS.items()})
 
 
 def _secret(section: Mapping[str, Any], name: str, env: Mapping[str, str], env_name: str) -> str | None:
@@ -139,11 +150,20 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     if policy is not None and not isinstance(policy, dict):
         raise ConfigError("[policy] must be a table")
     timeout = data.get("timeout", 30.0)
-    if not isinstance(timeout, int | float) or timeout <= 0:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise ConfigError("timeout: expected a positive number of seconds")
+    poll = {k: v[0] for k, v in POLL_DEFAULTS.items()}
+    for key, value in _section(data, "poll").items():
+        if key not in POLL_DEFAULTS:
+            raise ConfigError(f"poll.{key}: unknown; expected one of {', '.join(POLL_DEFAULTS)}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < POLL_DEFAULTS[key][1]:
+            raise ConfigError(f"poll.{key}: expected a whole number of at least {POLL_DEFAULTS[key][1]}")
+        poll[key] = value
+    if poll["recheck_max"] < poll["recheck_min"]:
+        raise ConfigError("poll.recheck_max: must not be below poll.recheck_min")
     return Config(
         moodle_url=moodle_url, moodle_token=token, sidecar_url=sidecar_url, source=source.strip(),
         api_key=api_key, state_path=Path(state_value), course_ids=course_ids,
         marker_field=marker.strip() if marker else None, learner_roles=roles, fields=fields,
-        defaults=_section(data, "defaults"), policy=policy, timeout=float(timeout),
+        defaults=_section(data, "defaults"), policy=policy, timeout=float(timeout), poll=poll,
     )

@@ -1,74 +1,72 @@
 """One polling pass: Moodle courses → course templates and completions in the sidecar.
 
-Failures stay local: a Moodle error on one course or learner is recorded in the report and the
-pass moves on; only a sidecar that is unreachable stops the sending (nothing is marked sent, so
-the next run sends it). Already-sent learners are never asked about again.
+Moodle's Web Services cannot list "completions since T": a learner's completion is only read
+one learner at a time (``core_completion_get_course_completion_status``). So the pass keeps,
+per course and learner, where each stands (``state.py``) and asks only about learners who may
+have completed since: never-seen ones, those whose last course access moved since they were last
+asked, and the others on a back-off schedule (``poll.recheck_min`` doubling to
+``poll.recheck_max``). Participants are read in pages (``poll.page_size``).
+
+Nothing is given up: a learner leaves ``pending`` only when the sidecar accepted the completion;
+a Moodle error on a grade keeps the learner waiting rather than sending without grade; the
+sidecar being down stops the sending but not the reading; a backfill is a course state that
+lasts until every past completion went through.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from moodle_adapter.completion import (
-    LearnerDataError,
-    build_completion,
-    completion_time,
-    course_total,
-    is_completed,
-)
+from moodle_adapter import moodle_data
+from moodle_adapter.completion import LearnerDataError, build_completion
 from moodle_adapter.config import Config
 from moodle_adapter.moodle_client import REQUIRED_FUNCTIONS, MoodleClient, MoodleError
+from moodle_adapter.report import RunReport
 from moodle_adapter.sidecar_client import SidecarClient, SidecarRejected, SidecarUnavailable
 from moodle_adapter.state import CourseState, State
-from moodle_adapter.template import CourseDataError, build_template, is_marked
+from moodle_adapter.template import CourseDataError, build_template, is_ticked
 
 # Moodle error codes that concern the whole course, so asking about further learners is pointless.
-COURSE_WIDE_ERRORS = {"nocriteriaset", "completionnotenabled", "invalidrecord", "requireloginerror"}
+COURSE_WIDE_ERRORS = {"nocriteriaset", "cannotviewreport", "invalidrecord", "requireloginerror",
+                      "errorcoursecontextnotvalid", "nopermissions", "nopermissiontoviewgrades"}
 # Moodle error codes that concern the whole site or token: the pass cannot do anything.
 SITE_WIDE_ERRORS = {"invalidtoken", "accessexception", "servicerequireslogin", "sitemaintenance",
-                    "unreachable", "httperror", "invalidresponse"}
-COMPETENCIES_DISABLED = {"competenciesarenotenabled", "nopermissions"}
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One reported error or warning; learner ids only, never personal data."""
-
-    course_id: int | None
-    learner_id: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = "site" if self.course_id is None else f"course {self.course_id}"
-        if self.learner_id is not None:
-            where += f", learner {self.learner_id}"
-        return f"{where}: {self.message}"
-
-
-@dataclass
-class RunReport:
-    courses: int = 0
-    templates_sent: int = 0
-    completions_sent: int = 0
-    duplicates: int = 0
-    errors: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def summary(self) -> str:
-        return (f"{self.courses} course(s), {self.templates_sent} template(s) sent, "
-                f"{self.completions_sent} completion(s) sent ({self.duplicates} already known), "
-                f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)")
+                    "unreachable", "timeout", "httperror", "invalidresponse", "restdisabled"}
+COMPETENCIES_OFF = {"competenciesarenotenabled"}
+# What a missing capability looks like, per function, for the report.
+CAPABILITY_HINTS = {
+    "core_completion_get_course_completion_status": "report/completion:view (or completion is off for the course)",
+    "core_enrol_get_enrolled_users": "moodle/course:viewparticipants",
+    "core_competency_list_course_competencies": "moodle/competency:coursecompetencyview",
+    "gradereport_user_get_grade_items": "gradereport/user:view and moodle/grade:viewall",
+    "gradereport_user_get_grades_table": "gradereport/user:view and moodle/grade:viewall",
+}
 
 
 class SiteError(Exception):
     """The Moodle site or token is unusable (wrong token, service lacks functions…)."""
+
+
+class SidecarDown(Exception):
+    """Raised inside a course when the sidecar stops answering: the pass stops sending."""
+
+
+def _describe(exc: MoodleError) -> str:
+    text = f"{exc.function}: {exc.errorcode}: {exc.message}"
+    if exc.errorcode in ("nopermissions", "cannotviewreport", "nopermissiontoviewgrades") \
+            and exc.function in CAPABILITY_HINTS:
+        text += f" (the token's role needs {CAPABILITY_HINTS[exc.function]})"
+    if exc.errorcode in ("requireloginerror", "errorcoursecontextnotvalid"):
+        text += " (the token's role needs moodle/course:view, and moodle/course:viewhiddencourses for hidden courses)"
+    return text
+
+
+def _user_hash(user: dict[str, Any]) -> str:
+    data = json.dumps([user.get("firstname"), user.get("lastname"), user.get("email")], ensure_ascii=False)
+    return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
 class Poller:
@@ -80,6 +78,7 @@ class Poller:
         self.emit = emit  # where --dry-run writes what it would send
         self.clock = clock
 
+    # --- site and courses ---------------------------------------------------------------------
     def check_site(self) -> dict[str, Any]:
         """Check the token and that the service offers every function the poller calls."""
         try:
@@ -92,9 +91,8 @@ class Poller:
             raise SiteError("the Web Services service of this token lacks: " + ", ".join(missing))
         return info
 
-    def select_courses(self) -> tuple[list[dict[str, Any]], list[Problem]]:
+    def select_courses(self, report: RunReport) -> list[dict[str, Any]]:
         """Configured course ids plus every course whose marker custom field is set."""
-        problems: list[Problem] = []
         chosen: dict[int, dict[str, Any]] = {}
         if self.config.course_ids:
             found = self.moodle.courses_by_field("ids", ",".join(str(i) for i in self.config.course_ids))
@@ -102,146 +100,332 @@ class Poller:
                 chosen[int(course["id"])] = course
             for cid in self.config.course_ids:
                 if cid not in chosen:
-                    problems.append(Problem(cid, None, "course not found, or not visible to the token"))
-        if self.config.marker_field:
-            for course in self.moodle.courses_by_field():
-                if course.get("format") != "site" and is_marked(course, self.config.marker_field):
+                    report.error(cid, None, "course not found, or hidden from the token's user "
+                                            "(moodle/course:viewhiddencourses)")
+        marker = self.config.marker_field
+        if marker:
+            courses = [c for c in self.moodle.courses_by_field() if int(c["id"]) != 1 and c.get("format") != "site"]
+            with_field = [c for c in courses if marker in moodle_data.customfields(c)]
+            if courses and not with_field:
+                report.error(None, None, f"no course shows the custom field '{marker}': it does not exist, or its "
+                                         "visibility is 'Teachers' (the token's role then needs moodle/course:update) "
+                                         "or 'Nobody'; set it to 'Everyone'")
+            for course in with_field:
+                if is_ticked(moodle_data.customfields(course), marker):
                     chosen.setdefault(int(course["id"]), course)
-        return [chosen[k] for k in sorted(chosen)], problems
+        return [chosen[k] for k in sorted(chosen)]
 
+    # --- the pass -----------------------------------------------------------------------------
     def run_once(self, backfill: bool = False, dry_run: bool = False) -> RunReport:
         report = RunReport()
+        calls_before = self.moodle.calls
         state = State.load(self.config.state_path)
         try:
-            courses, problems = self.select_courses()
+            courses = self.select_courses(report)
         except MoodleError as exc:
-            report.errors.append(Problem(None, None, f"{exc.function}: {exc.errorcode}: {exc.message}"))
+            report.error(None, None, _describe(exc))
+            report.moodle_calls = self.moodle.calls - calls_before
             return report
-        report.errors.extend(problems)
-        sidecar_down = False
+        self._sidecar_up = True
         for course in courses:
             report.courses += 1
             cid = int(course["id"])
-            # Created even when skipped: the course's start time is this run, not the next one.
-            course_state = state.course(cid, int(self.clock()), backfill)
-            if sidecar_down:
-                report.errors.append(Problem(cid, None, "not sent: sidecar unavailable (next run retries)"))
-                continue
+            cstate = state.course(cid, int(self.clock()))
+            if backfill:
+                cstate.backfill = True
             try:
-                self._poll_course(course, course_state, report, backfill, dry_run)
+                self._poll_course(course, cstate, report, dry_run)
+            except SidecarDown as exc:
+                self._sidecar_up = False
+                report.error(cid, None, f"{exc} (completions kept: the next run sends them)")
             except MoodleError as exc:
-                report.errors.append(Problem(cid, None, f"{exc.function}: {exc.errorcode}: {exc.message}"))
+                report.error(cid, None, _describe(exc) + ("" if not exc.transient else " (the next run retries)"))
                 if exc.errorcode in SITE_WIDE_ERRORS:
+                    self._count(cstate, report)
                     break
-            except SidecarUnavailable as exc:
-                report.errors.append(Problem(cid, None, f"{exc} (nothing lost: the next run retries)"))
-                sidecar_down = True
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 # A Moodle version or plugin answering in another shape: report it, go on.
-                report.errors.append(Problem(cid, None, f"unexpected answer from Moodle ({type(exc).__name__}: "
-                                                        f"{exc})"))
+                report.error(cid, None, f"unexpected answer from Moodle ({type(exc).__name__}: {exc})")
+            self._count(cstate, report)
             if not dry_run:
                 state.save()  # after each course, so a crash later cannot lose what was sent
         if not dry_run:
             state.save()
+        report.moodle_calls = self.moodle.calls - calls_before
         return report
 
-    def _send_template(self, course: dict[str, Any], cstate: CourseState, report: RunReport,
-                       dry_run: bool) -> bool:
-        cid = int(course["id"])
-        try:
-            competencies = self.moodle.course_competencies(cid)
-        except MoodleError as exc:
-            if exc.errorcode not in COMPETENCIES_DISABLED:
-                raise
-            report.warnings.append(Problem(cid, None, f"competencies unavailable ({exc.errorcode}); "
-                                                      "no learning outcome"))
-            competencies = []
-        try:
-            built = build_template(course, competencies, self.config.fields, self.config.defaults,
-                                   self.config.policy)
-        except CourseDataError as exc:
-            report.errors.append(Problem(cid, None, str(exc)))
-            return False
-        report.warnings.extend(Problem(cid, None, w) for w in built.warnings)
-        if built.digest == cstate.template_hash:
-            return True
-        if dry_run:
-            self.emit(json.dumps({"action": "PUT", "path": self.sidecar.template_path(str(cid)),
-                                  "body": built.template}, ensure_ascii=False, sort_keys=True))
-            return True
-        try:
-            answer = self.sidecar.put_template(str(cid), built.template)
-        except SidecarRejected as exc:
-            report.errors.append(Problem(cid, None, f"template refused by the sidecar: {exc}"))
-            return False
-        esco = answer.get("esco") or {}
-        for kind in ("unknown", "obsolete"):
-            for uri in esco.get(kind) or []:
-                report.warnings.append(Problem(cid, None, f"ESCO skill {kind} to the sidecar: {uri}"))
-        cstate.template_hash = built.digest
-        report.templates_sent += 1
-        return True
+    @staticmethod
+    def _count(cstate: CourseState, report: RunReport) -> None:
+        report.waiting += cstate.count("pending")
+        report.refused += cstate.count("refused")
+        if not cstate.backfill:
+            report.past += cstate.count("past")
+        else:
+            report.waiting += cstate.count("past")
 
-    def _poll_course(self, course: dict[str, Any], cstate: CourseState, report: RunReport,
-                     backfill: bool, dry_run: bool) -> None:
-        cid = int(course["id"])
-        if not self._send_template(course, cstate, report, dry_run):
-            return
+    def _learners(self, cid: int, report: RunReport) -> dict[str, dict[str, Any]]:
+        """The course's participants with a learner role, read page by page."""
         roles = set(self.config.learner_roles)
-        skip = set(cstate.sent) | (set() if backfill else set(cstate.before_start))
-        learners = [u for u in self.moodle.enrolled_users(cid) if str(u.get("id")) not in skip
-                    and roles & {r.get("shortname") for r in u.get("roles") or []}]
-        grades: dict[int, dict[str, Any]] | None = None
-        now = int(self.clock())
-        for user in learners:
-            uid = str(user["id"])
+        size = self.config.poll["page_size"]
+        learners: dict[str, dict[str, Any]] = {}
+        start = 0
+        while True:
+            page = self.moodle.enrolled_users(cid, start, size)
+            for user in page:
+                if roles & {r.get("shortname") for r in user.get("roles") or []}:
+                    learners[str(user["id"])] = user
+            if len(page) < size:
+                break
+            start += size
+        if learners and all("firstname" not in u and "lastname" not in u for u in learners.values()):
+            report.error(cid, None, "Moodle returns no first or last names: the token's role needs "
+                                    "moodle/site:viewfullnames")
+        if not learners:
+            # Moodle leaves out, without error, every participant the token may not see in detail;
+            # the gradebook lists learners regardless, so it tells an empty course from a hidden one.
+            hidden = len(self.moodle.grade_items(cid))
+            if hidden:
+                report.error(cid, None, f"Moodle shows none of the course's {hidden} graded learner(s) as "
+                                        "participants: the token's role needs moodle/user:viewdetails")
+        return learners
+
+    def _due(self, entry: dict[str, Any] | None, user: dict[str, Any], now: int) -> bool:
+        if entry is None:
+            return True
+        if entry.get("s") != "open":
+            return False
+        access = user.get("lastcourseaccess")
+        if access is not None and int(access) > int(entry.get("access", 0)):
+            return True
+        return now >= int(entry.get("next", 0))
+
+    def _still_open(self, entry: dict[str, Any] | None, user: dict[str, Any], now: int) -> dict[str, Any]:
+        poll = self.config.poll
+        access = int(user.get("lastcourseaccess") or 0)
+        previous = int((entry or {}).get("iv", 0))
+        if access and now - access < poll["active_window"]:
+            interval = poll["recheck_min"]
+        else:
+            interval = min(max(previous * 2, poll["recheck_min"]), poll["recheck_max"])
+        return {"s": "open", "checked": now, "access": access, "next": now + interval, "iv": interval}
+
+    def _probe(self, cid: int, cstate: CourseState, learners: dict[str, dict[str, Any]], now: int,
+               report: RunReport) -> None:
+        """Ask Moodle about every learner who may have completed since last asked."""
+        for uid, user in learners.items():
+            entry = cstate.learners.get(uid)
+            if not self._due(entry, user, now):
+                continue
+            report.checked += 1
             try:
                 status = self.moodle.completion_status(cid, int(uid))
             except MoodleError as exc:
                 if exc.errorcode in COURSE_WIDE_ERRORS or exc.errorcode in SITE_WIDE_ERRORS:
                     raise
-                report.errors.append(Problem(cid, uid, f"{exc.function}: {exc.errorcode}: {exc.message}"))
+                if exc.errorcode == "usernotenroled":
+                    # Suspended or ended enrolment: Moodle does not read completion for it.
+                    cstate.learners[uid] = self._still_open(entry, user, now)
+                    continue
+                report.error(cid, uid, _describe(exc) + " (asked again next run)")
                 continue
-            if not is_completed(status):
+            completed, finished, criteria = moodle_data.completion_facts(status)
+            if not completed:
+                cstate.learners[uid] = self._still_open(entry, user, now)
                 continue
-            finished = completion_time(status)
-            if not backfill and finished is not None and finished < cstate.since:
-                cstate.before_start.append(uid)  # completed before the poller started: not ours
+            if finished is None:
+                report.warn(cid, uid, "complete, but no criterion carries a completion time: the time it was "
+                                      "first seen complete is used")
+                finished = now
+            past = entry is None and finished < cstate.since
+            cstate.learners[uid] = {"s": "past" if past else "pending", "done": finished,
+                                    "crit": [[c["type"], int(c["complete"])] for c in criteria]}
+
+    def _poll_course(self, course: dict[str, Any], cstate: CourseState, report: RunReport, dry_run: bool) -> None:
+        cid = int(course["id"])
+        now = int(self.clock())
+        learners = self._learners(cid, report)
+        self._probe(cid, cstate, learners, now, report)
+
+        to_send = []
+        for uid, entry in cstate.learners.items():
+            status = entry.get("s")
+            if status == "pending" or (status == "past" and cstate.backfill):
+                to_send.append(uid)
+            elif status == "refused":
+                user = learners.get(uid)
+                changed = user is not None and _user_hash(user) != entry.get("user")
+                if changed or now - int(entry.get("at", 0)) >= self.config.poll["refused_retry"]:
+                    to_send.append(uid)
+                else:
+                    report.error(cid, uid, f"refused by the sidecar: {entry.get('error')} (sent again when the "
+                                           "learner's data changes, or a day later)")
+        template_due = now - cstate.template_checked >= self.config.poll["template_refresh"]
+        if not to_send and not template_due:
+            return
+        if not self._ensure_template(course, cstate, report, dry_run, now):
+            for uid in to_send:
+                cstate.learners[uid]["error"] = "held: the course's template could not be sent"
+            return
+        if not to_send:
+            return
+        if not self._sidecar_up and not dry_run:
+            report.error(cid, None, f"{len(to_send)} completion(s) not sent: the sidecar is unavailable "
+                                    "(kept: the next run sends them)")
+            return
+        ready = [uid for uid in to_send if self._learner_ready(cid, cstate, uid, learners.get(uid), report)]
+        grades = self._grades(cid, ready, report)
+        for uid in sorted(ready, key=int):
+            self._send(course, cstate, uid, learners[uid], grades, report, dry_run)
+        if cstate.backfill and not cstate.count("past"):
+            cstate.backfill = False  # every past completion went through
+
+    def _ensure_template(self, course: dict[str, Any], cstate: CourseState, report: RunReport, dry_run: bool,
+                         now: int, force: bool = False) -> bool:
+        """Build the course's template and send it when it changed; False when it could not be."""
+        cid = int(course["id"])
+        try:
+            comps = moodle_data.competencies(self.moodle.course_competencies(cid))
+        except MoodleError as exc:
+            if exc.errorcode not in COMPETENCIES_OFF:
+                raise
+            report.warn(cid, None, "competencies are disabled on this site: no learning outcome")
+            comps = []
+        try:
+            built = build_template(moodle_data.course_input(course), moodle_data.customfields(course), comps,
+                                   self.config.fields, self.config.defaults, self.config.policy)
+        except CourseDataError as exc:
+            report.error(cid, None, f"{exc} (completions of this course wait until it is fixed)")
+            return False
+        for warning in built.warnings:
+            report.warn(cid, None, warning)
+        cstate.template_checked = now
+        if built.digest == cstate.template_hash and not force:
+            return True
+        if dry_run:
+            self.emit(json.dumps({"action": "PUT", "path": self.sidecar.template_path(str(cid)),
+                                  "body": built.template}, ensure_ascii=False, sort_keys=True))
+            return True
+        if not self._sidecar_up:
+            report.error(cid, None, "template not sent: the sidecar is unavailable")
+            return False
+        try:
+            answer = self.sidecar.put_template(str(cid), built.template)
+        except SidecarRejected as exc:
+            report.error(cid, None, f"template refused by the sidecar: {exc} (completions of this course wait)")
+            return False
+        except SidecarUnavailable as exc:
+            raise SidecarDown(f"template not sent: {exc}") from None
+        esco = answer.get("esco") or {}
+        for kind in ("unknown", "obsolete"):
+            for uri in esco.get(kind) or []:
+                report.warn(cid, None, f"ESCO skill {kind} to the sidecar: {uri}")
+        cstate.template_hash = built.digest
+        report.templates_sent += 1
+        return True
+
+    def _grades(self, cid: int, uids: list[str], report: RunReport) -> dict[str, Any]:
+        """Each learner's course total as they may see it: ``{uid: grade input or None}``, or an
+        exception object for learners whose grade could not be read (they are not sent)."""
+        out: dict[str, Any] = {}
+        if not uids:
+            return out
+        items: dict[str, dict[str, Any] | None] = {}
+        tables: dict[str, dict[str, Any]] = {}
+        bulk = len(uids) >= self.config.poll["bulk_grades"]
+        try:
+            if bulk:
+                for usergrade in self.moodle.grade_items(cid):
+                    items[str(usergrade["userid"])] = moodle_data.course_total(usergrade)
+            for uid in uids:
+                if uid not in items:
+                    try:
+                        answer = self.moodle.grade_items(cid, int(uid))
+                        items[uid] = moodle_data.course_total(answer[0]) if answer else None
+                    except MoodleError as exc:
+                        if not exc.transient and exc.errorcode not in ("usernotenroled",):
+                            raise
+                        out[uid] = exc
+            scored = [uid for uid in uids if uid not in out and items.get(uid)
+                      and items[uid].get("graderaw") is not None]  # type: ignore[union-attr]
+            if bulk and scored:
+                for table in self.moodle.grades_table(cid):
+                    tables[str(table["userid"])] = table
+            for uid in scored:
+                if uid not in tables:
+                    try:
+                        answer = self.moodle.grades_table(cid, int(uid))
+                        if answer:
+                            tables[uid] = answer[0]
+                    except MoodleError as exc:
+                        if not exc.transient:
+                            raise
+                        out[uid] = exc
+        except MoodleError as exc:
+            if exc.transient:
+                for uid in uids:
+                    out.setdefault(uid, exc)
+                return out
+            raise
+        for uid in uids:
+            if uid in out:
                 continue
-            if grades is None:
-                grades = self._course_grades(cid, report)
-            try:
-                completion = build_completion(self.config.source, cid, user, status,
-                                              grades.get(int(uid)), now)
-            except LearnerDataError as exc:
-                report.errors.append(Problem(cid, uid, str(exc)))
-                continue
-            if dry_run:
-                self.emit(json.dumps({"action": "POST", "path": "/api/v1/completions", "body": completion},
-                                     ensure_ascii=False, sort_keys=True))
-                continue
+            item = items.get(uid)
+            passing = moodle_data.passing_from_table(tables.get(uid), int(item["id"]), int(uid)) if item else None
+            out[uid] = moodle_data.grade_input(item, passing)
+        return out
+
+    def _learner_ready(self, cid: int, cstate: CourseState, uid: str, user: dict[str, Any] | None,
+                       report: RunReport) -> bool:
+        """Whether the learner's own data can make a completion (checked before reading grades)."""
+        entry = cstate.learners[uid]
+        if user is None:
+            entry["error"] = "Moodle no longer lists this learner among the course's participants"
+            report.warn(cid, uid, f"completion kept, not sent: {entry['error']}")
+            return False
+        try:
+            build_completion(self.config.source, cid, moodle_data.learner_input(user), int(entry["done"]), [], None)
+        except LearnerDataError as exc:
+            hint = ""
+            if exc.field == "learner.email" and "email" not in user:
+                hint = " (or the token's role lacks moodle/course:useremail)"
+            entry["error"] = str(exc) + hint
+            report.error(cid, uid, f"{exc}{hint}; sent once Moodle has it")
+            return False
+        return True
+
+    def _send(self, course: dict[str, Any], cstate: CourseState, uid: str, user: dict[str, Any],
+              grades: dict[str, Any], report: RunReport, dry_run: bool) -> None:
+        cid = int(course["id"])
+        entry = cstate.learners[uid]
+        grade = grades.get(uid)
+        if isinstance(grade, MoodleError):
+            entry["error"] = f"grade not readable: {grade.errorcode}"
+            report.error(cid, uid, f"not sent yet: the grade could not be read ({_describe(grade)}); "
+                                   "the next run tries again")
+            return
+        criteria = [{"type": t, "complete": bool(c)} for t, c in entry.get("crit", [])]
+        completion = build_completion(self.config.source, cid, moodle_data.learner_input(user),
+                                      int(entry["done"]), criteria, grade)
+        if dry_run:
+            self.emit(json.dumps({"action": "POST", "path": "/api/v1/completions", "body": completion},
+                                 ensure_ascii=False, sort_keys=True))
+            return
+        try:
             try:
                 accepted = self.sidecar.post_completion(completion)
             except SidecarRejected as exc:
-                report.errors.append(Problem(cid, uid, f"completion refused by the sidecar: {exc}"))
-                continue
-            cstate.sent[uid] = {"credential_id": accepted.credential_id, "completed_at": finished or now}
-            cstate.cursor = max(cstate.cursor, finished or now)
-            report.completions_sent += 1
-            report.duplicates += int(accepted.duplicate)
-
-    def _course_grades(self, cid: int, report: RunReport) -> dict[int, dict[str, Any]]:
-        """Course total per learner, in one call for the whole course; none when not permitted."""
-        try:
-            usergrades = self.moodle.grade_items(cid)
-        except MoodleError as exc:
-            report.warnings.append(Problem(cid, None, f"grades unavailable ({exc.errorcode}); "
-                                                      "completions are sent without a grade"))
-            return {}
-        totals: dict[int, dict[str, Any]] = {}
-        for entry in usergrades:
-            item = course_total(entry)
-            if item is not None:
-                totals[int(entry["userid"])] = item
-        return totals
+                if not exc.missing_template or not self._ensure_template(
+                        course, cstate, report, False, int(self.clock()), force=True):
+                    raise
+                accepted = self.sidecar.post_completion(completion)
+        except SidecarRejected as exc:
+            cstate.learners[uid] = {**entry, "s": "refused", "error": str(exc), "at": int(self.clock()),
+                                    "user": _user_hash(user)}
+            report.error(cid, uid, f"completion refused by the sidecar: {exc}")
+            return
+        except SidecarUnavailable as exc:
+            entry["error"] = str(exc)
+            raise SidecarDown(f"sending stopped: {exc}") from None
+        cstate.learners[uid] = {"s": "sent", "id": accepted.credential_id, "done": int(entry["done"])}
+        report.completions_sent += 1
+        report.duplicates += int(accepted.duplicate)

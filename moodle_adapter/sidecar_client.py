@@ -1,8 +1,13 @@
 """Signed HTTP calls to the EDC Bridge sidecar (the only way the adapter reaches it).
 
-Two failure kinds matter to the poller and are kept apart: :class:`SidecarUnavailable` (network
-down, 5xx: retry next run, mark nothing) and :class:`SidecarRejected` (4xx with an RFC 9457
-problem: the data is wrong, report the fields named by the sidecar).
+Two failure kinds matter to the poller and are kept apart:
+
+* :class:`SidecarUnavailable`: nothing was stored and trying again later can succeed — network
+  down, 5xx, 408/429, a refused signature (configuration), or an answer that is not the sidecar's
+  (a proxy's 404 or 502 page). The poller keeps the completion pending.
+* :class:`SidecarRejected`: the sidecar read the request and refused its content with an RFC 9457
+  problem (400/409/413/422). ``missing_template`` says the course has no template yet, which the
+  poller fixes by sending one.
 """
 from __future__ import annotations
 
@@ -13,26 +18,35 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from moodle_adapter.http_errors import network_cause
 from moodle_adapter.signing import signed_headers
+
+PROBLEM_TYPES = ("application/problem+json", "application/json")
 
 
 class SidecarUnavailable(Exception):
-    """The sidecar could not be reached, failed on its side, or refused our credentials.
-
-    In each case nothing was stored and every later request would fail the same way, so the
-    poller stops sending for this run and marks nothing as sent.
-    """
+    """The sidecar could not be reached, failed on its side, or refused our credentials."""
 
 
 class SidecarRejected(Exception):
-    """The sidecar refused the request; ``errors`` lists ``field: message`` strings."""
+    """The sidecar refused the request's content; ``errors`` lists ``field: message`` strings."""
 
-    def __init__(self, status: int, title: str, errors: list[str]) -> None:
+    def __init__(self, status: int, title: str, errors: list[str], problem: dict[str, Any] | None = None) -> None:
         detail = "; ".join(errors) if errors else title
         super().__init__(f"HTTP {status}: {detail}")
         self.status = status
         self.title = title
         self.errors = errors
+        self.problem = problem or {}
+
+    @property
+    def missing_template(self) -> bool:
+        """The course has no credential template in the sidecar (so PUT one and try again)."""
+        for error in self.problem.get("errors") or []:
+            if isinstance(error, dict) and str(error.get("field", "")).endswith("course_id") \
+                    and "template" in str(error.get("message", "")):
+                return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -44,19 +58,25 @@ class Accepted:
     duplicate: bool
 
 
-def _problem_errors(response: requests.Response) -> tuple[str, list[str]]:
-    """Read an RFC 9457 problem; fall back to the status line when the body is not one."""
+def _problem(response: requests.Response) -> dict[str, Any] | None:
+    """The RFC 9457 problem in a response, or None when the body is not one (a proxy's page)."""
+    if response.headers.get("Content-Type", "").split(";")[0].strip() not in PROBLEM_TYPES:
+        return None
     try:
         problem = response.json()
     except ValueError:
-        return response.reason or "error", []
-    if not isinstance(problem, dict):
-        return response.reason or "error", []
+        return None
+    return problem if isinstance(problem, dict) and ("title" in problem or "errors" in problem) else None
+
+
+def _problem_errors(problem: dict[str, Any] | None, reason: str) -> tuple[str, list[str]]:
+    if not problem:
+        return reason or "error", []
     errors = [f"{e.get('field', '?')}: {e.get('message', '')}" for e in problem.get("errors") or []
               if isinstance(e, dict)]
     if not errors and problem.get("detail"):
         errors = [str(problem["detail"])]
-    return str(problem.get("title") or response.reason or "error"), errors
+    return str(problem.get("title") or reason or "error"), errors
 
 
 class SidecarClient:
@@ -73,38 +93,36 @@ class SidecarClient:
     def __repr__(self) -> str:
         return f"SidecarClient({self.base_url!r}, source={self.source!r})"
 
-    def _headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
-        """Sign one attempt: current timestamp and a fresh X-EDC-Nonce, never reused.
-
-        The sidecar refuses a signature seen twice; the nonce keeps an identical request (a template
-        re-PUT, a completion sent again after a timeout) within the same second from signing alike.
-        """
-        return signed_headers(self.source, self._api_key, method, path, body)
-
     def _request(self, method: str, path: str, payload: Any | None = None) -> requests.Response:
         body = b"" if payload is None else json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
         # The signed path must be byte-for-byte the one sent, base path included.
         signed_path = urlsplit(self.base_url).path + path
-        headers = self._headers(method, signed_path, body)
+        # Signed afresh on every attempt: current timestamp and a fresh X-EDC-Nonce.
+        headers = signed_headers(self.source, self._api_key, method, signed_path, body)
+        headers["Accept"] = "application/json"
         if payload is not None:
             headers["Content-Type"] = "application/json"
         try:
             response = self.session.request(method, self.base_url + path, data=body, headers=headers,
                                             timeout=self.timeout)
         except requests.RequestException as exc:
-            raise SidecarUnavailable(
-                f"cannot reach the sidecar at {self.base_url} ({type(exc).__name__})") from None
-        if response.status_code >= 500 or response.status_code in (408, 429):
-            raise SidecarUnavailable(f"the sidecar answered HTTP {response.status_code}")
-        if response.status_code in (401, 403):
+            raise SidecarUnavailable(f"cannot reach the sidecar at {self.base_url}: {network_cause(exc)}") from None
+        status = response.status_code
+        problem = _problem(response)
+        if status >= 500 or status in (408, 429):
+            title, errors = _problem_errors(problem, response.reason)
+            raise SidecarUnavailable(f"the sidecar answered HTTP {status} ({'; '.join(errors) or title})")
+        if status in (401, 403):
             # Every later request would fail alike: a configuration problem, not a data problem.
-            title, errors = _problem_errors(response)
-            detail = "; ".join(errors) or title
-            raise SidecarUnavailable(f"the sidecar refused the request (HTTP {response.status_code}: {detail}); "
+            title, errors = _problem_errors(problem, response.reason)
+            raise SidecarUnavailable(f"the sidecar refused the request (HTTP {status}: {'; '.join(errors) or title}); "
                                      "check sidecar.source and the API key")
-        if response.status_code >= 400:
-            title, errors = _problem_errors(response)
-            raise SidecarRejected(response.status_code, title, errors)
+        if status >= 400:
+            if problem is None or status not in (400, 409, 412, 413, 422):
+                raise SidecarUnavailable(f"HTTP {status} from {self.base_url + path} is not an answer of the "
+                                         "sidecar (check sidecar.url and any proxy in between)")
+            title, errors = _problem_errors(problem, response.reason)
+            raise SidecarRejected(status, title, errors, problem)
         return response
 
     def template_path(self, course_id: str) -> str:
@@ -115,9 +133,10 @@ class SidecarClient:
         """Create or replace the course template; returns the sidecar's answer (with ``esco``)."""
         response = self._request("PUT", self.template_path(course_id), template)
         try:
-            return response.json()
+            answer = response.json()
         except ValueError:
             return {}
+        return answer if isinstance(answer, dict) else {}
 
     def post_completion(self, completion: dict[str, Any]) -> Accepted:
         """Post one completion; the sidecar dedupes on (source, course_id, learner.id)."""
@@ -126,8 +145,9 @@ class SidecarClient:
             answer = response.json()
         except ValueError:
             raise SidecarUnavailable("the sidecar's answer to a completion is not JSON") from None
-        return Accepted(str(answer.get("id", "")), str(answer.get("status", "")),
-                        bool(answer.get("duplicate")))
+        if not isinstance(answer, dict) or not answer.get("id"):
+            raise SidecarUnavailable("the sidecar's answer to a completion carries no credential id")
+        return Accepted(str(answer["id"]), str(answer.get("status", "")), bool(answer.get("duplicate")))
 
     def credential_status(self, credential_id: str) -> dict[str, Any]:
         """The credential's status document (what ``status_url`` points at)."""

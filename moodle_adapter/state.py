@@ -1,10 +1,21 @@
-"""The poller's cursor file: what was already sent, per course, written atomically.
+"""The poller's state file: per course, where each learner stands; written atomically.
 
-Moodle's Web Services cannot list "completions since T", so the state remembers per course the
-learners already sent (never asked again), the learners who had completed before the poller
-started (skipped unless ``--backfill``), the latest completion time seen (the cursor) and the
-hash of the last template PUT. A crash mid-write leaves the previous file intact (temp file +
-fsync + rename); a lock file stops two overlapping cron runs.
+Each learner of a course has one entry, and only a send the sidecar accepted moves it to ``sent``:
+
+* ``open``: not complete when last asked (``checked``; ``access`` = their last course access then;
+  ``next`` = when to ask again if they show no activity; ``iv`` = the current re-check interval);
+* ``pending``: complete in Moodle (``done`` = completion time), not yet accepted by the sidecar;
+  ``error`` says why the last attempt did not go through. Retried every run;
+* ``past``: complete before the poller first saw the course; sent only with ``--backfill``;
+* ``refused``: the sidecar refused the completion as invalid (``error``, ``hash`` of what was
+  sent, ``at``); sent again when the learner's data changes or a day later;
+* ``sent``: accepted (``id`` = the credential id, ``done``).
+
+A course also keeps its start (``since``), whether a backfill is under way (``backfill``, kept
+until every past completion is sent, so a failed backfill resumes) and the hash of the last
+template the sidecar accepted. A crash mid-write leaves the previous file intact (temp file +
+fsync + rename); a lock file stops two overlapping cron runs. Files written by the previous
+format (version 1) are converted on load.
 """
 from __future__ import annotations
 
@@ -18,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+STATUSES = ("open", "pending", "past", "refused", "sent")
 
 
 class StateError(Exception):
@@ -28,20 +40,39 @@ class StateError(Exception):
 @dataclass
 class CourseState:
     since: int
-    cursor: int = 0
+    backfill: bool = False
     template_hash: str = ""
-    sent: dict[str, dict[str, Any]] = field(default_factory=dict)
-    before_start: list[str] = field(default_factory=list)
+    template_checked: int = 0
+    learners: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"since": self.since, "cursor": self.cursor, "template_hash": self.template_hash,
-                "sent": self.sent, "before_start": sorted(self.before_start)}
+        return {"since": self.since, "backfill": self.backfill, "template_hash": self.template_hash,
+                "template_checked": self.template_checked, "learners": self.learners}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CourseState:
-        return cls(since=int(data.get("since", 0)), cursor=int(data.get("cursor", 0)),
-                   template_hash=str(data.get("template_hash", "")), sent=dict(data.get("sent", {})),
-                   before_start=[str(x) for x in data.get("before_start", [])])
+        learners = {str(k): dict(v) for k, v in (data.get("learners") or {}).items()}
+        for uid, entry in learners.items():
+            if entry.get("s") not in STATUSES:
+                raise ValueError(f"learner {uid}: unknown status {entry.get('s')!r}")
+        return cls(since=int(data.get("since", 0)), backfill=bool(data.get("backfill", False)),
+                   template_hash=str(data.get("template_hash", "")),
+                   template_checked=int(data.get("template_checked", 0)), learners=learners)
+
+    @classmethod
+    def from_version1(cls, data: dict[str, Any]) -> CourseState:
+        """The earlier format kept ``sent`` and ``before_start`` only."""
+        learners: dict[str, dict[str, Any]] = {}
+        for uid in data.get("before_start", []):
+            learners[str(uid)] = {"s": "past", "done": 0}
+        for uid, sent in (data.get("sent") or {}).items():
+            learners[str(uid)] = {"s": "sent", "id": sent.get("credential_id", ""),
+                                  "done": int(sent.get("completed_at", 0))}
+        return cls(since=int(data.get("since", 0)), template_hash=str(data.get("template_hash", "")),
+                   learners=learners)
+
+    def count(self, status: str) -> int:
+        return sum(1 for entry in self.learners.values() if entry.get("s") == status)
 
 
 @dataclass
@@ -55,29 +86,33 @@ class State:
             return cls(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("version") != STATE_VERSION:
-                raise ValueError(f"unsupported version {data.get('version')!r}")
-            courses = {cid: CourseState.from_json(c) for cid, c in data.get("courses", {}).items()}
+            version = data.get("version")
+            if version == 1:
+                courses = {cid: CourseState.from_version1(c) for cid, c in data.get("courses", {}).items()}
+            elif version == STATE_VERSION:
+                courses = {cid: CourseState.from_json(c) for cid, c in data.get("courses", {}).items()}
+            else:
+                raise ValueError(f"unsupported version {version!r}")
         except (OSError, ValueError, AttributeError, TypeError) as exc:
             raise StateError(f"state file {path} is unreadable ({exc}); fix or move it away "
                              "(a new one starts from now, or use --backfill)") from None
         return cls(path, courses)
 
-    def course(self, course_id: int, now: int, backfill: bool) -> CourseState:
-        """The course's state, created on first sight with its start time (0 when backfilling)."""
+    def course(self, course_id: int, now: int) -> CourseState:
+        """The course's state, created on first sight with this run as its start."""
         key = str(course_id)
         if key not in self.courses:
-            self.courses[key] = CourseState(since=0 if backfill else now)
+            self.courses[key] = CourseState(since=now)
         return self.courses[key]
 
     def save(self) -> None:
-        courses = {k: v.to_json() for k, v in sorted(self.courses.items())}
+        courses = {k: v.to_json() for k, v in sorted(self.courses.items(), key=lambda kv: int(kv[0]))}
         payload = {"version": STATE_VERSION, "courses": courses}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".state-", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(payload, handle, indent=1, sort_keys=True)
+                json.dump(payload, handle, separators=(",", ":"), sort_keys=True)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)

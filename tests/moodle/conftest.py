@@ -12,7 +12,7 @@ from moodle_adapter.moodle_client import MoodleClient
 from moodle_adapter.poller import Poller
 from moodle_adapter.sidecar_client import SidecarClient
 
-from .fake_moodle import FakeMoodle, MoodleData, seeded_data
+from .fake_moodle import FakeMoodle, MoodleSite, seeded_site
 from .fake_sidecar import FakeSidecar
 
 TOKEN = "0123456789abcdef0123456789abcdef"
@@ -33,13 +33,13 @@ class Clock:
 
 
 @pytest.fixture
-def moodle_data() -> MoodleData:
-    return seeded_data(TOKEN, DONE_AT)
+def site() -> MoodleSite:
+    return seeded_site(TOKEN, DONE_AT)
 
 
 @pytest.fixture
-def fake_moodle(moodle_data: MoodleData) -> Iterator[FakeMoodle]:
-    server = FakeMoodle(moodle_data)
+def fake_moodle(site: MoodleSite) -> Iterator[FakeMoodle]:
+    server = FakeMoodle(site)
     yield server
     server.stop()
 

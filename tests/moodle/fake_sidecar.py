@@ -2,7 +2,9 @@
 
 It verifies the HMAC signature exactly as docs/architecture.md specifies, X-EDC-Nonce included (its
 own code, not the adapter's signer), refuses replays and stale timestamps, records every request, stores templates,
-and dedupes completions on (source, course_id, learner.id). ``outage`` makes it answer 503.
+and dedupes completions on (source, course_id, learner.id). ``outage`` makes it answer 503,
+``proxy_404`` a proxy's HTML 404 page; ``refuse_emails`` refuses those learners' completions (422),
+as the sidecar does for an address it finds invalid.
 """
 from __future__ import annotations
 
@@ -42,6 +44,8 @@ class FakeSidecar:
         self.completions: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.seen_signatures: set[str] = set()
         self.outage = False
+        self.proxy_404 = False
+        self.refuse_emails: set[str] = set()
         self.lock = threading.Lock()
         fake = self
 
@@ -60,7 +64,8 @@ class FakeSidecar:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True).start()
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -113,6 +118,9 @@ class FakeSidecar:
             if self.outage:
                 self._problem(handler, 503, "maintenance")
                 return
+            if self.proxy_404:
+                self._send(handler, 404, {"html": "<h1>404 Not Found</h1>"}, "text/html")
+                return
             problem = self._verify(handler, body)
             if problem:
                 self.rejected.append(problem)
@@ -152,10 +160,11 @@ class FakeSidecar:
         if completion.get("source") != source:
             errors.append({"field": "source", "message": "does not match X-EDC-Source"})
         learner = completion.get("learner") or {}
-        if "@" not in str(learner.get("email", "")):
-            errors.append({"field": "learner.email", "message": "required"})
+        if "@" not in str(learner.get("email", "")) or learner.get("email") in self.refuse_emails:
+            errors.append({"field": "learner.email", "message": "expected an e-mail address"})
         if (source, str(completion.get("course_id"))) not in self.templates:
-            errors.append({"field": "course_id", "message": "no template for this course"})
+            errors.append({"field": "course_id", "message": f"course '{completion.get('course_id')}' of source "
+                                                           f"'{source}' has no credential template; PUT one first"})
         if errors:
             self._problem(handler, 422, "invalid completion", errors)
             return

@@ -60,7 +60,7 @@ def _wait_settled(client: SidecarClient, credential_id: str, limit: float = 90.0
         time.sleep(0.2)
 
 
-def test_completion_in_moodle_ends_as_a_sealed_credential(write_config, real_sidecar, moodle_data) -> None:
+def test_completion_in_moodle_ends_as_a_sealed_credential(write_config, real_sidecar, site) -> None:
     config = load_config(write_config(courses="ids = [2]", sidecar_url=real_sidecar), env={})
     sidecar = SidecarClient(config.sidecar_url, config.source, config.api_key, timeout=30)
     poller = Poller(config, MoodleClient(config.moodle_url, config.moodle_token, timeout=30), sidecar,
@@ -69,13 +69,11 @@ def test_completion_in_moodle_ends_as_a_sealed_credential(write_config, real_sid
     report = poller.run_once()
     assert report.templates_sent == 1 and report.completions_sent == 1, [str(e) for e in report.errors]
     assert [str(e) for e in report.errors] == [
-        "course 2, learner 11: learner.email: Moodle gives no email address for this learner "
-        "(or the token cannot see it: moodle/course:useremail)"]
+        "course 2, learner 11: learner.email: Moodle has no email address for this learner; sent once Moodle has it"]
 
-    credential_id = json.loads(config.state_path.read_text())["courses"]["2"]["sent"]["10"]["credential_id"]
+    credential_id = json.loads(config.state_path.read_text())["courses"]["2"]["learners"]["10"]["id"]
     status = _wait_settled(sidecar, credential_id)
     assert status["status"] in {"sealed", "delivered", "partially_delivered"}, status
-
 
     seal = parse(sidecar.sealed_credential(credential_id))
     assert (seal.format, seal.signature_intact, seal.errors) == ("JAdES", True, [])
@@ -83,7 +81,9 @@ def test_completion_in_moodle_ends_as_a_sealed_credential(write_config, real_sid
     text = json.dumps(credential, ensure_ascii=False)
     assert "Camille" in text and "Martin" in text
     assert ESCO_PYTHON in text and ESCO_DATA_ANALYSIS in text
-    assert "Analyse de données avec Python" in text
+    claim = credential["credentialSubject"]["hasClaim"][0]
+    assert claim["title"] == {"en": "Data Analysis with Python", "fr": "Analyse de données avec Python"}
+    assert "<" not in text  # no markup sealed anywhere (Moodle's grade HTML, multilang spans)
 
     # A second pass sends nothing new, and a forced re-send is recognised as the same credential.
     assert poller.run_once().completions_sent == 0
@@ -92,8 +92,26 @@ def test_completion_in_moodle_ends_as_a_sealed_credential(write_config, real_sid
     assert again.duplicates == 1
 
 
+def test_course_without_esco_competencies_issues_a_credential_without_skills(write_config, real_sidecar,
+                                                                              site) -> None:
+    from bridge.elm.conformance import shacl_validate
+    site.competencies[2] = []
+    config = load_config(write_config(courses="ids = [2]", sidecar_url=real_sidecar), env={})
+    sidecar = SidecarClient(config.sidecar_url, config.source, config.api_key, timeout=30)
+    poller = Poller(config, MoodleClient(config.moodle_url, config.moodle_token, timeout=30), sidecar,
+                    emit=lambda _line: None, clock=Clock(T0))
+    report = poller.run_once()
+    assert report.completions_sent == 1, [str(e) for e in report.errors]
+    credential_id = json.loads(config.state_path.read_text())["courses"]["2"]["learners"]["10"]["id"]
+    assert _wait_settled(sidecar, credential_id)["status"] in {"sealed", "delivered", "partially_delivered"}
+    payload = json.loads(parse(sidecar.sealed_credential(credential_id)).payload)
+    spec = payload["credentialSubject"]["hasClaim"][0]["specifiedBy"]
+    assert "learningOutcome" not in spec
+    assert shacl_validate(payload).conforms  # the official shapes, full pyshacl
+
+
 def test_plugin_payload_is_accepted_and_sealed_by_the_real_sidecar(real_sidecar, tmp_path: Path) -> None:
-    """The PHP plugin's builder and signer (run by php-cli) against the real sidecar over HTTP."""
+    """The PHP plugin's rules and signer (run by php-cli) against the real sidecar over HTTP."""
     import os
     import shutil
     import subprocess
@@ -102,18 +120,22 @@ def test_plugin_payload_is_accepted_and_sealed_by_the_real_sidecar(real_sidecar,
     php = shutil.which("php")
     assert php, "php-cli is missing: run `make system-deps`"
     case = {
-        "source": SOURCE, "courseid": 77, "timecompleted": 1764374400,
-        "course": {"fullname": '<span lang="fr" class="multilang">Statistique</span>'
-                               '<span lang="en" class="multilang">Statistics</span>',
+        "source": SOURCE, "timecompleted": 1764374400,
+        "course": {"id": 77, "fullname": '<span lang="fr" class="multilang">Statistique</span>'
+                                         '<span lang="en" class="multilang">Statistics</span>',
                    "summary": "", "lang": "fr"},
-        "customfields": {"edc_ects": "3", "edc_eqf": "5", "edc_iscedf": "0542", "edc_lang": "fr,en"},
+        "customfields": {"edc_ects": {"type": "text", "value": "3", "label": "3"},
+                         "edc_eqf": {"type": "select", "value": "5", "label": "Level 5"},
+                         "edc_iscedf": {"type": "text", "value": "0542", "label": "0542"},
+                         "edc_lang": {"type": "text", "value": "fr,en", "label": "fr,en"}},
         "competencies": [{"id": 1, "shortname": "Python (computer programming)", "idnumber": ESCO_PYTHON,
                           "description": ""}],
         "defaults": {"mode": "blended", "learning_setting": "formal",
                      "awarding_body": {"legal_name": {"fr": "Université Exemple"}, "legal_identifier": "123456789",
                                        "country": "FR", "homepage": "https://univ.example"}},
         "user": {"id": 31, "firstname": "Zoé", "lastname": "Lefèvre", "email": "zoe@example.org", "lang": "fr"},
-        "grade": {"score": 15.5, "max": 20, "text": "15,50", "pass": 10},
+        "criteria": [{"type": 6, "complete": True}],
+        "grade": {"score": 15.5, "max": 20, "min": 0, "passing": True},
     }
     path = tmp_path / "case.json"
     path.write_text(json.dumps(case, ensure_ascii=False))
@@ -130,8 +152,10 @@ def test_plugin_payload_is_accepted_and_sealed_by_the_real_sidecar(real_sidecar,
     assert status["status"] in {"sealed", "delivered", "partially_delivered"}, status
     seal = parse(client.sealed_credential(credential_id))
     assert seal.signature_intact and seal.errors == []
-    text = json.dumps(json.loads(seal.payload), ensure_ascii=False)
-    assert "Zoé" in text and "Statistique" in text and ESCO_PYTHON in text
+    credential = json.loads(seal.payload)
+    text = json.dumps(credential, ensure_ascii=False)
+    assert "Zoé" in text and ESCO_PYTHON in text
+    assert credential["credentialSubject"]["hasClaim"][0]["title"] == {"fr": "Statistique", "en": "Statistics"}
 
 
 def test_identical_requests_in_one_second_are_both_accepted(real_sidecar, monkeypatch) -> None:

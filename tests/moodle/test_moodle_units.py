@@ -1,4 +1,5 @@
-"""Configuration, text and state rules of the poller, without servers."""
+"""Configuration, course selection rules and state of the poller, without servers (the shared
+template and completion rules are checked by test_rules_vectors.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,12 +9,11 @@ import pytest
 from moodle_adapter.config import ConfigError, load_config
 from moodle_adapter.moodle_client import flatten_params
 from moodle_adapter.state import State, StateError, run_lock
-from moodle_adapter.template import CourseDataError, build_template, is_marked
-from moodle_adapter.text import language_code, language_map
+from moodle_adapter.template import DEFAULT_FIELDS, CourseDataError, build_template, is_ticked
 
-from .fake_moodle import course_record, customfield
 
-FIELDS = {"ects": "edc_ects", "eqf_level": "edc_eqf", "isced_f": "edc_iscedf", "language": "edc_lang"}
+def _field(ftype: str, value: str, label: str | None = None) -> dict[str, str]:
+    return {"type": ftype, "value": value, "label": value if label is None else label}
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -69,48 +69,42 @@ def test_flatten_params_like_moodle_rest() -> None:
         ("options[0][value]", "id"), ("flag", "1")]
 
 
-def test_language_maps_from_multilang_markup() -> None:
-    assert language_map('<span lang="de" class="multilang">Daten</span> <span class="multilang" lang="fr_ca">'
-                        "Données</span>", "en") == {"de": "Daten", "fr": "Données"}
-    assert language_map("{mlang other}Data{mlang}{mlang fr}Données{mlang}", "en") \
-        == {"en": "Data", "fr": "Données"}
-    assert language_map("<b>Plain</b>&nbsp;text", "fr") == {"fr": "Plain text"}
-    assert language_map("", "en") == {} and language_code("pt_br") == "pt" and language_code("??") is None
-
-
 @pytest.mark.parametrize(("fields", "error"), [
-    ([customfield("edc_ects", "text", "lots")], "customfield edc_ects: ECTS must be a number"),
-    ([customfield("edc_ects", "text", "500")], "customfield edc_ects: ECTS credits must be between"),
-    ([customfield("edc_iscedf", "text", "61")], "customfield edc_iscedf: ISCED-F must be a 4-digit"),
-    ([customfield("edc_lang", "text", "en, français")], "customfield edc_lang: not a language code"),
+    ({"edc_ects": _field("text", "lots")}, "customfield edc_ects: ECTS must be a number"),
+    ({"edc_ects": _field("text", "500")}, "customfield edc_ects: ECTS credits must be more than 0"),
+    ({"edc_iscedf": _field("text", "61")}, "customfield edc_iscedf: ISCED-F must be a 4-digit"),
+    ({"edc_lang": _field("text", "en, français")}, "customfield edc_lang: 'français' is not a language"),
 ])
 def test_bad_custom_fields_name_the_field(fields, error: str) -> None:
     with pytest.raises(CourseDataError) as caught:
-        build_template(course_record(7, "C", "C", fields), [], FIELDS, {})
+        build_template({"id": 7, "fullname": "C", "summary": "", "lang": ""}, fields, [], DEFAULT_FIELDS, {})
     assert str(caught.value).startswith(error)
 
 
-def test_course_language_and_marker() -> None:
-    course = course_record(7, "Cours", "C", [customfield("edc_issue", "checkbox", "1"),
-                                           customfield("edc_eqf", "select", "2", "EQF 5")], lang="fr")
-    built = build_template(course, [], FIELDS, {"languages": ["en", "fr"]})
-    assert built.template["title"] == {"fr": "Cours"} and built.template["eqf_level"] == 5
-    assert is_marked(course, "edc_issue") and not is_marked(course, "other_field")
-    assert built.warnings == ["no ESCO-tagged competency: the credential will carry no learning outcome"]
+def test_marker_values() -> None:
+    fields = {"edc_issue": _field("checkbox", "1", "Yes"), "off": _field("checkbox", "0", "No"),
+              "text_no": _field("text", "Non"), "text_yes": _field("text", "oui"),
+              "select": _field("select", "2", "Issue credentials")}
+    assert [is_ticked(fields, name) for name in ("edc_issue", "off", "text_no", "text_yes", "select", "absent")] \
+        == [True, False, False, True, True, False]
 
 
 def test_state_round_trip_atomic_and_locked(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "state.json"
     state = State.load(path)
-    state.course(2, now=100, backfill=False).sent["10"] = {"credential_id": "c1", "completed_at": 160}
-    state.course(3, now=100, backfill=True)
+    state.course(2, now=100).learners["10"] = {"s": "sent", "id": "c1", "done": 160}
+    state.course(3, now=100).backfill = True
     state.save()
     again = State.load(path)
-    assert again.courses["2"].since == 100 and again.courses["2"].sent["10"]["credential_id"] == "c1"
-    assert again.courses["3"].since == 0
+    assert again.courses["2"].since == 100 and again.courses["2"].learners["10"]["id"] == "c1"
+    assert again.courses["3"].backfill is True and again.courses["3"].count("sent") == 0
+    assert oct(path.stat().st_mode & 0o777) == "0o600"  # learner ids only, but no one else's business
     assert [p.name for p in path.parent.iterdir() if p.name.startswith(".state-")] == []
     path.write_text("{not json")
     with pytest.raises(StateError, match="state file .* is unreadable"):
+        State.load(path)
+    path.write_text('{"version": 2, "courses": {"2": {"since": 1, "learners": {"10": {"s": "lost"}}}}}')
+    with pytest.raises(StateError, match="unknown status 'lost'"):
         State.load(path)
     with run_lock(path), pytest.raises(StateError, match="another poller run holds"), run_lock(path):
         pass
@@ -125,9 +119,12 @@ def test_documented_configuration_loads(tmp_path: Path) -> None:
     config = load_config(path, env={"EDC_MOODLE_TOKEN": "t", "EDC_MOODLE_API_KEY": "k"})
     assert config.marker_field == "edc_issue" and config.course_ids == [42]
     assert config.defaults["awarding_body"]["country"] == "FR" and config.policy == {"issue_when": "passed"}
-    template = build_template(course_record(42, "Cours", "C", [customfield("edc_eqf", "select", "4", "4")]),
-                              [], config.fields, config.defaults, config.policy).template
+    template = build_template({"id": 42, "fullname": "Cours", "summary": "", "lang": "fr"},
+                              {"edc_eqf": _field("select", "4", "Level 4")}, [], config.fields, config.defaults,
+                              config.policy).template
     assert template["eqf_level"] == 4 and template["assessment"]["pass_score"] == 50
+    assert template["languages"] == ["en"] and template["title"] == {"en": "Cours"}
+    assert config.poll["page_size"] == 500
 
 
 def test_adapter_never_imports_the_sidecar_packages() -> None:
