@@ -1,4 +1,8 @@
-"""The PHP plugin local_edcbridge, checked with php-cli (no Moodle needed), and its packaging."""
+"""The PHP plugin local_edcbridge, checked with php-cli (no Moodle needed), and its packaging.
+
+The shared rules are checked by test_rules_vectors.py; the plugin's Moodle-side behaviour
+(outbox, task, report, privacy) on a real Moodle 4.5 site (see docs/moodle.md).
+"""
 from __future__ import annotations
 
 import json
@@ -10,12 +14,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from moodle_adapter.completion import build_completion
 from moodle_adapter.moodle_plugin.build_zip import PLUGIN_DIR, build
 from moodle_adapter.signing import sign, signed_headers
-from moodle_adapter.template import build_template
-
-from .fake_moodle import ESCO_DATA_ANALYSIS, ESCO_PYTHON, competency, course_record, customfield
 
 HERE = Path(__file__).parent
 VECTORS = json.loads((HERE / "signing_vector.json").read_text())["vectors"]
@@ -30,15 +30,8 @@ def php(*args: str) -> str:
     return done.stdout
 
 
-def php_include(relative: str, variable: str) -> Any:
-    """Evaluate a plugin file the way Moodle includes it and return one of its variables as JSON."""
-    code = ("define('MOODLE_INTERNAL', 1); define('MATURITY_BETA', 100); $plugin = new stdClass(); "
-            f"include '{PLUGIN_DIR / relative}'; echo json_encode(${variable});")
-    return json.loads(php("-r", code))
-
-
 def test_php_lint_every_file() -> None:
-    assert len(PHP_FILES) >= 12
+    assert len(PHP_FILES) >= 30
     for path in PHP_FILES:
         assert "No syntax errors" in php("-l", str(path)), path
 
@@ -95,23 +88,69 @@ def test_python_signer_sends_a_fresh_nonce_by_default() -> None:
     assert without["X-EDC-Signature"] == sign("k", "GET", "/api/v1/credentials/x", 1764374400, b"")
 
 
+def php_include(relative: str, variable: str) -> Any:
+    """Evaluate a plugin file the way Moodle includes it and return one of its variables as JSON."""
+    code = ("define('MOODLE_INTERNAL', 1); define('MATURITY_BETA', 100); define('MESSAGE_PERMITTED', 1); "
+            "define('MESSAGE_DEFAULT_ENABLED', 2); $plugin = new stdClass(); "
+            f"include '{PLUGIN_DIR / relative}'; echo json_encode(${variable});")
+    return json.loads(php("-r", code))
+
+
 def test_plugin_declarations() -> None:
     plugin = php_include("version.php", "plugin")
     assert plugin["component"] == "local_edcbridge"
-    assert plugin["requires"] == 2022112800  # Moodle 4.1 LTS
+    assert plugin["requires"] == 2024100700  # Moodle 4.5 LTS
     assert re.fullmatch(r"20\d{8}", str(plugin["version"]))
-    observers = php_include("db/events.php", "observers")
-    assert observers == [{"eventname": "\\core\\event\\course_completed",
-                          "callback": "\\local_edcbridge\\observer::course_completed", "internal": False}]
+    assert php_include("db/events.php", "observers") == [
+        {"eventname": "\\core\\event\\course_completed", "callback": "\\local_edcbridge\\observer::course_completed",
+         "internal": False}]
+    # A scheduled task every minute, not ad-hoc tasks (which Moodle drops after 12 attempts, MDL-79128).
+    assert php_include("db/tasks.php", "tasks") == [
+        {"classname": "\\local_edcbridge\\task\\send_outbox", "blocking": 0, "minute": "*", "hour": "*", "day": "*",
+         "month": "*", "dayofweek": "*"}]
+    assert not (PLUGIN_DIR / "classes" / "task" / "send_completion.php").exists()
+    assert php_include("db/messages.php", "messageproviders")["refused"]["capability"] == "moodle/site:config"
     settings = (PLUGIN_DIR / "settings.php").read_text()
-    assert re.search(r"admin_setting_configpasswordunmask\('local_edcbridge/secret'", settings)
-    for name in ("sidecarurl", "source"):
-        assert f"'local_edcbridge/{name}'" in settings
-    provider = (PLUGIN_DIR / "classes/privacy/provider.php").read_text()
-    assert "add_external_location_link('edcbridge_sidecar'" in provider
-    task = (PLUGIN_DIR / "classes/task/send_completion.php").read_text()
-    assert "extends \\core\\task\\adhoc_task" in task and "new \\curl(" in task
-    assert "throw new \\moodle_exception" in task
+    assert "new admin_setting_encryptedpassword('local_edcbridge/apikey'" in settings
+    assert re.search(r"admin_setting_configcheckbox\('local_edcbridge/allowblockedhosts',[^;]*\), 0\)\);", settings)
+    assert "$ADMIN->add('reports', new admin_externalpage('local_edcbridge_report'" in settings
+    sender = (PLUGIN_DIR / "classes" / "local" / "sender.php").read_text()
+    assert "new \\curl(['ignoresecurity' => $this->config->allowblocked])" in sender
+    assert "ignoresecurity' => true" not in "".join(p.read_text() for p in PLUGIN_DIR.rglob("*.php"))
+
+
+def test_outbox_tables_and_upgrade_agree() -> None:
+    """install.xml (new sites) and upgrade.php (sites of the previous version) create the same tables."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(PLUGIN_DIR / "db" / "install.xml").getroot()  # noqa: S314 (our own file)
+    tables = {t.get("NAME"): t for t in root.iter("TABLE")}
+    assert set(tables) == {"local_edcbridge_outbox", "local_edcbridge_course"}
+    upgrade = (PLUGIN_DIR / "db" / "upgrade.php").read_text()
+    for name, table in tables.items():
+        fields = [f.get("NAME") for f in table.iter("FIELD")]
+        block = upgrade.split(f"new xmldb_table('{name}')", 1)[1].split("create_table", 1)[0]
+        assert re.findall(r"add_field\('(\w+)'", block) == fields, name
+        for index in table.iter("INDEX"):
+            assert f"add_index('{index.get('NAME')}'" in block
+    outbox = tables["local_edcbridge_outbox"]
+    assert {(i.get("NAME"), i.get("UNIQUE"), i.get("FIELDS")) for i in outbox.iter("INDEX")} == {
+        ("courseuser", "true", "courseid, userid"), ("statenext", "false", "state, nextattempt")}
+    assert "upgrade_plugin_savepoint(true, 2026120100, 'local', 'edcbridge')" in upgrade
+    assert "\\core\\encryption::encrypt($secret)" in upgrade and "unset_config('secret'" in upgrade
+    assert "'\\\\local_edcbridge\\\\task\\\\send_completion'" in upgrade  # queued ad-hoc sends become rows
+
+
+def test_privacy_provider_is_complete() -> None:
+    source = (PLUGIN_DIR / "classes" / "privacy" / "provider.php").read_text()
+    for interface in ("\\core_privacy\\local\\metadata\\provider", "\\core_privacy\\local\\request\\plugin\\provider",
+                      "\\core_privacy\\local\\request\\core_userlist_provider"):
+        assert interface in source
+    for method in ("get_metadata", "get_contexts_for_userid", "get_users_in_context", "export_user_data",
+                   "delete_data_for_all_users_in_context", "delete_data_for_user", "delete_data_for_users"):
+        assert f"public static function {method}(" in source
+    assert "add_database_table('local_edcbridge_outbox'" in source
+    assert "add_external_location_link('edcbridge_sidecar'" in source
 
 
 def test_language_strings_complete_in_english_and_french() -> None:
@@ -119,82 +158,55 @@ def test_language_strings_complete_in_english_and_french() -> None:
     french = php_include("lang/fr/local_edcbridge.php", "string")
     assert english.keys() == french.keys()
     assert all(french[k] != english[k] for k in english if k != "pluginname")  # really translated
+    for key, text in english.items():  # the same placeholders in both languages
+        assert sorted(re.findall(r"\{\$a[^}]*\}", text)) == sorted(re.findall(r"\{\$a[^}]*\}", french[key])), key
     used = set()
     for path in PLUGIN_DIR.rglob("*.php"):
         text = path.read_text()
         used |= set(re.findall(r"(?:get_string|lang_string)\('([^']+)', 'local_edcbridge'", text))
         used |= set(re.findall(r"'(privacy:metadata:[^']+)'", text))
-        used |= set(re.findall(r"moodle_exception\('([^']+)', 'local_edcbridge'", text))
-        used |= {f"{m}" for m in re.findall(r"'(field\w+)' => 'edc_", text)}
-    assert used and used <= english.keys(), used - english.keys()
+        used |= {f"{name}_desc" for name in re.findall(r"'(field\w+)' => 'edc_", text)}
+        used |= set(re.findall(r"'(field\w+)' => 'edc_", text))
+        used |= set(re.findall(r"'(error_\w+)'", text))  # sender::cause() picks its reason from a table
+    used |= {f"state_{s}" for s in ("pending", "sent", "refused")} | {f"show_{s}" for s in
+                                                                      ("attention", "pending", "sent", "all")}
+    used |= {"messageprovider:refused", "checkoutbox"}  # Moodle names them: message provider, check\outbox
+    assert used - english.keys() == set()
+    assert english.keys() - used == set()
 
 
-DEFAULTS = {"mode": "online", "learning_setting": "non-formal",
-            "awarding_body": {"legal_name": {"fr": "Université Exemple"}, "country": "FR"}}
-COURSE = course_record(
-    2, '<span lang="en" class="multilang">Data Analysis</span>'
-       '<span lang="fr" class="multilang">Analyse de données</span>', "DA",
-    [customfield("edc_ects", "text", "7,5"), customfield("edc_eqf", "select", "3", "Level 6"),
-     customfield("edc_iscedf", "text", "613"), customfield("edc_lang", "text", "fr_ca en")],
-    lang="fr", summary="<p>Nettoyer &amp; modéliser</p>")
-COMPETENCIES = [competency(2, 1, "Python (computer programming)", ESCO_PYTHON),
-                competency(2, 2, "{mlang en}Perform data analysis{mlang}{mlang other}Analyser{mlang}",
-                           ESCO_DATA_ANALYSIS),
-                competency(2, 3, "Local rule", "LOCAL-1")]
-USER = {"id": 17, "firstname": "Camille", "lastname": "Martin", "email": "camille@example.org",
-        "lang": "fr_ca"}
-
-
-def _php_cases(tmp_path: Path, cases: dict[str, Any]) -> dict[str, Any]:
+def test_plugin_units_with_php(tmp_path: Path) -> None:
+    cases = {
+        "no_defaults": {"kind": "defaults", "json": ""},
+        "not_json": {"kind": "defaults", "json": "{awarding_body:"},
+        "a_list": {"kind": "defaults", "json": "[1, 2]"},
+        "no_body": {"kind": "defaults", "json": '{"mode": "online"}'},
+        "good": {"kind": "defaults", "json": '{"awarding_body": {"legal_name": {"en": "U"}}, "mode": "online"}'},
+        "refused": {"kind": "cause", "errno": 7, "error": "Failed to connect to 127.0.0.1 port 9: Connection refused"},
+        "dns": {"kind": "cause", "errno": 6, "error": "Could not resolve host: edc.invalid"},
+        "tls": {"kind": "cause", "errno": 60, "error": "SSL certificate problem: self-signed certificate"},
+        "timeout": {"kind": "cause", "errno": 28, "error": ""},
+        "detail": {"kind": "detail", "problem": {"title": "Invalid", "errors": [{"field": "learner.email",
+                                                                                 "message": "expected an address"}]}},
+        "detail_title": {"kind": "detail", "problem": {"title": "Conflict", "detail": "stale If-Match"}},
+        "missing_template": {"kind": "missing_template", "problem": {"errors": [
+            {"field": "course_id", "message": "course '2' of source 'm' has no credential template; PUT one first"}]}},
+        "other_422": {"kind": "missing_template", "problem": {"errors": [{"field": "learner.email", "message": "x"}]}},
+    }
     path = tmp_path / "cases.json"
     path.write_text(json.dumps(cases))
-    return json.loads(php(str(HERE / "php" / "run_payload_builder.php"), str(path)))
-
-
-def _php_template_case(course: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    fields = {f["shortname"]: f["value"] if f["type"] == "select" else f["valueraw"]
-              for f in course["customfields"]}
-    fields.update(changes)
-    comps = [{k: c["competency"][k] for k in ("id", "shortname", "idnumber", "description")}
-             for c in COMPETENCIES]
-    return {"kind": "template", "course": {k: course[k] for k in ("fullname", "summary", "lang")},
-            "customfields": fields, "competencies": comps, "defaults": DEFAULTS}
-
-
-def test_php_payload_builder_matches_python_poller(tmp_path: Path) -> None:
-    status = {"completionstatus": {"completed": True, "aggregation": 1, "completions": [
-        {"type": 4, "complete": True, "timecompleted": 1764374400}]}}
-    results = _php_cases(tmp_path, {
-        "template": _php_template_case(COURSE),
-        "bad_eqf": _php_template_case(COURSE, edc_eqf="nine"),
-        "bad_isced": _php_template_case(COURSE, edc_iscedf="06a3"),
-        "completion": {"kind": "completion", "courseid": 2, "user": USER, "timecompleted": 1764374400,
-                       "grade": {"score": 87.5, "max": 100, "text": "87,50", "pass": 50}},
-        "failed": {"kind": "completion", "courseid": 2, "user": USER, "timecompleted": 1764374400,
-                   "grade": {"score": 42, "max": 100, "text": "42,00", "pass": 50}},
-        "no_email": {"kind": "completion", "courseid": 2, "user": dict(USER, email=""), "timecompleted": 1,
-                     "grade": None},
-    })
-    php_template = results["template"]["result"]
-    python_template = build_template(COURSE, COMPETENCIES, {"ects": "edc_ects", "eqf_level": "edc_eqf",
-                                                            "isced_f": "edc_iscedf", "language": "edc_lang"},
-                                     DEFAULTS)
-    assert php_template["template"] == python_template.template
-    assert php_template["warnings"] == python_template.warnings
-    assert php_template["template"]["title"] == {"en": "Data Analysis", "fr": "Analyse de données"}
-    assert (php_template["template"]["ects"], php_template["template"]["eqf_level"],
-            php_template["template"]["isced_f"], php_template["template"]["languages"]) \
-        == (7.5, 6, "0613", ["fr", "en"])
-    assert php_template["template"]["learning_outcomes"][1]["text"] == {"en": "Perform data analysis",
-                                                                        "fr": "Analyser"}
-    assert results["bad_eqf"] == {"error": "customfield edc_eqf: EQF level must be 1 to 8, got 'nine'"}
-    assert results["bad_isced"]["error"].startswith("customfield edc_iscedf: ISCED-F must be a 4-digit")
-
-    grade_item = {"itemtype": "course", "graderaw": 87.5, "grademax": 100, "gradeformatted": "87,50"}
-    python_completion = build_completion("moodle-main", 2, USER, status, grade_item, now=0)
-    assert results["completion"]["result"] == python_completion
-    assert results["failed"]["result"]["passed"] is False
-    assert results["no_email"]["error"].startswith("learner.email:")
+    got = json.loads(php(str(HERE / "php" / "run_plugin_units.php"), str(path)))
+    assert got["no_defaults"]["error"].startswith("No course template defaults are set")
+    assert got["not_json"]["error"] == "The course template defaults are not a JSON object: Syntax error"
+    assert got["a_list"]["error"].startswith("The course template defaults are not a JSON object")
+    assert got["no_body"]["error"].startswith("The course template defaults name no awarding body")
+    assert got["good"] == {"defaults": {"awarding_body": {"legal_name": {"en": "U"}}, "mode": "online"}, "error": None}
+    assert got["refused"] == ("connection refused (nothing listens at that address and port): Failed to connect to "
+                              "127.0.0.1 port 9: Connection refused")
+    assert got["dns"].startswith("DNS lookup failed") and got["tls"].startswith("TLS failure")
+    assert got["timeout"] == "timed out: cURL error 28"
+    assert got["detail"] == "learner.email: expected an address" and got["detail_title"] == "stale If-Match"
+    assert got["missing_template"] is True and got["other_422"] is False
 
 
 def test_build_zip(tmp_path: Path) -> None:
@@ -208,12 +220,12 @@ def test_build_zip(tmp_path: Path) -> None:
         version = archive.read("edcbridge/version.php").decode()
     assert listed == names
     assert {n.split("/")[0] for n in listed} == {"edcbridge"}
-    expected = {"edcbridge/version.php", "edcbridge/settings.php", "edcbridge/db/events.php",
-                "edcbridge/classes/observer.php", "edcbridge/classes/task/send_completion.php",
-                "edcbridge/classes/privacy/provider.php", "edcbridge/classes/local/signer.php",
-                "edcbridge/classes/local/payload_builder.php", "edcbridge/lang/en/local_edcbridge.php",
-                "edcbridge/lang/fr/local_edcbridge.php"}
-    assert set(listed) == expected
+    shipped = {path.relative_to(PLUGIN_DIR).as_posix() for path in PLUGIN_DIR.rglob("*") if path.is_file()}
+    assert {n.split("/", 1)[1] for n in listed} == shipped
+    for needed in ("version.php", "settings.php", "lib.php", "report.php", "db/install.xml", "db/upgrade.php",
+                   "db/tasks.php", "db/hooks.php", "db/events.php", "db/messages.php", "cli/queue_past.php",
+                   "classes/privacy/provider.php", "classes/task/send_outbox.php", "classes/local/rules.php"):
+        assert f"edcbridge/{needed}" in listed
     assert "$plugin->component = 'local_edcbridge';" in version
 
 
@@ -222,4 +234,4 @@ def test_build_zip_script_runs(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(PLUGIN_DIR.parent / "build_zip.py"), "-o", str(out)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "10 files, version 20" in done.stdout and zipfile.is_zipfile(out)
+    assert re.search(r"\d+ files, version 2026120100", done.stdout) and zipfile.is_zipfile(out)

@@ -15,7 +15,7 @@
 // along with Moodle.  If not, see <http://www.gnu.org/licenses/>.
 
 /**
- * Admin settings: where the sidecar is, which source this site is, its secret, field names.
+ * Admin settings, and the report under Site administration › Reports.
  *
  * @package    local_edcbridge
  * @copyright  2026 EDC Bridge contributors
@@ -25,6 +25,9 @@
 defined('MOODLE_INTERNAL') || die();
 
 if ($hassiteconfig) {
+    $ADMIN->add('reports', new admin_externalpage('local_edcbridge_report', new lang_string('report', 'local_edcbridge'),
+        new moodle_url('/local/edcbridge/report.php'), 'moodle/site:config'));
+
     $settings = new admin_settingpage('local_edcbridge', new lang_string('pluginname', 'local_edcbridge'));
     $ADMIN->add('localplugins', $settings);
 
@@ -34,22 +37,28 @@ if ($hassiteconfig) {
             new lang_string('sidecarurl_desc', 'local_edcbridge'), '', PARAM_URL));
         $settings->add(new admin_setting_configtext('local_edcbridge/source',
             new lang_string('source', 'local_edcbridge'),
-            new lang_string('source_desc', 'local_edcbridge'), 'moodle', PARAM_ALPHANUMEXT));
-        $settings->add(new admin_setting_configpasswordunmask('local_edcbridge/secret',
-            new lang_string('secret', 'local_edcbridge'),
-            new lang_string('secret_desc', 'local_edcbridge'), ''));
+            new lang_string('source_desc', 'local_edcbridge'), '', PARAM_ALPHANUMEXT));
+        $settings->add(new admin_setting_encryptedpassword('local_edcbridge/apikey',
+            new lang_string('apikey', 'local_edcbridge'),
+            new lang_string('apikey_desc', 'local_edcbridge')));
+        $settings->add(new admin_setting_configcheckbox('local_edcbridge/allowblockedhosts',
+            new lang_string('allowblockedhosts', 'local_edcbridge'),
+            new lang_string('allowblockedhosts_desc', 'local_edcbridge'), 0));
+        $settings->add(new admin_setting_configtext('local_edcbridge/timeout',
+            new lang_string('timeout', 'local_edcbridge'),
+            new lang_string('timeout_desc', 'local_edcbridge'), 30, PARAM_INT));
         $settings->add(new admin_setting_configtext('local_edcbridge/markerfield',
             new lang_string('markerfield', 'local_edcbridge'),
             new lang_string('markerfield_desc', 'local_edcbridge'), 'edc_issue', PARAM_ALPHANUMEXT));
         $fields = ['fieldects' => 'edc_ects', 'fieldeqf' => 'edc_eqf', 'fieldiscedf' => 'edc_iscedf',
-                   'fieldlang' => 'edc_lang'];
+                   'fieldlang' => 'edc_lang', 'fieldskills' => 'edc_skills_required'];
         foreach ($fields as $name => $default) {
             $settings->add(new admin_setting_configtext('local_edcbridge/' . $name,
                 new lang_string($name, 'local_edcbridge'),
-                new lang_string('field_desc', 'local_edcbridge'), $default, PARAM_ALPHANUMEXT));
+                new lang_string($name . '_desc', 'local_edcbridge'), $default, PARAM_ALPHANUMEXT));
         }
-        $settings->add(new admin_setting_configtextarea('local_edcbridge/templatedefaults',
+        $settings->add(new \local_edcbridge\local\admin_setting_templatedefaults('local_edcbridge/templatedefaults',
             new lang_string('templatedefaults', 'local_edcbridge'),
-            new lang_string('templatedefaults_desc', 'local_edcbridge'), '', PARAM_RAW));
+            new lang_string('templatedefaults_desc', 'local_edcbridge'), ''));
     }
 }

@@ -25,8 +25,8 @@
 defined('MOODLE_INTERNAL') || die();
 
 $plugin->component = 'local_edcbridge';
-$plugin->version   = 2026112900;
-$plugin->requires  = 2022112800; // Moodle 4.1 LTS.
-$plugin->supported = [401, 501];
+$plugin->version   = 2026120100;
+$plugin->requires  = 2024100700; // Moodle 4.5 LTS: hooks, MDL-79128 task retries, the grade report API used.
+$plugin->supported = [405, 501];
 $plugin->maturity  = MATURITY_BETA;
-$plugin->release   = '0.1.0';
+$plugin->release   = '0.2.0';

@@ -1,21 +1,23 @@
 <?php
-// Test driver: what the plugin's send_completion task does, minus Moodle. Builds the template and
-// the completion with the plugin's payload_builder, signs them with its signer and sends them to a
-// sidecar over HTTP (PHP streams stand in for Moodle's \curl). Prints status and answer of each
-// request as JSON. Usage: php send_to_sidecar.php <sidecar url> <case.json>; the API key comes
-// from the EDC_API_KEY environment variable.
-require __DIR__ . '/../../../moodle_adapter/moodle_plugin/edcbridge/classes/local/signer.php';
-require __DIR__ . '/../../../moodle_adapter/moodle_plugin/edcbridge/classes/local/payload_builder.php';
+// Test driver: what the plugin's send_outbox task does for one learner, minus Moodle. Builds the
+// template and the completion with the plugin's shared rules from the inputs of a case file,
+// signs them with its signer and sends them to a sidecar over HTTP (PHP streams stand in for
+// Moodle's \curl). Prints status and answer of each request as JSON.
+// Usage: php send_to_sidecar.php <sidecar url> <case.json>; the API key comes from EDC_API_KEY.
+$plugin = __DIR__ . '/../../../moodle_adapter/moodle_plugin/edcbridge/classes/local/';
+foreach (['signer', 'multilang', 'rules', 'course_data_exception', 'learner_data_exception'] as $class) {
+    require $plugin . $class . '.php';
+}
 
-use local_edcbridge\local\payload_builder;
+use local_edcbridge\local\rules;
 use local_edcbridge\local\signer;
 
 [$script, $base, $casefile] = $argv;
 $case = json_decode(file_get_contents($casefile), true);
 $apikey = getenv('EDC_API_KEY');
-$builder = new payload_builder($case['source']);
-$built = $builder->build_template($case['course'], $case['customfields'], $case['competencies'], $case['defaults']);
-$completion = $builder->build_completion($case['courseid'], $case['user'], $case['grade'], $case['timecompleted']);
+$built = rules::build_template($case['course'], $case['customfields'], $case['competencies'], [], $case['defaults']);
+$completion = rules::build_completion($case['source'], $case['course']['id'], $case['user'], $case['timecompleted'],
+    $case['criteria'], $case['grade']);
 
 $send = function (string $method, string $path, array $payload) use ($base, $case, $apikey): array {
     $body = json_encode($payload, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES);
@@ -32,7 +34,7 @@ $send = function (string $method, string $path, array $payload) use ($base, $cas
 
 $results = [
     'template' => $send('PUT', '/api/v1/sources/' . rawurlencode($case['source']) . '/courses/'
-        . $case['courseid'] . '/template', $built['template']),
+        . $case['course']['id'] . '/template', $built['template']),
     'completion' => $send('POST', '/api/v1/completions', $completion),
 ];
 echo json_encode($results, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE), "\n";

@@ -16,11 +16,14 @@
 
 namespace local_edcbridge;
 
+use local_edcbridge\local\course_data;
+use local_edcbridge\local\outbox;
+
 /**
- * Turns course completions into queued sends.
+ * Writes course completions to the plugin's outbox.
  *
- * No HTTP here: the observer runs in the request that completed the course, so it only
- * queues an ad-hoc task; cron sends it and retries it when the sidecar is away.
+ * No HTTP here: the observer runs in the request that completed the course (or in cron), so it
+ * only writes one row; the scheduled task sends it and retries until EDC Bridge accepts it.
  *
  * @package    local_edcbridge
  * @copyright  2026 EDC Bridge contributors
@@ -28,19 +31,16 @@ namespace local_edcbridge;
  */
 class observer {
     /**
-     * Queue one send per (course, learner); a repeated event does not queue twice.
+     * Queue the completion when its course is marked for credentials.
      *
      * @param \core\event\course_completed $event the completion event
      */
     public static function course_completed(\core\event\course_completed $event): void {
-        if (empty(get_config('local_edcbridge', 'sidecarurl'))) {
-            return;
+        $record = $event->get_record_snapshot('course_completions', $event->objectid);
+        $marker = trim((string) get_config('local_edcbridge', 'markerfield'));
+        if (!$record || empty($record->timecompleted) || !course_data::is_marked((int) $event->courseid, $marker)) {
+            return; // The scheduled task's sweep logs completions of courses not marked.
         }
-        $task = new task\send_completion();
-        $task->set_custom_data([
-            'courseid' => (int) $event->courseid,
-            'userid' => (int) $event->relateduserid,
-        ]);
-        \core\task\manager::queue_adhoc_task($task, true);
+        outbox::enqueue((int) $event->courseid, (int) $event->relateduserid, (int) $record->timecompleted);
     }
 }

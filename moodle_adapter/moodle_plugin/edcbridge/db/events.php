@@ -15,7 +15,7 @@
 // along with Moodle.  If not, see <http://www.gnu.org/licenses/>.
 
 /**
- * Event observers: a completed course queues the sending of its completion.
+ * Event observers: a completed course is written to the plugin's outbox.
  *
  * internal => false runs the observer after the transaction commits, so a rolled-back
  * completion never reaches the sidecar.
