@@ -131,14 +131,16 @@ class Poller:
             report.courses += 1
             cid = int(course["id"])
             cstate = state.course(cid, int(self.clock()))
-            if backfill:
-                cstate.backfill = True
+            if backfill and not cstate.backfill:
+                cstate.backfill = cstate.dirty = True
+            sent_before = report.completions_sent + report.templates_sent
             try:
                 self._poll_course(course, cstate, report, dry_run)
             except SidecarDown as exc:
                 self._sidecar_up = False
                 report.error(cid, None, f"{exc} (completions kept: the next run sends them)")
             except MoodleError as exc:
+                cstate.dirty = True  # keep what this course learnt before the error
                 report.error(cid, None, _describe(exc) + ("" if not exc.transient else " (the next run retries)"))
                 if exc.errorcode in SITE_WIDE_ERRORS:
                     self._count(cstate, report)
@@ -147,9 +149,9 @@ class Poller:
                 # A Moodle version or plugin answering in another shape: report it, go on.
                 report.error(cid, None, f"unexpected answer from Moodle ({type(exc).__name__}: {exc})")
             self._count(cstate, report)
-            if not dry_run:
-                state.save()  # after each course, so a crash later cannot lose what was sent
-        if not dry_run:
+            if not dry_run and report.completions_sent + report.templates_sent > sent_before:
+                state.save()  # after each course that sent something: a crash later cannot lose it
+        if not dry_run and state.dirty:
             state.save()
         report.moodle_calls = self.moodle.calls - calls_before
         return report
@@ -244,7 +246,10 @@ class Poller:
         cid = int(course["id"])
         now = int(self.clock())
         learners = self._learners(cid, report)
+        checked = report.checked
         self._probe(cid, cstate, learners, now, report)
+        if report.checked > checked:
+            cstate.dirty = True
 
         to_send = []
         for uid, entry in cstate.learners.items():
@@ -259,20 +264,22 @@ class Poller:
                 else:
                     report.error(cid, uid, f"refused by the sidecar: {entry.get('error')} (sent again when the "
                                            "learner's data changes, or a day later)")
+        # Learners whose own data cannot make a completion are reported without asking Moodle more.
+        ready = [uid for uid in to_send if self._learner_ready(cid, cstate, uid, learners.get(uid), report)]
         template_due = now - cstate.template_checked >= self.config.poll["template_refresh"]
-        if not to_send and not template_due:
+        if not ready and not template_due:
             return
+        cstate.dirty = True
         if not self._ensure_template(course, cstate, report, dry_run, now):
-            for uid in to_send:
+            for uid in ready:
                 cstate.learners[uid]["error"] = "held: the course's template could not be sent"
             return
-        if not to_send:
+        if not ready:
             return
         if not self._sidecar_up and not dry_run:
-            report.error(cid, None, f"{len(to_send)} completion(s) not sent: the sidecar is unavailable "
+            report.error(cid, None, f"{len(ready)} completion(s) not sent: the sidecar is unavailable "
                                     "(kept: the next run sends them)")
             return
-        ready = [uid for uid in to_send if self._learner_ready(cid, cstate, uid, learners.get(uid), report)]
         grades = self._grades(cid, ready, report)
         for uid in sorted(ready, key=int):
             self._send(course, cstate, uid, learners[uid], grades, report, dry_run)
@@ -378,20 +385,24 @@ class Poller:
                        report: RunReport) -> bool:
         """Whether the learner's own data can make a completion (checked before reading grades)."""
         entry = cstate.learners[uid]
+        problem = None
         if user is None:
-            entry["error"] = "Moodle no longer lists this learner among the course's participants"
-            report.warn(cid, uid, f"completion kept, not sent: {entry['error']}")
-            return False
-        try:
-            build_completion(self.config.source, cid, moodle_data.learner_input(user), int(entry["done"]), [], None)
-        except LearnerDataError as exc:
-            hint = ""
-            if exc.field == "learner.email" and "email" not in user:
-                hint = " (or the token's role lacks moodle/course:useremail)"
-            entry["error"] = str(exc) + hint
-            report.error(cid, uid, f"{exc}{hint}; sent once Moodle has it")
-            return False
-        return True
+            problem = "Moodle no longer lists this learner among the course's participants"
+            report.warn(cid, uid, f"completion kept, not sent: {problem}")
+        else:
+            try:
+                build_completion(self.config.source, cid, moodle_data.learner_input(user), int(entry["done"]), [],
+                                 None)
+            except LearnerDataError as exc:
+                hint = ""
+                if exc.field == "learner.email" and "email" not in user:
+                    hint = " (or the token's role lacks moodle/course:useremail)"
+                problem = str(exc) + hint
+                report.error(cid, uid, f"{problem}; sent once Moodle has it")
+        if problem is not None and entry.get("error") != problem:
+            entry["error"] = problem
+            cstate.dirty = True
+        return problem is None
 
     def _send(self, course: dict[str, Any], cstate: CourseState, uid: str, user: dict[str, Any],
               grades: dict[str, Any], report: RunReport, dry_run: bool) -> None:

@@ -44,6 +44,7 @@ class CourseState:
     template_hash: str = ""
     template_checked: int = 0
     learners: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dirty: bool = field(default=False, compare=False)  # changed since loaded or saved: not written
 
     def to_json(self) -> dict[str, Any]:
         return {"since": self.since, "backfill": self.backfill, "template_hash": self.template_hash,
@@ -102,8 +103,12 @@ class State:
         """The course's state, created on first sight with this run as its start."""
         key = str(course_id)
         if key not in self.courses:
-            self.courses[key] = CourseState(since=now)
+            self.courses[key] = CourseState(since=now, dirty=True)
         return self.courses[key]
+
+    @property
+    def dirty(self) -> bool:
+        return any(course.dirty for course in self.courses.values())
 
     def save(self) -> None:
         courses = {k: v.to_json() for k, v in sorted(self.courses.items(), key=lambda kv: int(kv[0]))}
@@ -116,6 +121,8 @@ class State:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)
+            for course in self.courses.values():
+                course.dirty = False
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
