@@ -3,7 +3,7 @@
 // file and prints the results as JSON, for tests/moodle/test_rules_vectors.py to compare with the
 // expected results (which the Python poller must give too).
 $plugin = __DIR__ . '/../../../moodle_adapter/moodle_plugin/edcbridge/classes/local/';
-foreach (['multilang', 'rules', 'course_data_exception', 'learner_data_exception'] as $class) {
+foreach (['multilang', 'rules', 'field_exception', 'course_data_exception', 'learner_data_exception'] as $class) {
     require $plugin . $class . '.php';
 }
 

@@ -5,7 +5,7 @@
 // Moodle's \curl). Prints status and answer of each request as JSON.
 // Usage: php send_to_sidecar.php <sidecar url> <case.json>; the API key comes from EDC_API_KEY.
 $plugin = __DIR__ . '/../../../moodle_adapter/moodle_plugin/edcbridge/classes/local/';
-foreach (['signer', 'multilang', 'rules', 'course_data_exception', 'learner_data_exception'] as $class) {
+foreach (['signer', 'multilang', 'rules', 'field_exception', 'course_data_exception', 'learner_data_exception'] as $class) {
     require $plugin . $class . '.php';
 }
 

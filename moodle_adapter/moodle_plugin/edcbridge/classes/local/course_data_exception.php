@@ -17,26 +17,11 @@
 namespace local_edcbridge\local;
 
 /**
- * A course's data cannot make a valid template; $field names the Moodle field at fault.
- *
- * The message reads "<field>: <problem>", the same text the poller reports for the same data.
+ * A course's data cannot make a valid template: the field is a Moodle field (customfield edc_eqf, fullname).
  *
  * @package    local_edcbridge
  * @copyright  2026 EDC Bridge contributors
  * @license    http://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
  */
-class course_data_exception extends \InvalidArgumentException {
-    /** @var string the field at fault */
-    public $field;
-
-    /**
-     * Constructor.
-     *
-     * @param string $field the field at fault
-     * @param string $message what is wrong with it
-     */
-    public function __construct(string $field, string $message) {
-        parent::__construct("{$field}: {$message}");
-        $this->field = $field;
-    }
+class course_data_exception extends field_exception {
 }

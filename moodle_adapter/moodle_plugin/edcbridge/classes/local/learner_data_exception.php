@@ -17,26 +17,11 @@
 namespace local_edcbridge\local;
 
 /**
- * A learner's data cannot make a valid completion; $field names the completion field.
- *
- * The message reads "<field>: <problem>", the same text the poller reports for the same data.
+ * A learner's data cannot make a valid completion: the field is a completion field (learner.email).
  *
  * @package    local_edcbridge
  * @copyright  2026 EDC Bridge contributors
  * @license    http://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
  */
-class learner_data_exception extends \InvalidArgumentException {
-    /** @var string the field at fault */
-    public $field;
-
-    /**
-     * Constructor.
-     *
-     * @param string $field the field at fault
-     * @param string $message what is wrong with it
-     */
-    public function __construct(string $field, string $message) {
-        parent::__construct("{$field}: {$message}");
-        $this->field = $field;
-    }
+class learner_data_exception extends field_exception {
 }
