@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from flask import Flask, request
 from sqlalchemy.engine import make_url
 
-from bridge import problems
+from bridge import console, problems
 from bridge.api import completions, credentials, health, inputs, openapi, templates, verify_api
 from bridge.api.common import Runtime
 from bridge.auth import Authenticator
@@ -88,4 +88,5 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
                             web_pages.bp, esco_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    console.install(app)
     return app

@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bridge.db.models import SeenSignature, Source
+from bridge.db.models import SeenSignature, Source, utcnow
 from bridge.problems import Problem
 
 _SIGNATURE = re.compile(r"v1=([0-9a-fA-F]{64})")  # checked with fullmatch: no trailing newline
@@ -176,15 +176,20 @@ class Authenticator:
             if not valid_nonce(nonce):
                 raise _unauthorized("X-EDC-Nonce must be 16 to 64 characters of letters, digits, '-' and '_' "
                                     "(or be left out).")
-        key_hash = None
+        keys = None
         if valid_source_name(name):
             with self._sessions() as session:
-                key_hash = session.scalar(select(Source.key_hash).where(Source.name == name))
+                keys = session.execute(select(Source.key_hash, Source.previous_key_hash, Source.previous_key_until)
+                                       .where(Source.name == name)).first()
         # An unknown source is checked against a key no source has, and refused with the same words
         # as a wrong signature: the answer does not tell which source names exist.
-        expected = [compute_signature(key_hash or _UNKNOWN_SOURCE_KEY, request.method, path, ts_raw, body, nonce)
-                    for path in _paths_as_sent(request)]
-        if key_hash is None or not any(hmac.compare_digest(given, e) for e in expected):
+        key_hashes = [keys.key_hash if keys is not None else _UNKNOWN_SOURCE_KEY]
+        if keys is not None and keys.previous_key_hash and keys.previous_key_until \
+                and keys.previous_key_until > utcnow():
+            key_hashes.append(keys.previous_key_hash)  # a rotated key keeps working until its deadline
+        expected = [compute_signature(key_hash, request.method, path, ts_raw, body, nonce)
+                    for key_hash in key_hashes for path in _paths_as_sent(request)]
+        if keys is None or not any(hmac.compare_digest(given, e) for e in expected):
             signed = ("the timestamp, the SHA-256 of the exact body and the X-EDC-Nonce value" if nonce is not None
                       else "the timestamp and the SHA-256 of the exact body")
             raise _unauthorized("X-EDC-Signature does not match the request for this X-EDC-Source. Sign METHOD, "

@@ -10,14 +10,13 @@ from bridge.api.common import runtime, status_url
 from bridge.api.inputs import Answer, operation
 from bridge.api.schemas import CredentialPath, CredentialQuery, ResendBody, RevokeBody
 from bridge.auth import Principal, require
-from bridge.db.models import Credential, Delivery, utcnow
+from bridge.db.models import Credential
 from bridge.db.sealed_store import STORE, CorruptSealedFile
-from bridge.problems import Problem
+from bridge.problems import FieldProblem, Problem, validation_problem
+from bridge.tasks import actions
+from bridge.tasks.actions import ActionRefused
 
 bp = Blueprint("credentials", __name__, url_prefix="/api/v1/credentials")
-
-RESENDABLE = ("sealed", "delivered", "partially_delivered", "failed")
-
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
@@ -106,56 +105,30 @@ def list_credentials(principal: Principal, query: dict[str, Any]) -> Response:
     return jsonify({"items": items, "page": page, "per_page": per_page, "total": total, "pages": pages})
 
 
+def _refused(exc: ActionRefused) -> Problem:
+    if exc.status == 422:
+        field = "channels" if exc.kind == "invalid-channels" else "reason"
+        return validation_problem([FieldProblem(field, exc.message)])
+    return Problem(exc.status, "Not Found" if exc.status == 404 else "Conflict", exc.message, kind=exc.kind)
+
+
 @operation(bp, "POST", "/<cred_id>:resend", auth="admin", path=CredentialPath, body=ResendBody,
            body_required=False, responses=(Answer(202, "Accepted"),), tags=("credentials",))
 def resend(principal: Principal, path: dict[str, str], body: dict[str, Any]) -> tuple[Response, int]:
     """Deliver a sealed credential again (all its channels, or those listed in ``channels``)."""
-    cred_id = path["cred_id"]
-    channels = body.get("channels")
-    rt = runtime()
-    with rt.sessions() as session:
-        cred = _load(session, cred_id)
-        if cred.status not in RESENDABLE or cred.sealed_zstd is None:
-            raise Problem(409, "Conflict", f"Only sealed, non-revoked credentials can be resent "
-                          f"(status: {cred.status}).", kind="not-resendable")
-        wanted = channels or [d.channel for d in cred.deliveries] or ["email"]
-        existing = {d.channel: d for d in cred.deliveries}
-        now = utcnow()
-        for channel in wanted:
-            delivery = existing.get(channel)
-            if delivery is None:
-                session.add(Delivery(credential_id=cred.id, channel=channel, status="pending",
-                                     updated_at=now))
-            elif delivery.status != "sending":
-                delivery.status, delivery.attempts, delivery.next_attempt_at = "pending", 0, None
-                delivery.last_error, delivery.updated_at = None, now
-        cred.status, cred.updated_at = "sealed", now
-        session.commit()
-        ids = list(session.scalars(select(Delivery.id).where(Delivery.credential_id == cred.id,
-                                                             Delivery.channel.in_(wanted),
-                                                             Delivery.status == "pending")))
-        session.refresh(cred)
-        answer = credential_status(cred)
-    for delivery_id in ids:
-        rt.dispatcher.deliver(delivery_id)
-    return jsonify(answer), 202
+    try:
+        cred = actions.resend(runtime().context, path["cred_id"], body.get("channels"))
+    except ActionRefused as exc:
+        raise _refused(exc) from None
+    return jsonify(credential_status(cred)), 202
 
 
 @operation(bp, "POST", "/<cred_id>:revoke", auth="admin", path=CredentialPath, body=RevokeBody,
            body_required=False, tags=("credentials",))
 def revoke(principal: Principal, path: dict[str, str], body: dict[str, Any]) -> Response:
     """Mark revoked (kept, never deleted); pending deliveries are cancelled. Repeating is harmless."""
-    cred_id = path["cred_id"]
-    reason = body.get("reason")
-    with runtime().sessions() as session:
-        cred = _load(session, cred_id)
-        if cred.status != "revoked":
-            now = utcnow()
-            cred.status, cred.revoked_at, cred.updated_at = "revoked", now, now
-            cred.status_reason = reason or "revoked"
-            for delivery in cred.deliveries:
-                if delivery.status == "pending":
-                    delivery.status, delivery.updated_at = "cancelled", now
-            session.commit()
-        session.refresh(cred)
-        return jsonify(credential_status(cred))
+    try:
+        revocation = actions.revoke(runtime().context, path["cred_id"], body.get("reason"))
+    except ActionRefused as exc:
+        raise _refused(exc) from None
+    return jsonify(credential_status(revocation.credential))

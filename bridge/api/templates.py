@@ -4,10 +4,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
+from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from bridge.api.common import runtime
-from bridge.api.inputs import Answer, operation, request_json
+from bridge.api.inputs import Answer, operation, request_json, validate_document
 from bridge.api.schemas import CoursePath, SourcePath, TemplatePut
 from bridge.auth import Principal, require
 from bridge.db.models import CourseTemplate, Source, utcnow
@@ -51,22 +52,21 @@ def esco_report(template: dict[str, Any]) -> dict[str, Any]:
     return {"unknown": list(check.unknown), "obsolete": list(check.obsolete)}
 
 
-def _stored_parts(body: TemplatePut) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The template as sent (without the policy and the ESCO report) and the normalised policy."""
-    raw = request_json()
-    return {k: v for k, v in raw.items() if k not in ("policy", "esco")}, normal_policy(body.policy)
+_TEMPLATE_PUT = TypeAdapter(TemplatePut)
 
 
-@operation(bp, "PUT", "/<source>/courses/<course_id>/template", auth="source", path=CoursePath,
-           body=TemplatePut, responses=(Answer(200, "Replaced"), Answer(201, "Created")), tags=("templates",))
-def put_template(principal: Principal, path: dict[str, str], body: TemplatePut) -> tuple[Response, int]:
-    """Create or replace a course's template and policy; reports unknown/obsolete ESCO skills.
+def save_template(source: str, course_id: str, document: Any, body: TemplatePut | None = None
+                  ) -> tuple[dict[str, Any], bool]:
+    """Validate and store a course template (+ policy); the API and the staff console both save here.
 
-    The version increases on each replacement.
+    ``document`` is the JSON document as sent; ``body`` its validated form when the caller has it
+    already. Returns the stored template (with the ESCO report) and whether the course was new; a
+    422/404 :class:`Problem` names what is wrong. The version increases on each replacement.
     """
-    source, course_id = path["source"], path["course_id"]
-    require(principal, source)
-    template, policy = _stored_parts(body)
+    if body is None:
+        body = validate_document(_TEMPLATE_PUT, document)
+    template = {k: v for k, v in document.items() if k not in ("policy", "esco")}
+    policy = normal_policy(body.policy)
     esco = esco_report(template)
     rt = runtime()
     with rt.sessions() as session:
@@ -86,6 +86,19 @@ def put_template(principal: Principal, path: dict[str, str], body: TemplatePut) 
         session.commit()
         answer = template_dict(row)
     answer["esco"] = esco
+    return answer, created
+
+
+@operation(bp, "PUT", "/<source>/courses/<course_id>/template", auth="source", path=CoursePath,
+           body=TemplatePut, responses=(Answer(200, "Replaced"), Answer(201, "Created")), tags=("templates",))
+def put_template(principal: Principal, path: dict[str, str], body: TemplatePut) -> tuple[Response, int]:
+    """Create or replace a course's template and policy; reports unknown/obsolete ESCO skills.
+
+    The version increases on each replacement.
+    """
+    source, course_id = path["source"], path["course_id"]
+    require(principal, source)
+    answer, created = save_template(source, course_id, request_json(), body)
     return jsonify(answer), 201 if created else 200
 
 

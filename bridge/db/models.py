@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -75,6 +76,11 @@ class Source(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Key rotation: the previous key keeps signing until ``previous_key_until``, so the LMS can be
+    # given the new key without a window of refused requests.
+    previous_key_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    previous_key_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    key_rotated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class CourseTemplate(Base):
@@ -192,3 +198,128 @@ class SeenSignature(Base):
 
     signature: Mapped[str] = mapped_column(String(64), primary_key=True)
     seen_at: Mapped[int] = mapped_column(Integer, index=True)
+
+
+# --- Staff console (bridge.console) ----------------------------------------------------------------
+
+STAFF_ROLES = ("admin", "registrar", "course_team", "recognition_officer", "viewer")
+
+
+class StaffUser(Base):
+    """A person who signs in to the staff console: a local account (password, optional TOTP) or an
+    identity provider's account (linked by issuer and subject on first sign-in)."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_staff_users_oidc"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True, index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    oidc_issuer: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    roles: Mapped[list[StaffRole]] = relationship(back_populates="user", lazy="selectin",
+                                                  cascade="all, delete-orphan", order_by="StaffRole.id")
+
+
+class StaffRole(Base):
+    """One role of a user; a course team role names its course (source and course id)."""
+
+    __tablename__ = "staff_roles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    course_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+    user: Mapped[StaffUser] = relationship(back_populates="roles")
+
+
+class StaffSession(Base):
+    """A server-side console session; the cookie holds a random token, the row its SHA-256 only."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("staff_users.id", ondelete="CASCADE"),
+                                                nullable=True, index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class AuditEntry(Base):
+    """Who did what, when and from where. Append-only: database triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    actor_name: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    target_id: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16), default="ok")
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class TemplateRevision(Base):
+    """Every stored version of a course template, with who stored it (diffs and history in the console)."""
+
+    __tablename__ = "template_revisions"
+    __table_args__ = (Index("ix_template_revisions_course", "source", "course_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    course_id: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+    template: Mapped[dict[str, Any]] = mapped_column(JSON)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_by: Mapped[str] = mapped_column(String(200))
+
+
+class DeliveryAttempt(Base):
+    """One attempt of one delivery and the answer it got (a credential's timeline in the console)."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    credential_id: Mapped[str] = mapped_column(String(36), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class SourceTraffic(Base):
+    """Requests and refused requests of one LMS source per hour (last contact and error rate)."""
+
+    __tablename__ = "source_traffic"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    last_contact_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.db.bulk import compare_and_set_many, insert_returning
+from bridge.db.history import AttemptRecord, record_delivery_attempts
 from bridge.db.models import PENDING_CREDENTIAL_STATUSES, CourseTemplate, Credential, Delivery, utcnow
 from bridge.db.sealed_store import STORE, CorruptSealedFile, Dictionary
 from bridge.delivery.retry import RetryPolicy
@@ -326,6 +327,8 @@ def _finish_deliveries(ctx: Context, attempts: list[_Attempt], outcome: dict[int
             [{"b_id": a.delivery_id, "b_status": a.outcome.status, "b_attempts": a.attempts,
               "b_error": a.outcome.error, "b_next": a.outcome.retry_at, "b_result": a.outcome.result}
              for a in attempts])
+        record_delivery_attempts(conn, [AttemptRecord(a.cred_id, a.channel, a.attempts, a.outcome.status,
+                                                      a.outcome.error, a.outcome.result) for a in attempts])
         siblings: dict[str, list[str]] = {}
         for cred_id, status in conn.execute(select(d.c.credential_id, d.c.status)
                                             .where(_among(d.c.credential_id, cred_ids))):

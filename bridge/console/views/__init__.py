@@ -1,0 +1,1 @@
+"""Console pages, one module per section; each module's blueprint is registered by ``bridge.console``."""
