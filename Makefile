@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv system-deps test lint demo bench clean
+.PHONY: venv system-deps test lint demo console bench clean
 
 # The virtual environment is built from the project's own files only.
 $(STAMP): pyproject.toml edx_xblock/pyproject.toml edx_xblock/tutor_plugin/pyproject.toml
@@ -27,6 +27,10 @@ test: $(STAMP) system-deps lint
 
 demo: $(STAMP)
 	$(BIN)/python -m bridge.demo
+
+# The sidecar on the data `make demo` left (var/demo), with its staff console at http://127.0.0.1:8080/console/
+console: $(STAMP)
+	EDC_DATA_DIR=$${EDC_DEMO_DIR:-var/demo} EDC_PUBLIC_URL=http://127.0.0.1:8080 $(BIN)/edc-bridge serve --port 8080
 
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/run_all.py

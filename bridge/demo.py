@@ -55,6 +55,28 @@ class _Lms:
         return requests.request(method, self.base + path, data=body, headers=headers, timeout=30)
 
 
+CONSOLE_URL = "http://127.0.0.1:8080/console/"  # where `make console` serves this demo's data
+
+
+def _console_check(base: str, password: str, credential_id: str) -> None:
+    """Sign in as the first admin over HTTP (CSRF token from the form, session cookie) and open the
+    credential's page, as a person would; exits when any step fails."""
+    import re
+
+    browser = requests.Session()
+    form = browser.get(f"{base}/console/login", timeout=30)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    if form.status_code != 200 or token is None:
+        sys.exit(f"the console sign-in page did not load ({form.status_code})")
+    answer = browser.post(f"{base}/console/login", data={"csrf_token": token.group(1), "username": "admin",
+                                                         "password": password, "next": "/console/"}, timeout=30)
+    if answer.status_code != 200 or 'id="sign-out"' not in answer.text:
+        sys.exit(f"signing in to the console failed ({answer.status_code})")
+    page = browser.get(f"{base}/console/credentials/{credential_id}", timeout=30)
+    if page.status_code != 200 or 'id="timeline"' not in page.text:
+        sys.exit(f"the credential's console page did not load ({page.status_code})")
+
+
 def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -98,6 +120,8 @@ def main() -> None:
     print("1. Preparing the embedded database (SQLite) and registering the LMS source", flush=True)
     _cli("db", "upgrade", env=env)
     api_key = _cli("sources", "add", SOURCE, env=env).strip().splitlines()[-1]
+    admin_password = _cli("users", "add", "admin", "--name", "Demo administrator", "--role", "admin",
+                          env=env).strip().splitlines()[-1]
 
     print(f"2. Starting the sidecar on {base} (in-process tasks, development seal, local outbox)", flush=True)
     server = subprocess.Popen([sys.executable, "-m", "bridge.cli", "serve", "--port", str(port)], env=env,
@@ -128,11 +152,14 @@ def main() -> None:
         sealed = lms.call("GET", status_path + "/sealed")
         sealed_path = data_dir / f"credential-{accepted['id']}.jsonld"
         sealed_path.write_bytes(sealed.content)
+
+        print("6. A registrar signs in to the staff console and finds the credential with its timeline", flush=True)
+        _console_check(base, admin_password, accepted["id"])
     finally:
         server.terminate()
         server.wait(timeout=30)
 
-    print("6. Verifying it as a receiving institution would: edc-bridge verify", flush=True)
+    print("7. Verifying it as a receiving institution would: edc-bridge verify", flush=True)
     trust = next(data_dir.glob("dev*seal*/dev-ca.pem"))
     verify = subprocess.run([sys.executable, "-m", "bridge.cli", "verify", str(sealed_path), "--trust", str(trust)],
                             env=env, check=False)
@@ -142,6 +169,10 @@ def main() -> None:
     print(f"Email to learner:  {emails[-1] if emails else '(none written)'}")
     print(f"Deliveries:        {', '.join(d['channel'] + '=' + d['status'] for d in status.get('deliveries', []))}")
     print(f"Development CA:    {trust}  (use with --trust; the dev seal is NOT qualified)")
+    print()
+    print("Staff console: run `make console` (the sidecar again, on this demo's data), then open")
+    print(f"  Console URL:        {CONSOLE_URL}")
+    print(f"  First admin login:  user name 'admin', password {admin_password}")
     sys.exit(verify.returncode)
 
 

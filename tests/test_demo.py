@@ -16,6 +16,11 @@ def test_demo_issues_seals_delivers_and_verifies(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Verdict:            VALID" in result.stdout
     assert "Trusted chain:      yes" in result.stdout
+    # The demo signed in to the staff console with the first admin login it prints.
+    assert "6. A registrar signs in to the staff console" in result.stdout
+    assert "Console URL:        http://127.0.0.1:8080/console/" in result.stdout
+    login = next(line for line in result.stdout.splitlines() if "First admin login:" in line)
+    assert len(login.split("password ")[1].strip()) >= 12
     sealed = next((tmp_path / "demo").glob("credential-*.jsonld"))
     jws = json.loads(sealed.read_text("utf-8"))
     assert json.loads(jws["payload"])["type"] == ["VerifiableCredential", "EuropeanDigitalCredential"]

@@ -25,3 +25,7 @@ COMMANDS.extend([seal, seal_xml, verify])
 from bridge.commands.keys import keys  # noqa: E402
 
 COMMANDS.append(keys)
+
+from bridge.commands.users import users  # noqa: E402
+
+COMMANDS.append(users)

@@ -11,6 +11,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
 
 from bridge.console.queries import learner
 from bridge.db.models import Credential
@@ -60,7 +61,7 @@ def xlsx_bytes(rows: Iterable[Credential]) -> bytes:
     header = []
     for name in COLUMNS:
         cell = WriteOnlyCell(sheet, value=name)
-        cell.font = cell.font.copy(bold=True)
+        cell.font = Font(bold=True)
         header.append(cell)
     sheet.append(header)
     for cred in rows:
