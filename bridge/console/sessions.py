@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask, Request, Response
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.datastructures import CallbackDict
 
@@ -120,15 +120,6 @@ class DatabaseSessionInterface(SessionInterface):
 def end_user_sessions(db: Session, user_id: int) -> int:
     """Sign a person out everywhere (account disabled, roles or password changed by an admin)."""
     return db.execute(delete(StaffSession).where(StaffSession.user_id == user_id)).rowcount or 0
-
-
-def prune_sessions(db: Session, now: dt.datetime | None = None) -> int:
-    """Remove expired sessions (run by the sweep)."""
-    return db.execute(delete(StaffSession).where(StaffSession.expires_at <= (now or utcnow()))).rowcount or 0
-
-
-def active_sessions(db: Session, user_id: int) -> list[StaffSession]:
-    return list(db.scalars(select(StaffSession).where(StaffSession.user_id == user_id)))
 
 
 def _request() -> Request:

@@ -11,11 +11,11 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.auth import prune_seen_signatures
-from bridge.db.models import PENDING_CREDENTIAL_STATUSES, Credential, Delivery, utcnow
+from bridge.db.models import PENDING_CREDENTIAL_STATUSES, Credential, Delivery, StaffSession, utcnow
 from bridge.tasks.dispatch import Dispatcher
 from bridge.tasks.pipeline import DELIVERY_LEASE, MAX_ISSUE_ATTEMPTS
 
@@ -59,6 +59,7 @@ def sweep(sessions: sessionmaker[Session], dispatcher: Dispatcher, *, grace: int
                 Delivery.next_attempt_at.is_(None),
             ).values(updated_at=now))
         pruned = prune_seen_signatures(session, signature_window, int(now.timestamp()))
+        session.execute(delete(StaffSession).where(StaffSession.expires_at <= now))  # ended console sessions
         session.commit()
     if cred_ids:
         dispatcher.issue(cred_ids)

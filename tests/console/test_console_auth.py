@@ -161,3 +161,15 @@ def test_next_never_leaves_the_console(console: Console) -> None:
     browser.get("/console/login")
     answer = browser.post("/console/login", {"username": "alice", "password": PASSWORD, "next": "//evil.example/"})
     assert answer.headers["Location"] == "/console/"
+
+
+def test_the_sweep_removes_ended_sessions(console: Console) -> None:
+    from bridge.tasks.sweep import sweep
+
+    console.browser("alice")
+    with console.car.rt.sessions() as session:
+        session.execute(text("UPDATE staff_sessions SET expires_at = :t"), {"t": dt.datetime(2000, 1, 1)})
+        session.commit()
+    sweep(console.car.rt.sessions, console.car.rt.dispatcher, grace=300, signature_window=300, retries_due_now=True)
+    with console.car.rt.sessions() as session:
+        assert session.scalar(text("SELECT count(*) FROM staff_sessions")) == 0

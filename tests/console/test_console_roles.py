@@ -40,8 +40,13 @@ def test_page_and_api_answer_403_without_the_role(console: Console, page: str, a
 def test_menus_show_only_what_the_role_allows(console: Console) -> None:
     page = console.browser("rose").get("/console/").get_data(as_text=True)
     assert 'id="nav-dashboard"' in page and 'id="nav-credentials"' not in page and 'id="nav-users"' not in page
-    page = console.browser("alice").get("/console/").get_data(as_text=True)
+    alice = console.browser("alice")
+    page = alice.get("/console/").get_data(as_text=True)
     assert all(f'id="nav-{k}"' in page for k in ("credentials", "templates", "sources", "users", "audit", "batches"))
+    # French from ?lang=fr, kept for the session.
+    page = alice.get("/console/?lang=fr").get_data(as_text=True)
+    assert '<html lang="fr">' in page and "Tableau de bord" in page and "Journal d'audit" in page
+    assert "Personnes et rôles" in alice.get("/console/users").get_data(as_text=True)
 
 
 def test_nobody_signed_in(console: Console) -> None:
