@@ -21,15 +21,15 @@ CATALOGUE_DIR = Path(__file__).resolve().parent / "i18n"
 
 
 @lru_cache(maxsize=32)
-def translations(lang: str) -> Translations:
+def translations(lang: str, domain: str = DOMAIN) -> Translations:
     """The catalogue for a language code (a null catalogue, hence English, when none is on disk)."""
-    loaded = Translations.load(str(CATALOGUE_DIR), [lang], domain=DOMAIN)
+    loaded = Translations.load(str(CATALOGUE_DIR), [lang], domain=domain)
     if not isinstance(loaded, Translations):  # NullTranslations: no catalogue on disk
         return Translations()
     return loaded
 
 
-def translated_environment(template_dir: Path, lang: str, *, autoescape_strings: bool,
+def translated_environment(template_dir: Path, lang: str, *, autoescape_strings: bool, domain: str = DOMAIN,
                            **options: Any) -> Environment:
     """A Jinja environment over ``template_dir`` with ``lang``'s catalogue installed (new-style gettext).
 
@@ -45,5 +45,5 @@ def translated_environment(template_dir: Path, lang: str, *, autoescape_strings:
         lstrip_blocks=True,
         **options,
     )
-    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(translations(lang, domain), newstyle=True)  # type: ignore[attr-defined]
     return env

@@ -32,6 +32,7 @@ from bridge.problems import Problem, problem_response
 from bridge.web.i18n import PAGE_LANGUAGES, human_duration, human_time
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+DOMAIN = "console"  # the console's own gettext catalogue (English and French)
 API_PREFIX = "/console/api"
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -149,7 +150,7 @@ def language() -> str:
 
 @lru_cache(maxsize=len(PAGE_LANGUAGES))
 def environment(lang: str) -> Environment:
-    env = translated_environment(TEMPLATE_DIR, lang, autoescape_strings=True)
+    env = translated_environment(TEMPLATE_DIR, lang, autoescape_strings=True, domain=DOMAIN)
     env.filters["when"] = lambda value: human_time(value.isoformat() if hasattr(value, "isoformat") else value,
                                                    lang)
     env.filters["duration"] = lambda value: human_duration(value, lang)

@@ -87,3 +87,34 @@ def test_course_team_sees_and_acts_on_its_course_only(console: Console) -> None:
                             headers={"X-CSRFToken": theo.token}).status_code == 403
     denied = console.audit("access.denied")
     assert any(e.detail.get("course") == "moodle-main/43" for e in denied)
+
+
+def test_console_catalogue_is_complete_in_french() -> None:
+    """Every console text has its French translation, with the same placeholders."""
+    import re
+
+    from babel.messages.mofile import read_mo
+    from babel.messages.pofile import read_po
+
+    from bridge.l10n import CATALOGUE_DIR
+
+    placeholder = re.compile(r"%\((\w+)\)s")
+    template = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po((CATALOGUE_DIR / "console.pot").open("rb"))
+                if m.id}
+    folder = CATALOGUE_DIR / "fr" / "LC_MESSAGES"
+    catalogue = [m for m in read_po((folder / "console.po").open("rb")) if m.id and not m.fuzzy]
+    assert {m.id if isinstance(m.id, str) else m.id[0] for m in catalogue} >= template
+    for message in catalogue:
+        ids = [message.id] if isinstance(message.id, str) else list(message.id)
+        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        assert all(strings), message.id
+        for text in strings:
+            assert sorted(set(placeholder.findall(text))) == sorted(set(placeholder.findall(ids[-1]))), message.id
+    with (folder / "console.mo").open("rb") as handle:
+        compiled = {_plain(m.id): _plain(m.string) for m in read_mo(handle) if m.id}
+    assert compiled == {_plain(m.id): _plain(m.string) for m in catalogue}
+
+
+def _plain(value: object) -> object:
+    """Plural entries come as lists or tuples depending on the reader."""
+    return tuple(value) if isinstance(value, list | tuple) else value
