@@ -24,7 +24,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge.config import ConfigError, Settings
+from bridge.config import ConfigError, Settings, _secret
 from bridge.db.models import STAFF_ROLES
 
 
@@ -35,18 +35,6 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) <= 0:
         raise ConfigError(f"{name} must be a positive integer")
     return int(raw)
-
-
-def _secret(env: dict[str, str], name: str) -> str | None:
-    if env.get(name):
-        return env[name]
-    path = env.get(f"{name}_FILE")
-    if not path:
-        return None
-    try:
-        return Path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"{name}_FILE: cannot read the file ({exc.strerror})") from None
 
 
 def _generated_key(data_dir: Path) -> str:
