@@ -13,9 +13,15 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from tests.browser import chromium
 from tests.console.conftest import Console, add_people, make_sidecar
 from tests.fakes.oidc_provider import OidcProvider, Person, running_provider
-from tests.receiving.test_browser import browser  # noqa: F401 - the headless Chromium fixture
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    with chromium(tmp_path / "chromium-profile") as driver:
+        yield driver
 
 
 @pytest.fixture
@@ -71,7 +77,7 @@ def _sign_in(driver: Any, base: str, login: str) -> None:
     assert driver.find_element(By.ID, "sign-out")  # back in the console, signed in
 
 
-def test_registrar_fixes_a_template_and_reissues(browser: Any, live: tuple[Console, str, OidcProvider]) -> None:  # noqa: F811
+def test_registrar_fixes_a_template_and_reissues(browser: Any, live: tuple[Console, str, OidcProvider]) -> None:
     from selenium.webdriver.common.by import By
 
     console, base, _ = live
