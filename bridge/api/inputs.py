@@ -34,8 +34,10 @@ from pydantic import TypeAdapter, ValidationError
 from bridge.elm.errors import FieldError, field_path, from_pydantic
 from bridge.problems import FieldProblem, Problem, problem_response
 
-Auth = Literal["public", "source", "admin"]
-"""``source``: an HMAC-signed LMS source or the admin token; ``admin``: the admin token only."""
+Auth = Literal["public", "source", "admin", "console"]
+"""``source``: an HMAC-signed LMS source or the admin token; ``admin``: the admin token only;
+``console``: a staff console session or the admin token, checked by the console's blueprints
+(bridge.console.web) together with the person's roles."""
 
 JSON_MEDIA = ("application/json", "application/ld+json")
 MAX_INT_DIGITS = 30  # longer integer literals are out of every range here (and cost CPU to convert)
@@ -101,7 +103,7 @@ def operation(bp: Blueprint, method: str, rule: str, *, auth: Auth, summary: str
         @wraps(view)
         def handler(**values: Any) -> Any:
             kwargs: dict[str, Any] = {}
-            if op.auth != "public":
+            if op.auth not in ("public", "console"):
                 from bridge.api.common import authenticate
                 from bridge.auth import require_admin
 

@@ -22,7 +22,8 @@ REF = "#/components/schemas/{model}"
 _PROBLEM = {"description": "Problem details (RFC 9457)",
             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 _SOURCE = {"hmacSource": [], "hmacTimestamp": [], "hmacSignature": []}
-_SECURITY = {"public": [], "source": [_SOURCE, {"admin": []}], "admin": [{"admin": []}]}
+_SECURITY = {"public": [], "source": [_SOURCE, {"admin": []}], "admin": [{"admin": []}],
+             "console": [{"consoleSession": []}, {"admin": []}]}
 _PROBLEM_SCHEMA = {"type": "object", "required": ["type", "title", "status"], "properties": {
     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
     "detail": {"type": "string"},
@@ -67,6 +68,10 @@ def build_spec(app: Flask) -> dict[str, Any]:
                                                  "16-64 of A-Z a-z 0-9 _ -) is then part of the signed message; "
                                                  "each signature is accepted once"},
                 "admin": {"type": "http", "scheme": "bearer", "description": "EDC_ADMIN_TOKEN"},
+                "consoleSession": {"type": "apiKey", "in": "cookie", "name": "edc_console",
+                                   "description": "A staff console session (sign in at /console/login); writes "
+                                                  "also need the X-CSRFToken header. Roles decide what answers "
+                                                  "403 (docs/console.md)"},
             },
             "schemas": {**components, "Problem": _PROBLEM_SCHEMA},
         },
@@ -149,8 +154,9 @@ def docs() -> Response:
     rows = []
     for path, ops in spec["paths"].items():
         for method, op in ops.items():
-            who = {"[]": "public"}.get(str(op["security"]), "admin" if op["security"] == [{"admin": []}]
-                                       else "signed source or admin")
+            who = {"[]": "public", str(_SECURITY["admin"]): "admin",
+                   str(_SECURITY["console"]): "console session or admin"}.get(str(op["security"]),
+                                                                             "signed source or admin")
             rows.append(f"<tr><td><code>{escape(method.upper())}</code></td><td><code>{escape(path)}</code></td>"
                         f"<td>{escape(op['summary'])}</td><td>{escape(who)}</td></tr>")
     page = (

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 from sqlalchemy import select
 
 from bridge.api.common import runtime
 from bridge.api.credentials import credential_status
+from bridge.api.inputs import Answer, operation
+from bridge.api.schemas import CoursePath, CredentialPath
 from bridge.api.templates import template_dict
 from bridge.console import health, operations, queries
 from bridge.console.roles import (
@@ -24,6 +26,7 @@ from bridge.console.roles import (
     TEMPLATES_READ,
     USERS_MANAGE,
 )
+from bridge.console.schemas import AuditQuery, CredentialSearch, RevokeRequest
 from bridge.console.views.sources import overview
 from bridge.console.web import console_api_blueprint, db, identity, require_course, requires
 from bridge.db.models import AuditEntry, CourseTemplate, Credential, StaffUser, TemplateRevision
@@ -46,17 +49,19 @@ def _answer(outcome: operations.Outcome, cred_id: str) -> tuple[Response, int]:
         return jsonify({**credential_status(cred), **(outcome.detail or {})}), outcome.status  # type: ignore[arg-type]
 
 
-@bp.get("/me")
+@operation(bp, "GET", "/me", auth="console", tags=("console",))
 def me() -> Response:
+    """Who is signed in, with their roles and permissions."""
     who = identity()
     return jsonify({"username": who.username, "name": who.display_name, "kind": who.kind,
                     "roles": [{"role": g.role, "source": g.source, "course_id": g.course_id} for g in who.grants],
                     "permissions": sorted(who.scopes)})
 
 
-@bp.get("/dashboard")
+@operation(bp, "GET", "/dashboard", auth="console", tags=("console",))
 @requires(DASHBOARD)
 def dashboard() -> Response:
+    """Dashboard figures (and health of the eSeal, TSA, wallet and SMTP for those who may see it)."""
     who = identity()
     figures = queries.dashboard(db(), who)
     if who.can(SETTINGS_READ):
@@ -66,20 +71,21 @@ def dashboard() -> Response:
     return jsonify(figures)
 
 
-def _filter() -> queries.CredentialFilter:
+def _filter(query: dict[str, Any]) -> queries.CredentialFilter:
     try:
-        return queries.CredentialFilter.from_args(request.args)
+        return queries.CredentialFilter.from_args(
+            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in query.items() if k != "page"})
     except queries.BadFilter as exc:
         raise Problem(400, "Bad Request", "A search filter is invalid.", kind="invalid-parameter",
                       errors=[FieldProblem(exc.field, exc.message)]) from None
 
 
-@bp.get("/credentials")
+@operation(bp, "GET", "/credentials", auth="console", query=CredentialSearch, tags=("console",))
 @requires(CREDENTIALS_READ)
-def credentials() -> Response:
-    raw = request.args.get("page", "1")
-    page = int(raw) if raw.isdigit() and 0 < int(raw) < 100000 else 1
-    rows, total = queries.search(db(), identity(), _filter(), page)
+def credentials(query: dict[str, Any]) -> Response:
+    """Search credentials (within the person's courses), newest first, 50 a page."""
+    page = query.get("page", 1)
+    rows, total = queries.search(db(), identity(), _filter(query), page)
     return jsonify({"items": [{**credential_status(c), "learner": queries.learner(c)} for c in rows],
                     "total": total, "page": page, "per_page": queries.PER_PAGE})
 
@@ -92,53 +98,62 @@ def _credential(cred_id: str, permission: str) -> Credential:
     return cred
 
 
-@bp.get("/credentials/<cred_id>")
+@operation(bp, "GET", "/credentials/<cred_id>", auth="console", path=CredentialPath, tags=("console",))
 @requires(CREDENTIALS_READ)
-def credential(cred_id: str) -> Response:
-    cred = _credential(cred_id, CREDENTIALS_READ)
+def credential(path: dict[str, str]) -> Response:
+    """One credential with its learner and timeline (received, sealed, each delivery attempt, actions)."""
+    cred = _credential(path["cred_id"], CREDENTIALS_READ)
     events = [{"at": _iso(e.at), "kind": e.kind, "title": e.title, "detail": e.detail, "outcome": e.outcome,
                "actor": e.actor} for e in queries.timeline(db(), cred)]
     return jsonify({**credential_status(cred), "learner": queries.learner(cred), "timeline": events})
 
 
-@bp.post("/credentials/<cred_id>:resend")
+@operation(bp, "POST", "/credentials/<cred_id>:resend", auth="console", path=CredentialPath,
+           responses=(Answer(202, "Accepted"),), tags=("console",))
 @requires(CREDENTIALS_ACT)
-def resend(cred_id: str) -> tuple[Response, int]:
+def resend(path: dict[str, str]) -> tuple[Response, int]:
+    """Deliver a sealed credential again through its channels."""
+    cred_id = path["cred_id"]
     _credential(cred_id, CREDENTIALS_ACT)
     db().rollback()
     return _answer(operations.resend(cred_id), cred_id)
 
 
-@bp.post("/credentials/<cred_id>:revoke")
+@operation(bp, "POST", "/credentials/<cred_id>:revoke", auth="console", path=CredentialPath, body=RevokeRequest,
+           tags=("console",))
 @requires(CREDENTIALS_REVOKE)
-def revoke(cred_id: str) -> tuple[Response, int]:
+def revoke(path: dict[str, str], body: RevokeRequest) -> tuple[Response, int]:
+    """Revoke with a reason; the learner is told by e-mail unless ``notify`` is false."""
+    cred_id = path["cred_id"]
     _credential(cred_id, CREDENTIALS_REVOKE)
     db().rollback()
-    body = request.get_json(silent=True) or {}
-    reason = body.get("reason") if isinstance(body, dict) else None
-    if not isinstance(reason, str):
-        raise validation_problem([FieldProblem("reason", "a reason is required (text)")])
-    return _answer(operations.revoke(cred_id, reason, body.get("notify", True) is not False), cred_id)
+    return _answer(operations.revoke(cred_id, body.reason, body.notify), cred_id)
 
 
-@bp.post("/credentials/<cred_id>:reissue")
+@operation(bp, "POST", "/credentials/<cred_id>:reissue", auth="console", path=CredentialPath,
+           responses=(Answer(202, "Accepted"),), tags=("console",))
 @requires(CREDENTIALS_ACT)
-def reissue(cred_id: str) -> tuple[Response, int]:
+def reissue(path: dict[str, str]) -> tuple[Response, int]:
+    """Assemble, seal and deliver a failed credential again from its course's current template."""
+    cred_id = path["cred_id"]
     status = _credential(cred_id, CREDENTIALS_ACT).status
     db().rollback()
     return _answer(operations.reissue(cred_id, status), cred_id)
 
 
-@bp.post("/credentials:retry-failed")
+@operation(bp, "POST", "/credentials:retry-failed", auth="console", query=CredentialSearch,
+           responses=(Answer(202, "Accepted"),), tags=("console",))
 @requires(CREDENTIALS_ACT)
-def retry_failed() -> tuple[Response, int]:
-    outcome = operations.retry_failed(db(), identity(), _filter())
+def retry_failed(query: dict[str, Any]) -> tuple[Response, int]:
+    """Re-issue the failed credentials the filters select (within the person's courses), at most 5,000."""
+    outcome = operations.retry_failed(db(), identity(), _filter(query))
     return jsonify(outcome.detail), 202
 
 
-@bp.get("/batches")
+@operation(bp, "GET", "/batches", auth="console", tags=("console",))
 @requires(BATCHES_READ)
 def batches() -> Response:
+    """The latest batches with their progress."""
     items, total = queries.batches(db())
     return jsonify({"total": total, "items": [
         {"batch_id": i["batch"].id, "source": i["batch"].source, "total": i["batch"].total,
@@ -146,9 +161,10 @@ def batches() -> Response:
          "percent_done": i["percent"]} for i in items]})
 
 
-@bp.get("/templates")
+@operation(bp, "GET", "/templates", auth="console", tags=("console",))
 @requires(TEMPLATES_READ)
 def templates() -> Response:
+    """Course templates within the person's courses."""
     query = select(CourseTemplate).order_by(CourseTemplate.source, CourseTemplate.course_id)
     scope = identity().course_filter(TEMPLATES_READ, CourseTemplate.source, CourseTemplate.course_id)
     if scope is not None:
@@ -158,9 +174,11 @@ def templates() -> Response:
                               for r in db().scalars(query)]})
 
 
-@bp.get("/templates/<source>/<path:course_id>")
+@operation(bp, "GET", "/templates/<source>/<course_id>", auth="console", path=CoursePath, tags=("console",))
 @requires(TEMPLATES_READ)
-def template(source: str, course_id: str) -> Response:
+def template(path: dict[str, str]) -> Response:
+    """A course template with its revisions (version, when, by whom)."""
+    source, course_id = path["source"], path["course_id"]
     require_course(TEMPLATES_READ, source, course_id)
     row = db().scalar(select(CourseTemplate).where(CourseTemplate.source == source,
                                                    CourseTemplate.course_id == course_id))
@@ -173,9 +191,10 @@ def template(source: str, course_id: str) -> Response:
         {"version": r.version, "changed_at": _iso(r.changed_at), "changed_by": r.changed_by} for r in revisions]})
 
 
-@bp.get("/sources")
+@operation(bp, "GET", "/sources", auth="console", tags=("console",))
 @requires(SOURCES_READ)
 def sources() -> Response:
+    """LMS sources with last contact, error rate and key rotation state."""
     return jsonify({"items": [
         {"name": r["source"].name, "last_contact": _iso(r["last_contact"]), "requests_24h": r["requests"],
          "errors_24h": r["errors"], "error_rate_percent": r["error_rate"], "last_error": r["last_error"],
@@ -185,9 +204,10 @@ def sources() -> Response:
         for r in overview()]})
 
 
-@bp.get("/users")
+@operation(bp, "GET", "/users", auth="console", tags=("console",))
 @requires(USERS_MANAGE)
 def users() -> Response:
+    """Console accounts and their roles (never passwords or TOTP secrets)."""
     return jsonify({"items": [
         {"id": u.id, "username": u.username, "name": u.display_name, "email": u.email, "disabled": u.disabled,
          "locked_until": _iso(u.locked_until), "totp": bool(u.totp_secret), "sso": bool(u.oidc_subject),
@@ -195,14 +215,14 @@ def users() -> Response:
         for u in db().scalars(select(StaffUser).order_by(StaffUser.username))]})
 
 
-@bp.get("/audit")
+@operation(bp, "GET", "/audit", auth="console", query=AuditQuery, tags=("console",))
 @requires(AUDIT_READ)
-def audit_log() -> Response:
-    raw = request.args.get("before", "")
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(200)
-    if raw.isdigit():
-        query = query.where(AuditEntry.id < int(raw))
+def audit_log(query: dict[str, Any]) -> Response:
+    """The audit log, newest first, 200 entries at a time (``before``: older than this id)."""
+    select_entries = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(200)
+    if "before" in query:
+        select_entries = select_entries.where(AuditEntry.id < query["before"])
     return jsonify({"items": [
         {"id": e.id, "at": _iso(e.at), "actor": e.actor_name, "actor_kind": e.actor_kind, "action": e.action,
          "target_type": e.target_type, "target_id": e.target_id, "outcome": e.outcome, "detail": e.detail,
-         "ip": e.ip} for e in db().scalars(query)]})
+         "ip": e.ip} for e in db().scalars(select_entries)]})

@@ -11,13 +11,13 @@ from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from bridge.api.common import runtime
+from bridge.api.inputs import parse_json
 from bridge.api.templates import save_template
 from bridge.console import audit, previews
 from bridge.console.nav import N_, Section, register_section
 from bridge.console.roles import TEMPLATES_EDIT, TEMPLATES_READ
 from bridge.console.web import console_blueprint, db, identity, language, render, require_course, requires
 from bridge.db.models import CourseTemplate, TemplateRevision
-from bridge.api.inputs import parse_json
 from bridge.problems import FieldProblem, Problem, validation_problem
 
 bp = console_blueprint("console_templates", __name__)
