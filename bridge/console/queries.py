@@ -214,7 +214,10 @@ def dashboard(session: Session, who: Identity, now: dt.datetime | None = None) -
         "pending": count(Credential.status.in_(("received", "assembled"))),
         "awaiting_delivery": count(Credential.status == "sealed"),
         "failed": count(Credential.status == "failed"),
-        "failed_reasons": top(Credential.error, Credential.status == "failed"),
+        # A credential failed at delivery has no issuing error: its failed delivery's answer is the reason.
+        "failed_reasons": top(func.coalesce(Credential.error, select(func.min(Delivery.last_error)).where(
+            Delivery.credential_id == Credential.id, Delivery.status == "failed").scalar_subquery()),
+            Credential.status == "failed"),
         "delivery_failures": session.scalar(failed_deliveries) or 0,
         "delivery_reasons": top(Delivery.last_error, Delivery.status == "failed",
                                 base=Delivery.__table__.join(Credential.__table__)),

@@ -31,6 +31,9 @@ def test_fix_the_template_then_reissue(console: Console) -> None:
     cred_id = console.issue()
     assert _status(console, cred_id) == "failed"
     rita = console.browser("rita")
+    figures = rita.client.get("/console/api/dashboard").json
+    assert figures["failed"] == 1 and figures["failed_reasons"][0][1] == 1
+    assert "wallet channel is not configured" in figures["failed_reasons"][0][0]
     page = rita.get(f"/console/credentials/{cred_id}").get_data(as_text=True)
     assert "wallet channel is not configured" in page and 'id="reissue"' in page
     # Fix the template in the console: the policy's channel becomes e-mail.
