@@ -19,9 +19,7 @@ ENV_PREFIX = "EDC_MOODLE_"
 # [poll] settings: name → (default, minimum), seconds or counts.
 POLL_DEFAULTS: dict[str, tuple[int, int]] = {
     "page_size": (500, 10),          # learners per core_enrol_get_enrolled_users call
-    "active_window": (3600, 0),      # learners active in the course this recently are asked every run
-    "recheck_min": (600, 60),        # first re-check interval of an inactive, incomplete learner…
-    "recheck_max": (21600, 600),     # …doubling up to this
+    "checks_per_run": (100, 1),      # completion checks per run for incomplete learners with no new activity
     "template_refresh": (600, 0),    # re-read a course's competencies and fields at least this often
     "refused_retry": (86400, 600),   # send a refused completion again after this, even if unchanged
     "bulk_grades": (20, 1),          # from this many completions in a course, read grades course-wide
@@ -159,8 +157,6 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         if isinstance(value, bool) or not isinstance(value, int) or value < POLL_DEFAULTS[key][1]:
             raise ConfigError(f"poll.{key}: expected a whole number of at least {POLL_DEFAULTS[key][1]}")
         poll[key] = value
-    if poll["recheck_max"] < poll["recheck_min"]:
-        raise ConfigError("poll.recheck_max: must not be below poll.recheck_min")
     return Config(
         moodle_url=moodle_url, moodle_token=token, sidecar_url=sidecar_url, source=source.strip(),
         api_key=api_key, state_path=Path(state_value), course_ids=course_ids,

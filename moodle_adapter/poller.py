@@ -2,10 +2,12 @@
 
 Moodle's Web Services cannot list "completions since T": a learner's completion is only read
 one learner at a time (``core_completion_get_course_completion_status``). So the pass keeps,
-per course and learner, where each stands (``state.py``) and asks only about learners who may
-have completed since: never-seen ones, those whose last course access moved since they were last
-asked, and the others on a back-off schedule (``poll.recheck_min`` doubling to
-``poll.recheck_max``). Participants are read in pages (``poll.page_size``).
+per course and learner, where each stands (``state.py``) and asks about: learners never seen,
+learners whose last course access moved since they were last asked, and, within a fixed budget
+per run (``poll.checks_per_run``, shared by the courses), the other incomplete learners, the
+longest unchecked first. A small site is thus checked in full every run; a large one costs at
+most the budget, and an inactive learner completed by a teacher is found within
+open learners / budget runs. Participants are read in pages (``poll.page_size``).
 
 Nothing is given up: a learner leaves ``pending`` only when the sidecar accepted the completion;
 a Moodle error on a grade keeps the learner waiting rather than sending without grade; the
@@ -127,6 +129,8 @@ class Poller:
             report.moodle_calls = self.moodle.calls - calls_before
             return report
         self._sidecar_up = True
+        # The re-check budget is shared evenly, so that no course waits behind a large one.
+        self._budget = max(1, self.config.poll["checks_per_run"] // max(1, len(courses)))
         for course in courses:
             report.courses += 1
             cid = int(course["id"])
@@ -191,33 +195,37 @@ class Poller:
                                         "participants: the token's role needs moodle/user:viewdetails")
         return learners
 
-    def _due(self, entry: dict[str, Any] | None, user: dict[str, Any], now: int) -> bool:
-        if entry is None:
-            return True
-        if entry.get("s") != "open":
-            return False
+    @staticmethod
+    def _moved(entry: dict[str, Any], user: dict[str, Any]) -> bool:
+        """The learner came back to the course since last asked (the usual way to complete)."""
         access = user.get("lastcourseaccess")
-        if access is not None and int(access) > int(entry.get("access", 0)):
-            return True
-        return now >= int(entry.get("next", 0))
+        return access is not None and int(access) > int(entry.get("access", 0))
 
-    def _still_open(self, entry: dict[str, Any] | None, user: dict[str, Any], now: int) -> dict[str, Any]:
-        poll = self.config.poll
-        access = int(user.get("lastcourseaccess") or 0)
-        previous = int((entry or {}).get("iv", 0))
-        if access and now - access < poll["active_window"]:
-            interval = poll["recheck_min"]
-        else:
-            interval = min(max(previous * 2, poll["recheck_min"]), poll["recheck_max"])
-        return {"s": "open", "checked": now, "access": access, "next": now + interval, "iv": interval}
+    @staticmethod
+    def _still_open(user: dict[str, Any], now: int) -> dict[str, Any]:
+        return {"s": "open", "checked": now, "access": int(user.get("lastcourseaccess") or 0)}
 
-    def _probe(self, cid: int, cstate: CourseState, learners: dict[str, dict[str, Any]], now: int,
-               report: RunReport) -> None:
-        """Ask Moodle about every learner who may have completed since last asked."""
+    def _due(self, cstate: CourseState, learners: dict[str, dict[str, Any]], budget: int) -> list[str]:
+        """Who to ask this run: new learners, learners back in the course, then the budget's worth
+        of the other incomplete learners, the longest unchecked first."""
+        due: list[str] = []
+        waiting: list[tuple[int, int, str]] = []
         for uid, user in learners.items():
             entry = cstate.learners.get(uid)
-            if not self._due(entry, user, now):
-                continue
+            if entry is None or (entry.get("s") == "open" and self._moved(entry, user)):
+                due.append(uid)
+            elif entry.get("s") == "open":
+                waiting.append((int(entry.get("checked", 0)), int(uid), uid))
+        waiting.sort()
+        due.extend(uid for _, _, uid in waiting[:budget])
+        return due
+
+    def _probe(self, cid: int, cstate: CourseState, learners: dict[str, dict[str, Any]], now: int,
+               report: RunReport, budget: int) -> None:
+        """Ask Moodle about the learners who may have completed since last asked."""
+        for uid in self._due(cstate, learners, budget):
+            user = learners[uid]
+            entry = cstate.learners.get(uid)
             report.checked += 1
             try:
                 status = self.moodle.completion_status(cid, int(uid))
@@ -226,13 +234,13 @@ class Poller:
                     raise
                 if exc.errorcode == "usernotenroled":
                     # Suspended or ended enrolment: Moodle does not read completion for it.
-                    cstate.learners[uid] = self._still_open(entry, user, now)
+                    cstate.learners[uid] = self._still_open(user, now)
                     continue
                 report.error(cid, uid, _describe(exc) + " (asked again next run)")
                 continue
             completed, finished, criteria = moodle_data.completion_facts(status)
             if not completed:
-                cstate.learners[uid] = self._still_open(entry, user, now)
+                cstate.learners[uid] = self._still_open(user, now)
                 continue
             if finished is None:
                 report.warn(cid, uid, "complete, but no criterion carries a completion time: the time it was "
@@ -247,7 +255,7 @@ class Poller:
         now = int(self.clock())
         learners = self._learners(cid, report)
         checked = report.checked
-        self._probe(cid, cstate, learners, now, report)
+        self._probe(cid, cstate, learners, now, report, self._budget)
         if report.checked > checked:
             cstate.dirty = True
 

@@ -126,7 +126,7 @@ def _check_course(moodle: MoodleClient, course: dict[str, Any], roles: set[str],
         result.ok_lines.append(f"{where}: moodle/course:useremail")
     if all("lastcourseaccess" not in u for u in learners):
         result.warnings.append(f"{where}: last course access is hidden (hidden user field 'lastaccess'): learners "
-                               "are then re-checked on the back-off schedule only; give the role "
+                               "are then found by the round of checks only (poll.checks_per_run); give the role "
                                "moodle/course:viewhiddenuserfields")
     learner = learners[0]
     uid = int(learner["id"])

@@ -2,8 +2,7 @@
 
 Each learner of a course has one entry, and only a send the sidecar accepted moves it to ``sent``:
 
-* ``open``: not complete when last asked (``checked``; ``access`` = their last course access then;
-  ``next`` = when to ask again if they show no activity; ``iv`` = the current re-check interval);
+* ``open``: not complete when last asked (``checked``; ``access`` = their last course access then);
 * ``pending``: complete in Moodle (``done`` = completion time), not yet accepted by the sidecar;
   ``error`` says why the last attempt did not go through. Retried every run;
 * ``past``: complete before the poller first saw the course; sent only with ``--backfill``;

@@ -104,35 +104,48 @@ def test_without_raw_text_moodle_concatenates_the_languages(fake_moodle) -> None
     assert raw.startswith('<span lang="en" class="multilang">')
 
 
-def test_next_runs_ask_only_learners_who_may_have_completed(make_poller, sidecar, site, clock) -> None:
+def test_an_unchanged_run_asks_and_rewrites_nothing(make_poller, sidecar, site, clock) -> None:
+    for uid in (12, 13):
+        site.complete(2, uid, T0 - 600)  # completed before the poller started: past, not asked again
     poller, _ = make_poller(courses="ids = [2]")
     poller.run_once()
     site.calls.clear()
-
-    clock.now = T0 + 120  # nobody moved: nobody is asked again yet
+    clock.now = T0 + 120
     inode = poller.config.state_path.stat().st_ino
     second = poller.run_once()
     assert second.checked == 0 and second.completions_sent == 0 and second.templates_sent == 0
-    assert site.calls_to("core_completion_get_course_completion_status") == []
     assert [name for name, _ in site.calls] == ["core_course_get_courses_by_field", "core_enrol_get_enrolled_users"]
     assert poller.config.state_path.stat().st_ino == inode  # nothing changed: the state file is not rewritten
 
-    # Learner 13 visits the course and completes it: their last access moved, so they are asked.
+
+def test_incomplete_learners_are_rechecked_within_a_budget(make_poller, sidecar, site, clock) -> None:
+    poller, _ = make_poller(courses="ids = [2]", extra="[poll]\nchecks_per_run = 1")
+    poller.run_once()  # everybody is asked once: 10 sent, 11 waits for an e-mail address, 12 and 13 open
+    asked = []
+    for minute in (1, 2, 3):
+        site.calls.clear()
+        clock.now = T0 + 60 * minute
+        assert poller.run_once().checked == 1
+        asked += [p["userid"] for p in site.calls_to("core_completion_get_course_completion_status")]
+    assert asked == ["12", "13", "12"]  # one per run, the longest unchecked first
+
+    # Learner 13 comes back to the course and completes it: asked at once, on top of the budget.
     site.enrolments[2][13].lastaccess = T0 + 200
     site.complete(2, 13, T0 + 210)
     site.totals[2].grades[13] = 42.0
-    clock.now = T0 + 300
-    third = poller.run_once()
-    assert third.checked == 1 and _sent(sidecar) == ["10", "13"]
-    assert sidecar.completion_posts()[1]["completed_at"] == "2026-05-28T20:30:10Z"
-    assert sidecar.completion_posts()[1]["passed"] is False  # 42 is below the total's grade to pass (50)
-
-    # Inactive learners are asked again on the back-off schedule: 10 min, 20 min, …
     site.calls.clear()
-    clock.now = T0 + 600
-    assert poller.run_once().checked == 1  # learner 12 (first checked at T0); 13 was sent
-    entry = _entries(poller)["12"]
-    assert entry["s"] == "open" and entry["iv"] == 1200 and entry["next"] == T0 + 1800
+    clock.now = T0 + 240
+    third = poller.run_once()
+    assert sorted(p["userid"] for p in site.calls_to("core_completion_get_course_completion_status")) == ["12", "13"]
+    assert third.completions_sent == 1 and _sent(sidecar) == ["10", "13"]
+    post = sidecar.completion_posts()[1]
+    assert post["completed_at"] == "2026-05-28T20:30:10Z"
+    assert post["passed"] is False  # 42 is below the total's grade to pass (50): Moodle marks it failing
+
+    # A completion a teacher records without the learner's visit is found by the round of checks.
+    site.complete(2, 12, T0 + 250)
+    clock.now = T0 + 300
+    assert poller.run_once().completions_sent == 1 and _sent(sidecar) == ["10", "13", "12"]
 
 
 def test_backfill_resumes_after_a_failure(make_poller, sidecar, site, clock) -> None:
