@@ -370,3 +370,47 @@ def test_plugin_settings_keep_operator_values() -> None:
                                AUTH_TOKENS={"EDC_BRIDGE": {"API_KEY": "k"}})
     production.plugin_settings(settings)
     assert settings.EDC_BRIDGE["SIDECAR_URL"] == "https://edc.example" and settings.EDC_BRIDGE["API_KEY"] == "k"
+
+
+def test_on_a_real_worker_through_redis(bridge: dict[str, Any], sidecar: Any) -> None:
+    """The messages go through a real broker (Redis, its own db and queue) to a real Celery worker, which
+    honours the send delay: the learner who failed 50 ms after passing gets nothing, the other one does."""
+    import uuid
+
+    from celery.contrib.testing.worker import start_worker
+
+    from edx_xblock.plugin import tasks
+    from edx_xblock.plugin.publishing import sync_course
+    from tests.edx.plugin.celery_app import APP
+
+    assert sync_course(COURSE, [block()], load_config(bridge)).status == "pushed"
+
+    queue_name = f"edc-edx-test-{uuid.uuid4().hex[:8]}"
+    saved = {k: APP.conf.get(k) for k in ("broker_url", "task_default_queue", "result_backend")}
+    APP.conf.update(broker_url="redis://127.0.0.1:6379/14", task_default_queue=queue_name,
+                    result_backend=None, broker_connection_retry_on_startup=False)
+    passing_user, failing_user = learner(40), learner(41)
+    try:
+        _run_on_worker(APP, tasks, queue_name, passing_user, failing_user, start_worker)
+    finally:
+        APP.conf.update(saved)
+    assert row(40).status == "sent" and row(41).status == "withdrawn"
+    sidecar.drain()
+    assert len(credentials_of(sidecar, 40)) == 1 and credentials_of(sidecar, 41) == []
+
+
+def _run_on_worker(app: Any, tasks: Any, queue_name: str, passing_user: Any, failing_user: Any,
+                   start_worker: Any) -> None:
+    import time
+
+    with override_settings(EDC_BRIDGE={**published_settings(), "SEND_DELAY_SECONDS": 2}), \
+            start_worker(app, pool="solo", perform_ping_check=False, queues=[queue_name], shutdown_timeout=30):
+        assert tasks.send_completion.app is app
+        grade(passing_user, 0.9)
+        grade(failing_user, 0.9)
+        time.sleep(0.05)
+        grade(failing_user, 0.2)
+        assert row(40).status == "pending" and row(41).status == "withdrawn"
+        deadline = time.monotonic() + 30
+        while row(40).status != "sent" and time.monotonic() < deadline:
+            time.sleep(0.2)
