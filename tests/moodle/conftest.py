@@ -119,8 +119,8 @@ def make_poller(write_config: Callable[..., Path], clock: Clock) -> Callable[...
     def make(**kwargs: Any) -> tuple[Poller, list[str]]:
         config: Config = load_config(write_config(**kwargs), env={})
         emitted: list[str] = []
-        poller = Poller(config, MoodleClient(config.moodle_url, config.moodle_token, timeout=5),
-                        SidecarClient(config.sidecar_url, config.source, config.api_key, timeout=5),
+        poller = Poller(config, MoodleClient(config.moodle_url, config.moodle_token, timeout=30),
+                        SidecarClient(config.sidecar_url, config.source, config.api_key, timeout=30),
                         emit=emitted.append, clock=clock)
         return poller, emitted
 

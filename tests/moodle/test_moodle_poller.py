@@ -95,7 +95,7 @@ def test_first_run_builds_templates_and_sends_completions(make_poller, sidecar, 
 
 def test_without_raw_text_moodle_concatenates_the_languages(fake_moodle) -> None:
     """What the issue saw: Web Services strip the multilang spans unless asked for raw text."""
-    client = MoodleClient(fake_moodle.url, TOKEN, timeout=5)
+    client = MoodleClient(fake_moodle.url, TOKEN, timeout=30)
     cooked = client.session.post(client.endpoint, data={
         "wstoken": TOKEN, "wsfunction": "core_course_get_courses_by_field", "moodlewsrestformat": "json",
         "field": "id", "value": "2"}).json()["courses"][0]["fullname"]
@@ -449,7 +449,7 @@ def test_malformed_moodle_answer_is_reported_per_course(make_poller, sidecar, si
 
 
 def test_moodle_client_error_shapes(fake_moodle, site) -> None:
-    client = MoodleClient(fake_moodle.url, TOKEN, timeout=5)
+    client = MoodleClient(fake_moodle.url, TOKEN, timeout=30)
     site.fail("core_webservice_get_site_info", times=1, kind="notice")
     cases = [
         (lambda: client.site_info(), "invalidresponse"),
