@@ -18,7 +18,7 @@ from typing import Any
 
 from bridge.elm import checks, codelists
 from bridge.elm.completion import Completion
-from bridge.elm.display_image import card_png_base64
+from bridge.elm.display_image import placeholder_png_base64
 from bridge.elm.errors import Collector
 from bridge.elm.issuer import Issuer
 from bridge.elm.template import CourseTemplate, Organisation
@@ -65,6 +65,7 @@ def assemble(
     issued: datetime | None = None,
     skill_labels: SkillLabels | None = None,
     learning_opportunity: str | None = None,
+    page_images: bool = True,
 ) -> dict[str, Any]:
     """Build the unsigned credential.
 
@@ -74,7 +75,8 @@ def assemble(
     service); labels written in the template are the fallback. ``learning_opportunity``: the IRI of
     the course's published LearningOpportunity (``bridge.elm.learning_opportunity.opportunity_url``),
     linked from the achievement. Raises ValidationFailed when a skill has no label from either, or
-    ``credential_id`` is malformed.
+    ``credential_id`` is malformed. ``page_images=False`` puts a placeholder where each language's
+    certificate page image goes (``bridge.elm.display_image``), for documents that never show it.
     """
     c = Collector()
     cred_uuid = _credential_uuid(c, completion, credential_id)
@@ -112,7 +114,8 @@ def assemble(
         "id": f"urn:credential:{cred_uuid}",
         "type": ["VerifiableCredential", "EuropeanDigitalCredential"],
         "credentialProfiles": [_profile(template)],
-        "displayParameter": _display(ids, template, primary),
+        "displayParameter": _display(ids, template, primary,
+                                     _page_images(template, completion, issuer, primary) if page_images else {}),
         "credentialSchema": [{"id": SCHEMA_GENERIC_FULL, "type": "ShaclValidator2017"}],
         "credentialSubject": _person(ids, completion, primary, achievement),
     }
@@ -216,14 +219,35 @@ def _profile(template: CourseTemplate) -> dict[str, Any]:
     return codelists.credential_types().concept(uri)
 
 
-def _display(ids: _Ids, template: CourseTemplate, primary: str) -> dict[str, Any]:
-    languages = [primary] + [lang for lang in template.title if lang != primary]
+def display_languages(template: CourseTemplate) -> list[str]:
+    """The languages the credential is displayed in: the primary one first, then the title's others."""
+    primary = _primary_language(template)
+    return [primary] + [lang for lang in template.title if lang != primary]
+
+
+def grade_note(template: CourseTemplate, completion: Completion, primary: str) -> str | None:
+    """The grade note's text as the credential states it (None without an assessment)."""
+    return next(iter(_grade_text(completion, primary).values())) if template.assessment else None
+
+
+def _page_images(template: CourseTemplate, completion: Completion, issuer: Issuer, primary: str) -> dict[str, str]:
+    """The learner's certificate page in each display language (base64 PNG)."""
+    from bridge.documents.page_raster import template_images
+
+    images = template_images(template, issuer, display_languages(template))
+    rendered = images.render(completion.learner.full_name, completion.completed_at,
+                             grade_note(template, completion, primary))
+    return {lang: data.decode("ascii") for lang, data in rendered.items()}
+
+
+def _display(ids: _Ids, template: CourseTemplate, primary: str, images: dict[str, str]) -> dict[str, Any]:
+    languages = display_languages(template)
     individual = []
     for lang in languages:
         image = {
             "id": ids("mediaObject"),
             "type": "MediaObject",
-            "content": card_png_base64(),
+            "content": images.get(lang) or placeholder_png_base64(),
             "contentEncoding": codelists.base64_encoding_concept(),
             "contentType": codelists.file_type_concept("PNG"),
         }

@@ -41,11 +41,13 @@ from bridge.elm.assemble import (
     _grade_text,
     _primary_language,
     assemble,
+    display_languages,
     node_id_constant,
     node_uuid,
 )
 from bridge.elm.completion import Completion
 from bridge.elm.conformance import ConformanceGuard, NonConformant, shacl_validate
+from bridge.elm.display_image import LearnerImages
 from bridge.elm.errors import Collector
 from bridge.elm.issuer import Issuer
 from bridge.elm.template import CourseTemplate
@@ -73,6 +75,7 @@ class Rendered:
 _CRED, _GIVEN, _FAMILY, _FULL, _EMAIL = "cred", "given", "family", "full", "email"
 _COMPLETED, _ISSUED, _EXPIRES, _GRADE, _DOB = "completed", "issued", "expires", "grade", "dob"
 _GRADE_LANG = "grade-lang"
+_IMAGE = "image:"  # + language: the learner's certificate page (base64 PNG, bridge.elm.display_image)
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _EPASS_ID = re.compile(rf"urn:epass:([A-Za-z]+):({_UUID})")
 
@@ -244,17 +247,22 @@ class CompiledTemplate:
     """
 
     def __init__(
-        self, variants: dict[bool, _Variant], id_names: list[str], template: CourseTemplate, labels: dict[str, Any]
+        self, variants: dict[bool, _Variant], id_names: list[str], template: CourseTemplate, labels: dict[str, Any],
+        images: LearnerImages,
     ) -> None:
         self._variants = variants
         self._ids = _NodeIds(id_names)
         self._valid_for = template.valid_for
         self._primary = _primary_language(template)
         self._needs_grade = any(_GRADE in v.slots for v in variants.values())
+        self._graded = template.assessment is not None
+        self._images = images
+        self._image_languages = display_languages(template)
         self.labels = labels
         uuids = [_CRED, *(f"id:{n}" for n in id_names)]
         names = [f"{u}/{g}" for u in uuids for g in range(len(_GROUPS))]
         names += [_GIVEN, _FAMILY, _FULL, _EMAIL, _COMPLETED, _ISSUED, _EXPIRES, _GRADE, _GRADE_LANG, _DOB]
+        names += [f"{_IMAGE}{lang}" for lang in self._image_languages]
         for variant in variants.values():
             variant.bind(names)
 
@@ -290,10 +298,19 @@ class CompiledTemplate:
             return json.dumps(credential, ensure_ascii=False, separators=(",", ":"))
 
         texts = {dob: text(_with_dob(_PROBE, dob), str(_PROBE_UUID), _PROBE_ISSUED) for dob in (None, _PROBE_DOB)}
-        tokens, id_names = _tokens(list(texts.values()), template)
+        from bridge.documents.page_raster import template_images
+
+        images = template_images(template, issuer, display_languages(template))
+        probe = Completion.from_dict(_PROBE)
+        primary = _primary_language(template)
+        probe_images = images.render(probe.learner.full_name, probe.completed_at,
+                                     _grade_text(probe, primary)[_PROBE["grade"]["language"]]
+                                     if template.assessment else None)
+        image_tokens = {data.decode("ascii"): f"{_IMAGE}{lang}" for lang, data in probe_images.items()}
+        tokens, id_names = _tokens(list(texts.values()), template, image_tokens)
         variants = {dob is not None: _Variant(t, tokens) for dob, t in texts.items()}
         used = {slot for variant in variants.values() for slot in variant.slots}
-        compiled = cls(variants, [n for n in id_names if f"id:{n}/0" in used], template, labels)
+        compiled = cls(variants, [n for n in id_names if f"id:{n}/0" in used], template, labels, images)
 
         for i, doc in enumerate(_CHECKS):
             credential_id = str(uuid.uuid5(_PROBE_UUID, f"check#{i}"))
@@ -360,7 +377,7 @@ class CompiledTemplate:
             c.add("learner.date_of_birth", "expected a date")
         if issued is not None and not isinstance(issued, datetime):
             c.add("issued", "expected a date-time")
-        grade = _grade(c, completion, self._primary) if self._needs_grade else (b"", b"", b"")
+        grade = _grade(c, completion, self._primary) if self._needs_grade else (b"", b"", b"", None)
         c.raise_if_any()
         assert cred_uuid is not None and given is not None and family is not None and grade is not None
 
@@ -369,8 +386,11 @@ class CompiledTemplate:
         ids = self._ids.groups(cred_uuid)
         tail = (email.encode(), _dt(completed).encode(), _dt(issued_at).encode(), expires)
         dob = f"{born.isoformat()}T00:00:00Z".encode() if born is not None else b""
-        values = (*ids, given[0], family[0], given[0] + b" " + family[0], *tail, grade[0], grade[2], dob)
-        escaped = (*ids, given[1], family[1], given[1] + b" " + family[1], *tail, grade[1], grade[2], dob)
+        rendered = self._images.render(f"{learner.given_name} {learner.family_name}", completed,
+                                       grade[3] if self._graded else None)
+        images = tuple(rendered[lang] for lang in self._image_languages)  # base64: nothing to escape
+        values = (*ids, given[0], family[0], given[0] + b" " + family[0], *tail, grade[0], grade[2], dob, *images)
+        escaped = (*ids, given[1], family[1], given[1] + b" " + family[1], *tail, grade[1], grade[2], dob, *images)
         return self._variants[born is not None], values, escaped
 
 
@@ -437,10 +457,16 @@ def _validate(credential: dict[str, Any], guard: ConformanceGuard | None) -> Non
         raise NonConformant(report.messages)
 
 
-def _tokens(texts: list[str], template: CourseTemplate) -> tuple[dict[str, str], list[str]]:
-    """Sentinel text -> slot name, and the node-id names ("<kind>#<n>") in a fixed order."""
+def _tokens(texts: list[str], template: CourseTemplate,
+            images: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Sentinel text -> slot name, and the node-id names ("<kind>#<n>") in a fixed order.
+
+    ``images``: the probe's page images (base64) -> their slots; they hold the probe's sentinel
+    name, so no other credential has them.
+    """
     learner = _PROBE["learner"]
     tokens = {
+        **images,
         str(_PROBE_UUID): _CRED,
         f"{learner['given_name']} {learner['family_name']}": _FULL,
         learner["given_name"]: _GIVEN,
@@ -483,9 +509,9 @@ def _text(c: Collector, field: str, value: Any) -> tuple[bytes, bytes] | None:
         return None
 
 
-def _grade(c: Collector, completion: Completion, primary: str) -> tuple[bytes, bytes, bytes] | None:
-    """The grade note as assemble writes it (its text, plain and escaped, and its language tag),
-    after type checks on what it is made of."""
+def _grade(c: Collector, completion: Completion, primary: str) -> tuple[bytes, bytes, bytes, str] | None:
+    """The grade note as assemble writes it (its text, plain and escaped, its language tag, and the
+    text itself for the page image), after type checks on what it is made of."""
     grade = completion.grade
     if grade is not None:
         for name in ("score", "max"):
@@ -501,4 +527,4 @@ def _grade(c: Collector, completion: Completion, primary: str) -> tuple[bytes, b
         c.add("grade.language", "expected a language tag like fr")
         return None
     text = _text(c, "grade", note)
-    return None if text is None else (*text, language.encode())
+    return None if text is None else (*text, language.encode(), note)

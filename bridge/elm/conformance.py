@@ -189,6 +189,7 @@ _GENERATED_ID = re.compile(
 )
 _DATE_KEYS = {"issued", "issuanceDate", "validFrom", "expirationDate", "awardingDate", "dateOfBirth"}
 _TEXT_MAP_KEYS = {"givenName", "familyName", "fullName", "noteLiteral"}
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 _XSD_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$")
 
 
@@ -197,7 +198,8 @@ def skeleton(credential: dict[str, Any]) -> tuple[str, list[str]]:
 
     Masked: generated node ids (``urn:epass:…``/``urn:credential:…``, replaced by their order of
     first appearance so id *sharing* stays visible), the learner's ``mailto:`` id, date-times,
-    and the text of names and grade notes (and the grade note's language). Everything else —
+    the text of names and grade notes (and the grade note's language), and the learner's page
+    images (base64 content of the ``displayDetail`` images). Everything else —
     structure, keys, languages, types, coded values, labels — is kept, so two credentials with the
     same skeleton differ only in values whose SHACL constraints (xsd:dateTime, rdf:langString, IRI
     node) are checked here.
@@ -228,6 +230,10 @@ def skeleton(credential: dict[str, Any]) -> tuple[str, list[str]]:
                 if not _is_datetime(value):
                     problems.append(f"{sub}: expected an xsd:dateTime like 2026-11-20T10:00:00Z")
                 out[key] = "<dateTime>"
+            elif key == "content" and ".displayDetail" in path:  # the learner's own page image
+                if not isinstance(value, str) or not _BASE64.fullmatch(value):
+                    problems.append(f"{sub}: expected base64 image content")
+                out[key] = "<page image>"
             elif key in _TEXT_MAP_KEYS:
                 if not _is_text_map(value):
                     problems.append(f"{sub}: expected a language map of non-empty texts")

@@ -135,6 +135,23 @@ class OrganisationDocument(_Document):
     logo: Logo | None = None
 
 
+DEFAULT_COLOUR, DEFAULT_ACCENT = "#003399", "#ffcc00"  # the EU's blue and gold
+Colour = Annotated[str, StringConstraints(strict=True, pattern=r"^#[0-9a-fA-F]{6}$"), AfterValidator(str.lower)]
+
+
+class SignatoryDocument(_Document):
+    name: fields.Line
+    title: fields.ShortLangMap | None = None
+
+
+class PresentationDocument(_Document):
+    """How the learner's documents look (PDF, page image, e-mail, page): colours and signatory line."""
+
+    colour: Colour = DEFAULT_COLOUR
+    accent_colour: Colour = DEFAULT_ACCENT
+    signatory: SignatoryDocument | None = None
+
+
 def _distinct(values: list[str]) -> list[str]:
     if len(set(values)) != len(values):
         raise PydanticCustomError("distinct", "expected each language once")
@@ -161,6 +178,7 @@ class TemplateDocument(_Document):
     awarding_body: OrganisationDocument
     credential_profile: CredentialProfile = "generic"
     valid_for: fields.Duration | None = None
+    presentation: PresentationDocument | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +246,33 @@ class Organisation:
 
 
 @dataclass(frozen=True)
+class Presentation:
+    """How the learner's documents look: colours, and who signs the certificate page.
+
+    The logo is the awarding body's (``awarding_body.logo``). Defaults give the EU's blue and gold.
+    """
+
+    colour: str = DEFAULT_COLOUR
+    accent_colour: str = DEFAULT_ACCENT
+    signatory_name: str | None = None
+    signatory_title: dict[str, str] | None = None
+
+    @classmethod
+    def from_document(cls, doc: PresentationDocument | None) -> Presentation:
+        if doc is None:
+            return cls()
+        signatory = doc.signatory
+        return cls(colour=doc.colour, accent_colour=doc.accent_colour,
+                   signatory_name=signatory.name if signatory else None,
+                   signatory_title=dict(signatory.title) if signatory and signatory.title else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        signatory = None if not self.signatory_name else {
+            "name": self.signatory_name, "title": dict(self.signatory_title) if self.signatory_title else None}
+        return {"colour": self.colour, "accent_colour": self.accent_colour, "signatory": signatory}
+
+
+@dataclass(frozen=True)
 class CourseTemplate:
     title: dict[str, str]
     description: dict[str, str] | None
@@ -243,6 +288,7 @@ class CourseTemplate:
     awarding_body: Organisation
     credential_profile: str = "generic"
     valid_for: str | None = None
+    presentation: Presentation = Presentation()
 
     @classmethod
     def from_dict(cls, data: Any) -> CourseTemplate:
@@ -285,6 +331,7 @@ class CourseTemplate:
                 vat_identifier=body.vat_identifier, homepage=body.homepage, email=body.email, logo=body.logo),
             credential_profile=doc.credential_profile,
             valid_for=doc.valid_for,
+            presentation=Presentation.from_document(doc.presentation),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -303,6 +350,7 @@ class CourseTemplate:
             "awarding_body": self.awarding_body.to_dict(),
             "credential_profile": self.credential_profile,
             "valid_for": self.valid_for,
+            "presentation": self.presentation.to_dict(),
         }
 
     @property
