@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml edx_xblock/pyproject.toml edx_xblock/tutor_plugin/pypro
 
 venv: $(STAMP)
 
-# Debian packages the tests drive for real (SoftHSM2, xmlsec1, php-cli), installed when missing.
+# Debian packages the tests drive for real (SoftHSM2, xmlsec1, php-cli, Chromium) and the learner's
+# documents need (Pango, DejaVu fonts, pdftoppm), installed when missing.
 system-deps:
 	bash scripts/install-system-deps.sh
 
@@ -25,7 +26,7 @@ lint: $(STAMP)
 test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest -n 2 -q
 
-demo: $(STAMP)
+demo: $(STAMP) system-deps
 	$(BIN)/python -m bridge.demo
 
 # The sidecar on the data `make demo` left (var/demo), with its staff console at http://127.0.0.1:8080/console/

@@ -18,6 +18,7 @@ from bridge.metrics import Metrics
 from bridge.tasks.dispatch import CeleryDispatcher, Dispatcher, InProcessDispatcher
 from bridge.tasks.pipeline import Context, deliver_many, deliver_one, issue_many
 from bridge.tasks.services import Services
+from bridge.web import credential_page
 from bridge.web import pages as web_pages
 
 BATCH_ENDPOINT = "completions.post_batch"
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
 
         upgrade(settings.database_url)
     sessions = session_factory(settings.database_url)
-    services = Services(settings)
+    services = Services(settings, sessions)
     metrics = Metrics(sessions)
     context = Context(sessions=sessions, services=services, dispatcher=None, metrics=metrics)  # type: ignore[arg-type]
     if dispatcher is None:
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
     inputs.install(app)
     metrics.install(app)
     blueprints: Sequence = (templates.bp, completions.bp, credentials.bp, health.bp, openapi.bp, verify_api.bp,
-                            web_pages.bp, esco_bp)
+                            web_pages.bp, credential_page.bp, esco_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     console.install(app)

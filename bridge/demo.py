@@ -21,6 +21,8 @@ from typing import Any
 import requests
 
 from bridge.auth import signature_headers
+from bridge.demo_pictures import email_html, pdf_first_page, qr_text, screenshot
+from sealer.keys.config import DEV_SEAL_DIRNAME
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = "demo-moodle"
@@ -99,11 +101,48 @@ def _wait_done(lms: _Lms, status_path: str) -> dict[str, Any]:
         deliveries = status.get("deliveries") or []
         if status.get("status") in ("failed", "skipped") or (
             status.get("status") not in ("received", "assembled")
-            and deliveries and all(d.get("status") not in ("pending", "retrying") for d in deliveries)
+            and deliveries and all(d.get("status") not in ("pending", "sending", "retrying") for d in deliveries)
         ):
             return status
         time.sleep(0.3)
     sys.exit(f"the credential was not issued within 120 s (last status: {status.get('status')})")
+
+
+def _pictures(data_dir: Path, page_url: str, credential_id: str) -> dict[str, Path]:
+    """What the learner receives, as pictures: the e-mail and the page (headless Chromium), the PDF's
+    first page (pdftoppm); then the checks a person would make on them."""
+    from sealer.pades import verify_pdf
+
+    print("7. Drawing what the learner receives: the e-mail, the credential page and the PDF", flush=True)
+    pictures = data_dir / "pictures"
+    pictures.mkdir()
+    emails = sorted((data_dir / "outbox").glob("*.eml"))
+    if not emails:
+        sys.exit("no e-mail was written to the outbox")
+    html = email_html(emails[-1], pictures / "email.html")
+    out = {"Email (picture)": screenshot(html.as_uri(), pictures / "email.png", 760, 2300),
+           "Page (picture, fr)": screenshot(f"{page_url}?lang=fr", pictures / "page-fr.png", 1100, 2600),
+           "Page (picture, en)": screenshot(f"{page_url}?lang=en", pictures / "page-en.png", 1100, 2600)}
+    answer = requests.get(f"{page_url}/credential.pdf", timeout=120)
+    if answer.status_code != 200 or not answer.content.startswith(b"%PDF-"):
+        sys.exit(f"the PDF could not be downloaded ({answer.status_code})")
+    pdf = data_dir / f"credential-{credential_id}.pdf"
+    pdf.write_bytes(answer.content)
+    out["PDF"] = pdf
+    out["PDF page 1 (picture)"] = pdf_first_page(pdf, pictures / "pdf-page-1.png")
+    found = qr_text(out["PDF page 1 (picture)"])
+    if found != [page_url]:
+        sys.exit(f"the PDF's QR code says {found}, not the page address {page_url}")
+    print(f"   the PDF's QR code leads to {page_url}", flush=True)
+    from cryptography import x509
+
+    ca = x509.load_pem_x509_certificate((data_dir / DEV_SEAL_DIRNAME / "dev-ca.pem").read_bytes())
+    seal = x509.load_pem_x509_certificate((data_dir / DEV_SEAL_DIRNAME / "dev-seal.pem").read_bytes())
+    report = verify_pdf(answer.content, trust=[ca])
+    if not (report.intact and report.valid and report.signer == seal):
+        sys.exit(f"the PDF's PAdES seal does not hold: {report.errors}")
+    print("   the PDF's PAdES seal is intact and made with the eSeal certificate (pyHanko)", flush=True)
+    return out
 
 
 def main() -> None:
@@ -114,8 +153,10 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     # The demo runs on embedded defaults whatever this shell has configured.
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDC_") and k != "DATABASE_URL"}
+    # The development seal's own CA is what the demo trusts, so its pages can call the seal valid.
     env.update({"EDC_DATA_DIR": str(data_dir), "EDC_DEV_SEAL": "1", "EDC_PUBLIC_URL": base,
-                "EDC_ADMIN_TOKEN": os.urandom(16).hex()})
+                "EDC_ADMIN_TOKEN": os.urandom(16).hex(),
+                "EDC_VERIFY_TRUST": str(data_dir / DEV_SEAL_DIRNAME / "dev-ca.pem")})
 
     print("1. Preparing the embedded database (SQLite) and registering the LMS source", flush=True)
     _cli("db", "upgrade", env=env)
@@ -155,11 +196,13 @@ def main() -> None:
 
         print("6. A registrar signs in to the staff console and finds the credential with its timeline", flush=True)
         _console_check(base, admin_password, accepted["id"])
+        page_url = status.get("page_url") or lms.call("GET", status_path).json().get("page_url")
+        pictures = _pictures(data_dir, page_url, accepted["id"])
     finally:
         server.terminate()
         server.wait(timeout=30)
 
-    print("7. Verifying it as a receiving institution would: edc-bridge verify", flush=True)
+    print("8. Verifying it as a receiving institution would: edc-bridge verify", flush=True)
     trust = next(data_dir.glob("dev*seal*/dev-ca.pem"))
     verify = subprocess.run([sys.executable, "-m", "bridge.cli", "verify", str(sealed_path), "--trust", str(trust)],
                             env=env, check=False)
@@ -167,6 +210,9 @@ def main() -> None:
     print()
     print(f"Sealed credential: {sealed_path}")
     print(f"Email to learner:  {emails[-1] if emails else '(none written)'}")
+    print(f"Credential page:   {page_url}  (the server has stopped)")
+    for label, path in pictures.items():
+        print(f"{label + ':':<19}{path}")
     print(f"Deliveries:        {', '.join(d['channel'] + '=' + d['status'] for d in status.get('deliveries', []))}")
     print(f"Development CA:    {trust}  (use with --trust; the dev seal is NOT qualified)")
     print()

@@ -51,7 +51,13 @@ def get_status(principal: Principal, path: dict[str, str]) -> Response:
     with runtime().sessions() as session:
         cred = _load(session, cred_id)
         require(principal, cred.source)
-        return jsonify(credential_status(cred))
+        status = credential_status(cred)
+    if cred.sealed_zstd is not None and cred.status != "revoked":
+        # The learner's page (created on first use): what an LMS shows the learner next to the course.
+        from bridge.documents.store import ensure_page
+
+        status["page_url"] = ensure_page(runtime().sessions, cred.id).url(runtime().settings.public_url)
+    return jsonify(status)
 
 
 @operation(bp, "GET", "/<cred_id>/sealed", auth="source", path=CredentialPath, tags=("credentials",),

@@ -191,6 +191,28 @@ class Delivery(Base):
     credential: Mapped[Credential] = relationship(back_populates="deliveries")
 
 
+class CredentialPage(Base):
+    """The learner's page of a credential (``/c/{token}``) and its PDF, made once on the delivery side.
+
+    ``token`` is the page's unguessable public address; ``manage_token`` the learner's own link to
+    hide the page and show it again (sent in the e-mail). A hidden page answers 404 like any unknown
+    link. The PDF is sealed (PAdES) and stored, so downloads never lay it out again.
+    """
+
+    __tablename__ = "credential_pages"
+
+    credential_id: Mapped[str] = mapped_column(String(36), ForeignKey(
+        "credentials.id", name="fk_credential_pages_credential_id"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(43), unique=True)
+    manage_token: Mapped[str] = mapped_column(String(43), unique=True)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    pdf_lang: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    pdf_made_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SeenSignature(Base):
     """Request signatures already accepted, kept for the replay window so a capture cannot be replayed."""
 

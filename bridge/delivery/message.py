@@ -24,6 +24,8 @@ from bridge.l10n import translations
 
 WALLET_URL = "https://europa.eu/europass/en/wallet"
 ATTACHMENT_SUFFIX = ".jsonld"
+WALLET_STATUSES = ("delivered", "pending", "no_wallet", "failed")
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # The subject title is capped so the Subject stays short however long a course title is.
 _MAX_SUBJECT_TITLE = 150
 _FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
@@ -60,19 +62,39 @@ def build_credential_message(
     verify_url: str | None = None,
     sender: str,
     reply_to: str | None = None,
+    page_url: str | None = None,
+    manage_url: str | None = None,
+    pdf_bytes: bytes | None = None,
+    wallet: str | None = None,
+    colour: str = "#003399",
+    accent: str = "#ffcc00",
 ) -> OutgoingMessage:
     """Return a ready-to-send message in the learner's language (English when we have no catalogue).
 
-    Raises :class:`DeliveryInputError` naming the first unusable argument; nothing is built then.
+    ``page_url``: the learner's credential page (the "View your credential" button, and where "Verify"
+    points); ``manage_url``: their link to hide the page; ``verify_url``: the public verification page,
+    used when there is no credential page. ``pdf_bytes`` is attached as ``<filename>.pdf``. ``wallet``:
+    the Europass deposit's status when the wallet channel runs (``WALLET_STATUSES``), else None (the
+    e-mail explains the manual upload). Raises :class:`DeliveryInputError` naming the first unusable
+    argument; nothing is built then.
     """
     recipient = make_address(check_display_name(learner_name, "learner_name"), to_email, "to_email")
     from_box = mailbox(sender, "sender")
     reply_box = mailbox(reply_to, "reply_to") if reply_to is not None else None
     if not isinstance(sealed_bytes, bytes | bytearray) or not sealed_bytes:
         raise DeliveryInputError("sealed_bytes", "the sealed credential must be non-empty bytes")
-    if verify_url is not None and not is_web_link(verify_url):
-        raise DeliveryInputError("verify_url", "must be an http(s) URL")
+    for name, url in (("verify_url", verify_url), ("page_url", page_url), ("manage_url", manage_url)):
+        if url is not None and not is_web_link(url):
+            raise DeliveryInputError(name, "must be an http(s) URL")
+    if wallet is not None and wallet not in WALLET_STATUSES:
+        raise DeliveryInputError("wallet", f"must be one of {', '.join(WALLET_STATUSES)}")
+    for name, value in (("colour", colour), ("accent", accent)):
+        if not isinstance(value, str) or not _COLOUR.match(value):
+            raise DeliveryInputError(name, "must be a colour like #003399")
+    if pdf_bytes is not None and not (isinstance(pdf_bytes, bytes | bytearray) and pdf_bytes.startswith(b"%PDF-")):
+        raise DeliveryInputError("pdf_bytes", "must be a PDF document")
     attachment = attachment_name(filename)
+    pdf_attachment = attachment_name(filename, ".pdf") if pdf_bytes else None
     language = negotiate(lang)
     view = view_from_summary(summary, language)
 
@@ -81,8 +103,15 @@ def build_credential_message(
         "learner_name": recipient.display_name,
         "credential": view,
         "verify_url": verify_url,
+        "page_url": page_url,
+        "manage_url": manage_url,
         "attachment": attachment,
+        "pdf_attachment": pdf_attachment,
+        "wallet": wallet,
         "wallet_url": WALLET_URL,
+        "colour": colour,
+        "accent": accent,
+        "link_colour": colour,
     }
     env = environment(language)
     text_body = env.get_template("credential.txt").render(context)
@@ -100,20 +129,23 @@ def build_credential_message(
     return _assemble(
         subject=subject, language=language, from_box=from_box, recipient=recipient, reply_box=reply_box,
         text_body=text_body, html_body=html_body, sealed_bytes=bytes(sealed_bytes), attachment=attachment,
-        utf8=utf8,
+        utf8=utf8, pdf=(pdf_attachment, bytes(pdf_bytes)) if pdf_attachment and pdf_bytes else None,
     )
 
 
 def _assemble(*, subject: str, language: str, from_box: Address, recipient: Address, reply_box: Address | None,
-              text_body: str, html_body: str, sealed_bytes: bytes, attachment: str, utf8: bool) -> OutgoingMessage:
-    """multipart/mixed [multipart/alternative [text/plain, text/html], application/ld+json attachment]."""
+              text_body: str, html_body: str, sealed_bytes: bytes, attachment: str, utf8: bool,
+              pdf: tuple[str, bytes] | None = None) -> OutgoingMessage:
+    """multipart/mixed [multipart/alternative [text/plain, text/html], application/ld+json attachment,
+    application/pdf attachment when there is one]."""
     alternative_type, alternative = mime.multipart(
         "alternative", [mime.text_part("plain", text_body), mime.text_part("html", html_body)]
     )
-    mixed_type, body = mime.multipart("mixed", [
-        mime.mime_part(alternative_type, alternative),
-        mime.attachment_part("application/ld+json", attachment, sealed_bytes),
-    ])
+    parts = [mime.mime_part(alternative_type, alternative),
+             mime.attachment_part("application/ld+json", attachment, sealed_bytes)]
+    if pdf is not None:
+        parts.append(mime.attachment_part("application/pdf", pdf[0], pdf[1]))
+    mixed_type, body = mime.multipart("mixed", parts)
     msgid = make_msgid(domain=from_box.domain)
     date = format_datetime(datetime.now(UTC))
     from_line, from_text = _mailbox_header("From", from_box, utf8)

@@ -46,7 +46,8 @@ def context() -> Context:
     global _ctx
     with _ctx_lock:
         if _ctx is None:
-            _ctx = Context(sessions=session_factory(_settings.database_url), services=Services(_settings),
+            sessions = session_factory(_settings.database_url)
+            _ctx = Context(sessions=sessions, services=Services(_settings, sessions),
                            dispatcher=CeleryDispatcher(_settings.broker_url or "memory://",
                                                                 _settings.celery_queue))
         return _ctx

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from bridge.config import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from bridge.delivery.email import MailTransport
     from bridge.delivery.retry import RetryPolicy
     from bridge.delivery.wallet import WalletClient
@@ -56,10 +58,14 @@ def shared_guard() -> ConformanceGuard:
 
 
 class Services:
-    """Lazily opened key source, issuer, ELM tooling and delivery channels for one process."""
+    """Lazily opened key source, issuer, ELM tooling and delivery channels for one process.
 
-    def __init__(self, settings: Settings) -> None:
+    ``sessions`` (the database) is needed by the delivery steps that keep the learner's page and PDF.
+    """
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session] | None = None) -> None:
         self.settings = settings
+        self.sessions = sessions
 
     # --- sealing -------------------------------------------------------------------------------
     @cached_property
@@ -228,28 +234,81 @@ class Services:
 
     def _send(self, channel: str, credential_id: str, completion: dict[str, Any], credential_json: str,
               sealed: bytes) -> dict[str, Any]:
-        import json
-
         from bridge.delivery.errors import PermanentDeliveryError
-        from bridge.delivery.message import build_credential_message
-        from bridge.elm.summary import summarise
 
         learner = completion["learner"]
         lang = learner.get("language") or "en"
         filename = f"credential-{credential_id}"
         if channel == "email":
-            transport = self.mail_transport
-            message = build_credential_message(
-                to_email=learner["email"], learner_name=f"{learner['given_name']} {learner['family_name']}",
-                lang=lang, summary=summarise(json.loads(credential_json), lang),
-                sealed_bytes=sealed, filename=filename, sender=transport.sender)
-            return {"message_id": transport.send(message)}
+            return self._email(credential_id, completion, credential_json, sealed)
         if channel == "wallet":
             if self.wallet is None:
                 raise PermanentDeliveryError("the wallet channel is not configured (EDC_WALLET_URL)")
             deposit = self.wallet.deposit(learner["email"], sealed, filename, locale=lang)
             return {"wallet_status": deposit.status, "viewer_url": deposit.viewer_url}
         raise PermanentDeliveryError(f"unknown channel {channel!r}")
+
+    def _email(self, credential_id: str, completion: dict[str, Any], credential_json: str,
+               sealed: bytes) -> dict[str, Any]:
+        """The learner's e-mail: the page's link, the sealed file and the sealed PDF, the wallet's status."""
+        from bridge.delivery.message import build_credential_message
+        from bridge.elm.summary import summarise
+
+        learner = completion["learner"]
+        lang = learner.get("language") or "en"
+        base = self.settings.public_url
+        page_url = manage_url = pdf = None
+        wallet = None
+        if self.sessions is not None:
+            from bridge.documents.store import ensure_page
+
+            page = ensure_page(self.sessions, credential_id)
+            page_url, manage_url = page.url(base), page.manage_url(base)
+            pdf = self._pdf(credential_id, sealed)
+            wallet = self._wallet_status(credential_id)
+        transport = self.mail_transport
+        message = build_credential_message(
+            to_email=learner["email"], learner_name=f"{learner['given_name']} {learner['family_name']}",
+            lang=lang, summary=summarise(json.loads(credential_json), lang),
+            sealed_bytes=sealed, filename=f"credential-{credential_id}", sender=transport.sender,
+            page_url=page_url, manage_url=manage_url, verify_url=f"{base}/verify", pdf_bytes=pdf, wallet=wallet)
+        return {"message_id": transport.send(message)}
+
+    def _pdf(self, credential_id: str, sealed: bytes) -> bytes | None:
+        """The stored PDF (made now the first time). A key source that is down postpones the e-mail;
+        a PDF that cannot be made is left out (the page offers it) rather than holding the e-mail."""
+        from bridge.delivery.errors import TransientDeliveryError
+        from bridge.documents.store import stored_pdf
+        from sealer.keys import KeySourceError
+
+        try:
+            return stored_pdf(self, credential_id, sealed)
+        except KeySourceError as exc:
+            raise TransientDeliveryError(f"the eSeal is not available to seal the PDF ({type(exc).__name__})") from None
+        except Exception as exc:
+            logger.error("credential %s: the PDF could not be made (%s: %s)", credential_id, type(exc).__name__,
+                         self.safe_message(exc))
+            return None
+
+    def _wallet_status(self, credential_id: str) -> str | None:
+        """What the e-mail says about the wallet: None without a wallet delivery, else delivered,
+        no_wallet (the learner uploads it by hand), failed or pending."""
+        from sqlalchemy import select
+
+        from bridge.db.models import Delivery
+
+        assert self.sessions is not None
+        with self.sessions() as session:
+            row = session.execute(select(Delivery.status, Delivery.result).where(
+                Delivery.credential_id == credential_id, Delivery.channel == "wallet")).first()
+        if row is None:
+            return None
+        status, result = row
+        if status == "delivered":
+            return "delivered"
+        if isinstance(result, dict) and result.get("wallet_status") == "no_wallet":
+            return "no_wallet"
+        return "failed" if status in ("failed", "cancelled") else "pending"
 
 
 class CredentialBuilder:

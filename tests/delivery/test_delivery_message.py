@@ -44,8 +44,13 @@ def bodies(msg: EmailMessage) -> tuple[str, str]:
     return msg.get_body(("plain",)).get_content(), msg.get_body(("html",)).get_content()
 
 
+PAGE = "https://edc.univ.example/c/tok3nTOK3Ntok3nTOK3Ntok3nTOK3N"
+MANAGE = "https://edc.univ.example/c/manage/m4nageM4NAGEm4nageM4NAGE"
+
+
 def test_english_message_summarises_the_achievement(summary, sealed_bytes):
-    msg = roundtrip(build(summary, sealed_bytes, verify_url="https://verify.univ.example/c/42"))
+    msg = roundtrip(build(summary, sealed_bytes, page_url=PAGE, manage_url=MANAGE,
+                          verify_url="https://edc.univ.example/verify"))
     text, html = bodies(msg)
     assert msg["Subject"] == "Your credential: Data Analysis with Python"
     assert msg["Content-Language"] == "en"
@@ -53,20 +58,56 @@ def test_english_message_summarises_the_achievement(summary, sealed_bytes):
         assert "Dear Camille Martin," in body
         assert "Example University" in body
         assert "November 20, 2026" in body
-        assert "ECTS credits: 2.5" in body or "ECTS credits:</th><td>2.5" in body
+        assert "2.5" in body
         assert "Adapt to change at work" in body
         assert "adapt to change" in body
         assert "Very good" in body
-        assert "https://verify.univ.example/c/42" in body
+        assert "View your credential" in body
+        assert PAGE in body and MANAGE in body
         assert WALLET_URL in body
         assert "credential-42.jsonld" in body
-    assert f"<{SKILL_URI}>" in text
-    assert f'<a href="{SKILL_URI}">adapt to change</a>' in html
-    assert "edc-bridge verify" not in text
+        assert "edc-bridge" not in body  # never a command
+    assert f'<a href="{PAGE}"' in html  # the button, and "Verify"
+    assert html.count(f'href="{PAGE}"') == 2
+
+
+def test_html_part_suits_mail_clients(summary, sealed_bytes):
+    """Tables and inline styles, light and dark schemes, no image (so no remote one), no unsubscribe."""
+    msg = roundtrip(build(summary, sealed_bytes, page_url=PAGE, manage_url=MANAGE))
+    _, html = bodies(msg)
+    assert '<table role="presentation"' in html and 'style="' in html
+    assert '<meta name="color-scheme" content="light dark">' in html
+    assert "<img" not in html and "url(" not in html and "<link" not in html
+    assert "List-Unsubscribe" not in msg and msg["Auto-Submitted"] == "auto-generated"
+
+
+@pytest.mark.parametrize(("wallet", "en"), [
+    ("delivered", "It is already in your Europass wallet"),
+    ("pending", "It is being added to your Europass wallet"),
+    ("no_wallet", "there is none for this e-mail address yet"),
+    ("failed", "To add it yourself, sign in to"),
+    (None, "To add it yourself, sign in to"),
+])
+def test_wallet_status_is_told(summary, sealed_bytes, wallet, en):
+    text, html = bodies(roundtrip(build(summary, sealed_bytes, page_url=PAGE, wallet=wallet)))
+    assert en in text and en in html
+    if wallet in ("delivered", "pending"):
+        assert "upload credential-42.jsonld" not in text
+
+
+def test_pdf_is_attached_after_the_sealed_file(summary, sealed_bytes):
+    pdf = b"%PDF-1.7\n% a PDF\n%%EOF\n"
+    msg = roundtrip(build(summary, sealed_bytes, page_url=PAGE, pdf_bytes=pdf))
+    attachments = list(msg.iter_attachments())
+    assert [(a.get_content_type(), a.get_filename()) for a in attachments] == [
+        ("application/ld+json", "credential-42.jsonld"), ("application/pdf", "credential-42.pdf")]
+    assert attachments[0].get_content() == sealed_bytes and attachments[1].get_content() == pdf
+    text, _ = bodies(msg)
+    assert "credential-42.pdf, a sealed PDF" in text
 
 
 def test_french_message_uses_the_catalogue_and_french_formats(summary, sealed_bytes):
-    msg = roundtrip(build(summary, sealed_bytes, lang="fr-BE"))
+    msg = roundtrip(build(summary, sealed_bytes, lang="fr-BE", verify_url="https://edc.univ.example/verify"))
     text, html = bodies(msg)
     assert msg["Subject"] == "Votre justificatif : Analyse de données avec Python"
     assert msg["Content-Language"] == "fr"
@@ -78,8 +119,9 @@ def test_french_message_uses_the_catalogue_and_french_formats(summary, sealed_by
         assert "2,5" in body
         assert "S'adapter au changement" in body or "S&#39;adapter au changement" in body
         assert "Très bien" in body
-        assert "edc-bridge verify credential-42.jsonld" in body
-        assert "portefeuille Europass" in body
+        assert "edc-bridge" not in body
+        assert "https://edc.univ.example/verify" in body  # no page here: the public verification page
+        assert "portefeuille europass" in body.lower()
     assert "Dear" not in text and "Your credential" not in text
 
 
@@ -130,7 +172,7 @@ def test_html_escapes_names_and_texts_but_plain_text_keeps_them(summary, sealed_
     assert "Tom &amp; Jerry &lt;School&gt;" in html
     assert "Use &lt;b&gt;bold&lt;/b&gt; &amp; italics" in html
     assert "javascript:" not in html
-    assert "<li>evil</li>" in html
+    assert "evil" in html
     assert name in text
     assert "Tom & Jerry <School>" in text
     assert msg["To"].addresses[0].display_name == name
@@ -205,4 +247,3 @@ def test_message_from_a_credential_assembled_and_summarised_by_bridge_elm(sealed
     text, html = bodies(msg)
     for snippet in expected:
         assert snippet in text
-    assert f'<a href="{SKILL_URI}">' in html

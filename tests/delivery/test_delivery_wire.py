@@ -32,7 +32,9 @@ def expected_bodies(summary: dict[str, Any], lang: str, name: str, title: str) -
     summary = copy.deepcopy(summary)
     summary["title"] = {lang: title}
     context = {"lang": lang, "learner_name": name, "credential": view_from_summary(summary, lang),
-               "verify_url": VERIFY, "attachment": "credential-1.jsonld", "wallet_url": WALLET_URL}
+               "verify_url": VERIFY, "attachment": "credential-1.jsonld", "wallet_url": WALLET_URL,
+               "page_url": None, "manage_url": None, "pdf_attachment": None, "wallet": None,
+               "colour": "#003399", "accent": "#ffcc00", "link_colour": "#003399"}
     env = environment(lang)
     return env.get_template("credential.txt").render(context), env.get_template("credential.html").render(context)
 
