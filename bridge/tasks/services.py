@@ -264,7 +264,7 @@ class Services:
 
             page = ensure_page(self.sessions, credential_id)
             page_url, manage_url = page.url(base), page.manage_url(base)
-            pdf = self._pdf(credential_id, sealed)
+            pdf = self._pdf(credential_id, sealed) if self.email_pdf else None
             wallet = self._wallet_status(credential_id)
         transport = self.mail_transport
         message = build_credential_message(
@@ -273,6 +273,12 @@ class Services:
             sealed_bytes=sealed, filename=f"credential-{credential_id}", sender=transport.sender,
             page_url=page_url, manage_url=manage_url, verify_url=f"{base}/verify", pdf_bytes=pdf, wallet=wallet)
         return {"message_id": transport.send(message)}
+
+    @property
+    def email_pdf(self) -> bool:
+        """``EDC_EMAIL_PDF`` (default on): attach the sealed PDF to the e-mail. Off, the PDF is made when
+        it is first downloaded from the credential page, which keeps e-mail delivery at SMTP speed."""
+        return (self.settings.env.get("EDC_EMAIL_PDF") or "1").strip().lower() not in ("0", "false", "no", "off")
 
     def _pdf(self, credential_id: str, sealed: bytes) -> bytes | None:
         """The stored PDF (made now the first time). A key source that is down postpones the e-mail;

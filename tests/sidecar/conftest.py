@@ -146,7 +146,9 @@ class Sidecar:
 def make_sidecar(tmp_path: Path, db_url: str, dev_seal_p12: Path, dispatcher: Any = None, **env: str) -> Sidecar:
     values = {"EDC_DATA_DIR": str(tmp_path / "var"), "EDC_DATABASE_URL": db_url, "EDC_ADMIN_TOKEN": ADMIN,
               "EDC_SEAL_PKCS12": str(dev_seal_p12), "EDC_SEAL_PKCS12_PASSWORD": "dev-seal",
-              "EDC_PUBLIC_URL": "http://sidecar.test"}
+              "EDC_PUBLIC_URL": "http://sidecar.test",
+              # The sealed PDF costs a WeasyPrint layout per e-mail: the tests about it turn it on.
+              "EDC_EMAIL_PDF": "0"}
     values.update(env)
     settings = Settings.from_env(values)
     app = create_app(settings, migrate=db_url.startswith("sqlite"), dispatcher=dispatcher)

@@ -25,7 +25,8 @@ PUBLIC = "http://sidecar.test"
 
 @pytest.fixture
 def car(tmp_path: Path, db_url: str, dev_seal_p12: Path) -> Sidecar:
-    car = make_sidecar(tmp_path, db_url, dev_seal_p12, EDC_VERIFY_TRUST=str(dev_seal_p12.parent / "dev-ca.pem"))
+    car = make_sidecar(tmp_path, db_url, dev_seal_p12, EDC_VERIFY_TRUST=str(dev_seal_p12.parent / "dev-ca.pem"),
+                       EDC_EMAIL_PDF="1")
     car.add_source()
     car.put_template()
     return car
@@ -103,6 +104,21 @@ def test_page_offers_the_credentials_own_languages(car: Sidecar) -> None:
     assert "Software and applications development and analysis" in english.text_content()
     switch = english.xpath("//nav[contains(@class, 'languages')]//a/@hreflang")
     assert switch[:2] == ["en", "fr"]
+
+
+def test_without_the_pdf_in_the_email_it_is_made_on_first_download(tmp_path: Path, db_url: str,
+                                                                   dev_seal_p12: Path) -> None:
+    car = make_sidecar(tmp_path, db_url, dev_seal_p12, EDC_EMAIL_PDF="0")
+    car.add_source()
+    car.put_template()
+    status = _issue(car)
+    assert [part.get_content_type() for part in _email(car).iter_attachments()] == ["application/ld+json"]
+    with car.rt.sessions() as session:
+        assert session.get(CredentialPage, status["id"]).pdf is None
+    pdf = car.client.get(_path(status["page_url"]) + "/credential.pdf").data
+    assert pdf.startswith(b"%PDF-")
+    with car.rt.sessions() as session:
+        assert bytes(session.get(CredentialPage, status["id"]).pdf) == pdf
 
 
 def test_learner_hides_and_shows_the_page(car: Sidecar) -> None:

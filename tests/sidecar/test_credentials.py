@@ -53,7 +53,7 @@ def _attachments(path: Path) -> list[str]:
 
     message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
     return [part.get_content() if isinstance(part.get_content(), str) else part.get_content().decode()
-            for part in message.iter_attachments()]
+            for part in message.iter_attachments() if part.get_content_type() == "application/ld+json"]
 
 
 def test_sealed_before_sealing_is_409_and_unknown_is_404(sidecar: Sidecar) -> None:
