@@ -22,7 +22,9 @@ process environment.
 | `EDC_SEAL_PKCS11_CERT`, `EDC_SEAL_CHAIN` | unset | eSeal certificate file for tokens holding only the key; intermediate CA certificates for `x5c` (see `sealer.keys.config`). |
 | `EDC_TSA_URL` | unset | RFC 3161 time-stamping authority for the seal's signature timestamp. |
 | `EDC_WALLET_URL` | unset | Europass wallet base URL; unset disables the `wallet` channel (deliveries fail permanently with a clear reason). |
-| `EDC_PUBLIC_URL` | `http://127.0.0.1:8080` | Public base URL of the sidecar, used in `status_url` links. |
+| `EDC_PUBLIC_URL` | required to seal | Public base URL of the sidecar: sealed into credentials and used for the learner's page, its QR code and `status_url` links. Unset or loopback: sealing is refused unless the development seal signs (`bridge.public_url`). |
+| `EDC_WALLET_API` | `v2` | Europass wallet deposit: `v2` (EDC 2.2.x) or `v1` (older wallets); see `bridge.delivery.wallet`. |
+| `EDC_EMAIL_PDF` | `1` | Attach the sealed PDF to the learner's e-mail; `0`: made on its first download. |
 | `EDC_MAX_BODY_BYTES` | `1048576` | Largest request body for ordinary routes (413 above). |
 | `EDC_MAX_BATCH_BYTES` | `67108864` | Largest body for `POST /api/v1/completions:batch`. |
 | `EDC_MAX_BATCH_ITEMS` | `50000` | Most completions accepted in one batch. |

@@ -30,11 +30,10 @@ KICKER = Box(64, 8, 10.5, bold=True)
 TITLE = Box(73, 32, 21, serif=True, bold=True)
 AWARDED_TO = Box(108, 7, 10.5)
 NAME = Box(116, 17, 25, serif=True, bold=True)
-AWARDED_ON = Box(137, 7, 10.5)
-GRADE = Box(144, 7, 10.5)
+AWARDED_ON = Box(138, 8, 10.5)  # "Awarded on <date> · Grade: <grade>"
 FACTS_TOP = 158.0
 OUTCOMES_TOP = 204.0
 SIGNATURE_TOP = 250.0
 FOOTER_TOP = 276.0
 # The boxes that hold one learner's values (left blank on a template's page).
-LEARNER_BOXES = {"name": NAME, "awarded_on": AWARDED_ON, "grade": GRADE}
+LEARNER_BOXES = {"name": NAME, "awarded_on": AWARDED_ON}

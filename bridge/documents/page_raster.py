@@ -12,11 +12,10 @@ from datetime import date
 
 from bridge.documents import layout
 from bridge.documents.pdf import render_first_page
-from bridge.documents.view import blank, date_words, from_template
+from bridge.documents.view import award_line, blank, date_words, from_template
 from bridge.elm.display_image import WIDTH, LearnerImages, PageImage, font_file, hex_colour, learner_images
 from bridge.elm.issuer import Issuer
 from bridge.elm.template import CourseTemplate
-from bridge.l10n import translations
 
 
 def _raster(pdf: bytes):  # noqa: ANN202 - a Pillow image
@@ -48,11 +47,9 @@ def page_image(template: CourseTemplate, issuer: Issuer, lang: str) -> PageImage
     return PageImage(raster, hex_colour(template.presentation.colour), boxes)
 
 
-def _lines(lang: str, day: date, grade_note: str | None) -> tuple[str, str]:
-    """The award and grade lines as the PDF prints them (``CredentialView.awarded_line``/``grade_line``)."""
-    gettext = translations(lang).gettext
-    award = gettext("Awarded on %(date)s") % {"date": date_words(day, lang)}
-    return award, gettext("Grade: %(grade)s") % {"grade": grade_note} if grade_note else ""
+def _line(lang: str, day: date, grade_note: str | None) -> str:
+    """The award line as the PDF prints it (``CredentialView.awarded_line``)."""
+    return award_line(lang, date_words(day, lang), grade_note)
 
 
 def template_images(template: CourseTemplate, issuer: Issuer, languages: list[str]) -> LearnerImages:
@@ -60,4 +57,4 @@ def template_images(template: CourseTemplate, issuer: Issuer, languages: list[st
     key = json.dumps([template.to_dict(), issuer.eidas_identifier, issuer.legal_name, issuer.country,
                       languages], sort_keys=True, default=str)
     return learner_images(key, lambda: LearnerImages({lang: page_image(template, issuer, lang) for lang in languages},
-                                                    _lines))
+                                                    _line))

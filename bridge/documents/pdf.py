@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,9 @@ from bridge.l10n import translated_environment
 
 log = logging.getLogger(__name__)
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+# WeasyPrint shares its font configuration (fontconfig, Pango) between documents and is not made to lay
+# out two at once in one process: threads take turns; processes scale.
+_LAYOUT = threading.Lock()
 
 
 @lru_cache(maxsize=16)
@@ -56,12 +60,16 @@ def render_pdf(view: CredentialView, *, attachment: bytes | None = None,
     if attachment:
         attachments.append(Attachment(file_obj=io.BytesIO(attachment), name=attachment_name,
                                       description="European Digital Credential (sealed JSON-LD)"))
-    document = HTML(string=certificate_html(view, full=True)).render(font_config=_fonts())
-    return document.write_pdf(attachments=attachments, pdf_identifier=None)
+    html = certificate_html(view, full=True)
+    with _LAYOUT:
+        document = HTML(string=html).render(font_config=_fonts())
+        return document.write_pdf(attachments=attachments, pdf_identifier=None)
 
 
 def render_first_page(view: CredentialView) -> bytes:
     """Only the certificate page, as PDF: what the displayDetail image is rasterised from."""
     from weasyprint import HTML
 
-    return HTML(string=certificate_html(view, full=False)).write_pdf(font_config=_fonts())
+    html = certificate_html(view, full=False)
+    with _LAYOUT:
+        return HTML(string=html).write_pdf(font_config=_fonts())

@@ -86,10 +86,17 @@ class CredentialView:
         return translations(self.lang).gettext
 
     def awarded_line(self) -> str | None:
-        return self.gettext("Awarded on %(date)s") % {"date": self.awarded_on} if self.awarded_on else None
+        """The certificate's line under the name: the award date, and the grade when there is one."""
+        if not self.awarded_on:
+            return None
+        return award_line(self.lang, self.awarded_on, self.grade)
 
-    def grade_line(self) -> str | None:
-        return self.gettext("Grade: %(grade)s") % {"grade": self.grade} if self.grade else None
+
+def award_line(lang: str, awarded_on: str, grade: str | None) -> str:
+    """"Awarded on <date> · Grade: <grade>" in ``lang`` (the page image draws the same text)."""
+    gettext = translations(lang).gettext
+    line = gettext("Awarded on %(date)s") % {"date": awarded_on}
+    return f"{line} · {gettext('Grade: %(grade)s') % {'grade': grade}}" if grade else line
 
 
 def pick(value: Any, lang: str) -> tuple[str | None, str | None]:

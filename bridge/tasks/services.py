@@ -47,6 +47,7 @@ class DeliveryOutcome:
 
 
 TEMPLATE_CACHE_SIZE = 256
+LAYOUT_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 @cache
@@ -180,7 +181,9 @@ class Services:
             raise PermanentIssueError(f"cannot assemble the credential: {exc}") from None
         except NonConformant as exc:
             raise PermanentIssueError(str(exc)) from None
-        dictionary = None if compiled is None else self.sealer.layout(compiled.sample().escaped)
+        # The dictionary must not depend on when it is computed (chunks start at any second): the
+        # protected header of a fixed time differs from real ones only in sigT's few characters.
+        dictionary = None if compiled is None else self.sealer.layout(compiled.sample().escaped, LAYOUT_TIME)
         return CredentialBuilder(self, template, compiled, link, dictionary)
 
     def safe_message(self, exc: Exception) -> str:

@@ -140,14 +140,18 @@ class JadesSealer:
         parts += [b',"signature":"', signature, b'"}]}']
         return parts, protected, token, signature, entry
 
-    def layout(self, escaped: bytes) -> bytes:
+    def layout(self, escaped: bytes, signing_time: dt.datetime | None = None) -> bytes:
         """What every seal of a payload like ``escaped`` shares, in the order ``seal`` writes it: the
-        JWS JSON up to (not including) the signature value, with this second's protected header.
+        JWS JSON up to (not including) the signature value, with the protected header of
+        ``signing_time`` (default: this second's).
 
         Sealed files of one template differ from it only by a few per-learner values and the
-        signature, which is what makes it a good compression dictionary for storing them.
+        signature, which is what makes it a good compression dictionary for storing them; a fixed
+        ``signing_time`` makes the layout the same whenever it is computed.
         """
-        return b"".join([b'{"payload":"', escaped, b'","signatures":[{"protected":"', self._protected(None),
+        second = _second(signing_time)
+        protected = b64url_encode(self._head + _sigt(second) + b'",' + self._crit).encode("ascii")
+        return b"".join([b'{"payload":"', escaped, b'","signatures":[{"protected":"', protected,
                          b'","signature":"'])
 
     def _protected(self, signing_time: dt.datetime | None) -> bytes:

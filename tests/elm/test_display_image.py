@@ -82,10 +82,13 @@ def test_award_date_and_grade_follow_the_learner(template_dict, completion_dict)
     completion_dict["grade"]["score"] = 42
     completion_dict["completed_at"] = "2026-11-21T10:00:00Z"
     other = _images(assemble(template, Completion.from_dict(completion_dict), issuer))["FRA"]
-    awarded, grade = layout.AWARDED_ON, layout.GRADE
+    awarded = layout.AWARDED_ON
     assert _rows(base, awarded.top, awarded.top + awarded.height) != _rows(other, awarded.top,
                                                                              awarded.top + awarded.height)
-    assert _rows(base, grade.top, grade.top + grade.height) != _rows(other, grade.top, grade.top + grade.height)
+    completion_dict["grade"]["score"] = 87.5
+    same_day = _images(assemble(template, Completion.from_dict(completion_dict), issuer))["FRA"]
+    assert _rows(same_day, awarded.top, awarded.top + awarded.height) != _rows(
+        other, awarded.top, awarded.top + awarded.height)  # the grade too
     assert _rows(base, layout.NAME.top, layout.NAME.top + layout.NAME.height) == _rows(
         other, layout.NAME.top, layout.NAME.top + layout.NAME.height)
 
