@@ -1,15 +1,15 @@
 """The learner's credential page (public token, hide/show) and its stored, sealed PDF; on PostgreSQL,
 credential rows stay whole up to 8160 bytes (sealed files with page images).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-06 01:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
