@@ -63,7 +63,7 @@ def me() -> Response:
 def dashboard() -> Response:
     """Dashboard figures (and health of the eSeal, TSA, wallet and SMTP for those who may see it)."""
     who = identity()
-    figures = queries.dashboard(db(), who)
+    figures: dict[str, Any] = queries.dashboard(db(), who) if who.can(CREDENTIALS_READ) else {}
     if who.can(SETTINGS_READ):
         checks, days = health.checks(runtime().context.services)
         figures["health"] = [vars(c) for c in checks]

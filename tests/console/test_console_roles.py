@@ -40,6 +40,7 @@ def test_page_and_api_answer_403_without_the_role(console: Console, page: str, a
 def test_menus_show_only_what_the_role_allows(console: Console) -> None:
     page = console.browser("rose").get("/console/").get_data(as_text=True)
     assert 'id="nav-dashboard"' in page and 'id="nav-credentials"' not in page and 'id="nav-users"' not in page
+    assert 'id="issued-today"' not in page and 'id="health"' not in page  # no issuance data for this role
     alice = console.browser("alice")
     page = alice.get("/console/").get_data(as_text=True)
     assert all(f'id="nav-{k}"' in page for k in ("credentials", "templates", "sources", "users", "audit", "batches"))

@@ -6,7 +6,7 @@ from flask import Response, redirect, url_for
 from bridge.api.common import runtime
 from bridge.console import health, queries
 from bridge.console.nav import N_, Section, register_section
-from bridge.console.roles import DASHBOARD, SETTINGS_READ
+from bridge.console.roles import CREDENTIALS_READ, DASHBOARD, SETTINGS_READ
 from bridge.console.web import console_blueprint, db, identity, render, requires
 
 bp = console_blueprint("console_dashboard", __name__)
@@ -22,6 +22,6 @@ def root() -> Response:
 @requires(DASHBOARD)
 def dashboard() -> Response:
     who = identity()
-    figures = queries.dashboard(db(), who)
+    figures = queries.dashboard(db(), who) if who.can(CREDENTIALS_READ) else None
     checks, days = health.checks(runtime().context.services) if who.can(SETTINGS_READ) else ([], None)
     return render("dashboard.html", figures=figures, checks=checks, seal_days=days)
