@@ -12,6 +12,11 @@ import email.policy
 import json
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bridge.db.models import Credential, CredentialPage
+from bridge.documents.store import PAGE_PATH
 from bridge.elm.assemble import assemble
 from bridge.elm.completion import Completion
 from bridge.elm.errors import ValidationFailed
@@ -60,10 +65,16 @@ def mail(services: Services, document: dict[str, Any], lang: str) -> dict[str, s
     return parts
 
 
-def learner_page(services: Services, document: dict[str, Any], lang: str) -> str | None:
-    """The learner page's HTML, once the sidecar has a learner page renderer; None until then."""
-    del services, document, lang
-    return None
+def learner_page(session: Session, public_url: str, source: str, course_id: str) -> str | None:
+    """The address of the learner page (``/c/{token}``, bridge.web.credential_page) of this course's
+    latest sealed credential, or None when the course has none yet: the page is rendered from a sealed
+    credential and its live verification, so it is shown for a real one rather than imitated."""
+    token = session.scalar(select(CredentialPage.token).join(Credential, Credential.id == CredentialPage.credential_id)
+                           .where(Credential.source == source, Credential.course_id == course_id,
+                                  Credential.status.in_(("sealed", "delivered", "partially_delivered")),
+                                  CredentialPage.hidden.is_(False))
+                           .order_by(Credential.sealed_at.desc()).limit(1))
+    return f"{public_url}{PAGE_PATH}{token}" if token else None
 
 
 __all__ = ["ValidationFailed", "credential", "learner_page", "mail", "sample_completion"]

@@ -117,6 +117,13 @@ def test_bulk_retry_of_failed_credentials(console: Console) -> None:
 
 def test_previews_use_the_real_builders(console: Console) -> None:
     vera = console.browser("vera")
+    page = vera.get("/console/template-preview/moodle-main/42").get_data(as_text=True)
+    assert 'id="learner-page-missing"' in page  # no credential of the course yet
+    console.issue()
+    page = vera.get("/console/template-preview/moodle-main/42").get_data(as_text=True)
+    link = page.split('id="learner-page"')[0].rsplit('href="', 1)[1].split('"')[0]
+    assert link.startswith("http://sidecar.test/c/")
+    assert console.car.client.get(link.removeprefix("http://sidecar.test")).status_code == 200  # h15's page
     page = vera.get("/console/template-preview/moodle-main/42?in=fr").get_data(as_text=True)
     assert 'id="email-subject"' in page and "Analyse de données avec Python" in page
     assert "urn:credential:00000000-0000-4000-8000-000000000000" in page

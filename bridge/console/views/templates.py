@@ -162,4 +162,4 @@ def preview(source: str, course_id: str) -> Response:
         return response
     return render("template_preview.html", row=row, preview_lang=lang, mail=mail,
                   credential=json.dumps(document, ensure_ascii=False, indent=2),
-                  learner_page=previews.learner_page(services, document, lang))
+                  learner_page=previews.learner_page(db(), services.settings.public_url, source, course_id))
