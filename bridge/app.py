@@ -11,7 +11,7 @@ from bridge import console, problems
 from bridge.api import completions, credentials, health, inputs, openapi, templates, verify_api
 from bridge.api.common import Runtime
 from bridge.auth import Authenticator
-from bridge.config import Settings
+from bridge.config import Settings, seal_level_notice
 from bridge.db.session import session_factory
 from bridge.esco.api import esco_bp
 from bridge.metrics import Metrics
@@ -46,9 +46,9 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
     migrated explicitly with ``edc-bridge db upgrade``.
     """
     settings = settings or Settings.from_env()
-    notice = public_url_notice(settings)
-    if notice:
-        log.warning("%s", notice)
+    for notice in (public_url_notice(settings), seal_level_notice(settings)):
+        if notice:
+            log.warning("%s", notice)
     if migrate is None:
         migrate = make_url(settings.database_url).get_backend_name() == "sqlite"
     if migrate:

@@ -20,7 +20,8 @@ process environment.
 | `EDC_SEAL_PKCS11_PIN` / `_FILE` | unset | User PIN of the token. |
 | `EDC_DEV_SEAL` | `1` when no PKCS#12/PKCS#11 is set | `1`: generate (once) a self-signed, NOT QUALIFIED development seal under `$EDC_DATA_DIR/dev-seal`. Never for production. |
 | `EDC_SEAL_PKCS11_CERT`, `EDC_SEAL_CHAIN` | unset | eSeal certificate file for tokens holding only the key; intermediate CA certificates for `x5c` (see `sealer.keys.config`). |
-| `EDC_TSA_URL` | unset | RFC 3161 time-stamping authority for the seal's signature timestamp. |
+| `EDC_TSA_URL` | unset | RFC 3161 time-stamping authority for the seal's time-stamps. |
+| `EDC_SEAL_LEVEL` | `B-LTA` with `EDC_TSA_URL`, else `B-B` (warned at start-up) | JAdES baseline level: `B-B`, `B-T` (time-stamps), `B-LT` (+ certificates and OCSP/CRL answers), `B-LTA` (+ archive time-stamp), as EDC seals. B-LT/B-LTA gather the validation data up to the self-signed roots that came with the key (PKCS#12, `EDC_SEAL_CHAIN`) or `EDC_VERIFY_TRUST`. |
 | `EDC_WALLET_URL` | unset | Europass wallet base URL; unset disables the `wallet` channel (deliveries fail permanently with a clear reason). |
 | `EDC_PUBLIC_URL` | required to seal | Public base URL of the sidecar: sealed into credentials and used for the learner's page, its QR code and `status_url` links. Unset or loopback: sealing is refused unless the development seal signs (`bridge.public_url`). |
 | `EDC_WALLET_API` | `v2` | Europass wallet deposit: `v2` (EDC 2.2.x) or `v1` (older wallets); see `bridge.delivery.wallet`. |
@@ -57,6 +58,29 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
         return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
     except OSError as exc:
         raise ConfigError(f"{name}_FILE: cannot read the file ({exc.strerror})") from None
+
+
+SEAL_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+
+
+def _seal_level(env: Mapping[str, str]) -> str:
+    """``EDC_SEAL_LEVEL``, or EDC's own level (B-LTA) when a TSA is set, else B-B."""
+    raw = (env.get("EDC_SEAL_LEVEL") or "").strip().upper()
+    if not raw:
+        return "B-LTA" if env.get("EDC_TSA_URL") else "B-B"
+    if raw not in SEAL_LEVELS:
+        raise ConfigError(f"EDC_SEAL_LEVEL must be one of {', '.join(SEAL_LEVELS)}")
+    if raw != "B-B" and not env.get("EDC_TSA_URL"):
+        raise ConfigError(f"EDC_SEAL_LEVEL={raw} needs a time-stamping authority: set EDC_TSA_URL")
+    return raw
+
+
+def seal_level_notice(settings: Settings) -> str | None:
+    """The start-up warning when seals carry no time-stamp."""
+    if settings.seal_level != "B-B":
+        return None
+    return ("sealing at JAdES B-B (no time-stamp): once the seal certificate expires or is revoked, nothing "
+            "proves the seals were made before; set EDC_TSA_URL to seal at B-LTA as EDC does")
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -97,6 +121,7 @@ class Settings:
     seal_pkcs11_pin: str | None = field(default=None, repr=False)
     dev_seal: bool = True
     tsa_url: str | None = None
+    seal_level: str = "B-B"
     wallet_url: str | None = None
     public_url: str = "http://127.0.0.1:8080"
     max_body_bytes: int = 1024 * 1024
@@ -134,6 +159,7 @@ class Settings:
             seal_pkcs11_pin=_secret(env, "EDC_SEAL_PKCS11_PIN"),
             dev_seal=dev_seal,
             tsa_url=env.get("EDC_TSA_URL") or None,
+            seal_level=_seal_level(env),
             wallet_url=(env.get("EDC_WALLET_URL") or "").rstrip("/") or None,
             public_url=(env.get("EDC_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
             max_body_bytes=_int(env, "EDC_MAX_BODY_BYTES", 1024 * 1024),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from pyhanko_certvalidator.fetchers.api import Fetchers
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
 FETCH_TIMEOUT = 10.0
+_LOG = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 _FETCHERS: Fetchers | None = None
 
@@ -111,17 +113,26 @@ class Collector:
 
     ``anchors``: the roots the chains end in (for the development seal, its own CA). Each call asks
     the responders afresh (new fetchers), so what is embedded post-dates the time-stamps just taken.
+    ``at``: the time the chains are validated at (default now).
     """
 
-    def __init__(self, anchors: Sequence[x509.Certificate]) -> None:
+    def __init__(self, anchors: Sequence[x509.Certificate], *, at: dt.datetime | None = None) -> None:
         if not anchors:
             raise ValidationDataError("sealing at B-LT/B-LTA needs the root certificates the chains end in")
         self.anchors = list(anchors)
+        self.at = at
 
     def __call__(self, chain: Sequence[x509.Certificate],
                  tsa_chains: Sequence[Sequence[x509.Certificate]] = ()) -> ValidationData:
         fetchers = RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT).get_fetchers()
-        data = collect(chain[0], anchors=self.anchors, others=chain[1:], fetchers=fetchers)
+        data = collect(chain[0], anchors=self.anchors, others=chain[1:], moment=self.at, fetchers=fetchers)
         for tsa_chain in tsa_chains:
-            data.add(collect(tsa_chain[0], anchors=self.anchors, others=tsa_chain[1:], fetchers=fetchers))
+            try:
+                data.add(collect(tsa_chain[0], anchors=self.anchors, others=tsa_chain[1:], moment=self.at,
+                                 fetchers=fetchers))
+            except ValidationDataError as exc:
+                # A TSA under a root we were not given: embed its certificates; its revocation data must
+                # then come from the verifier (who trusts that TSA or not).
+                _LOG.warning("validation data of the time-stamping authority left out: %s", exc)
+                data.add(ValidationData(certificates=list(tsa_chain)))
         return data

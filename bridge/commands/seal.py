@@ -23,6 +23,7 @@ from bridge.elm.issuer import Issuer
 from bridge.elm.template import CourseTemplate
 from sealer.jades import SealingError, dumps, seal_jades
 from sealer.keys import KeySourceError
+from sealer.ltv import Collector, ValidationDataError
 
 
 def _load_json(path: Path, what: str) -> Any:
@@ -57,12 +58,17 @@ T = TypeVar("T")
 @click.option("--alg", type=click.Choice(["RS256", "PS256", "ES256"]),
               help="Signature algorithm. Default: RS256 for RSA keys, ES256 for EC keys.")
 @click.option("--tsa", "tsa_url", metavar="URL", default=lambda: os.environ.get("EDC_TSA_URL") or None,
-              help="RFC 3161 timestamp authority: seals at baseline T instead of B. [env EDC_TSA_URL]")
+              help="RFC 3161 time-stamping authority (needed from B-T up). [env EDC_TSA_URL]")
+@click.option("--level", type=click.Choice(["B-B", "B-T", "B-LT", "B-LTA"], case_sensitive=False),
+              default=lambda: os.environ.get("EDC_SEAL_LEVEL") or None,
+              help="JAdES baseline level. Default: B-LTA (as EDC seals) with --tsa, else B-B. B-LT and B-LTA "
+              "embed the certificates and OCSP/CRL answers up to the roots that came with the key. "
+              "[env EDC_SEAL_LEVEL]")
 @click.option("--esco-data", type=click.Path(exists=True, path_type=Path),
               help="ESCO snapshot to take skill labels from (default: the bundled one).")
 @click.option("--unsigned", is_flag=True, help="Write the assembled credential without sealing it.")
 def seal(template_path: Path, completion_path: Path, output: Path | None, alg: str | None,
-         tsa_url: str | None, esco_data: Path | None, unsigned: bool, **key_opts: Any) -> None:
+         tsa_url: str | None, level: str | None, esco_data: Path | None, unsigned: bool, **key_opts: Any) -> None:
     """Assemble an ELM v3 credential from a course template and a completion, check it against the
     official EDC shapes, and seal it (JAdES) with the organisation's eSeal.
 
@@ -91,8 +97,10 @@ def seal(template_path: Path, completion_path: Path, output: Path | None, alg: s
         out = payload
     else:
         try:
-            out = dumps(seal_jades(payload, key, alg=alg, tsa_url=tsa_url))
-        except (SealingError, KeySourceError) as exc:
+            level = (level or ("B-LTA" if tsa_url else "B-B")).upper()
+            collector = Collector(key.roots) if level in ("B-LT", "B-LTA") and key.roots else None
+            out = dumps(seal_jades(payload, key, alg=alg, tsa_url=tsa_url, level=level, validation_data=collector))
+        except (SealingError, KeySourceError, ValidationDataError) as exc:
             raise click.ClickException(f"sealing failed: {exc}") from None
     click.echo(f"credential {credential['id']}", err=True)
     _write(out, output)

@@ -63,6 +63,26 @@ class _Issued:
 
 
 @dataclass
+class _Built:
+    """A credential of the chunk, assembled and waiting to be sealed with the others."""
+
+    cred_id: str
+    status: str
+    template: Any
+    dictionary: Dictionary | None
+    version: int | None
+    payload: bytes
+    escaped: bytes | None
+
+    @property
+    def assembled(self) -> dict[str, Any]:
+        """What a retry needs to seal the very same credential (nothing when it was assembled before)."""
+        if self.status != "received":
+            return {}
+        return {"credential_json": self.payload.decode("utf-8"), "template_version": self.version}
+
+
+@dataclass
 class _Builder:
     """A chunk's builder for one template, and the dictionary its sealed files are stored with."""
 
@@ -89,13 +109,11 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
     builders: dict[tuple[str, str], _Builder | PermanentIssueError] = {}
     issued: list[_Issued] = []
     retries: dict[int, list[str]] = {}
+    built: list[_Built] = []
     for row in rows:
         outcome[row.id] = row.status
         if row.status not in PENDING_CREDENTIAL_STATUSES:
             continue  # already sealed, skipped, failed or revoked: nothing to do
-        payload: bytes | None = None  # the assembled credential, kept (decoded) only should sealing fail
-        version = row.template_version
-        dictionary: Dictionary | None = None
         try:
             template = templates.get((row.source, row.course_id))
             if template is None:
@@ -103,19 +121,31 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
             if row.status == "received":
                 builder, dictionary = _builder(ctx, builders, template)
                 payload, escaped = builder.build(row.completion, credential_id=row.id, issued=utcnow())
-                version = template.version
-                sealed = ctx.services.seal(payload, escaped=escaped)
+                built.append(_Built(row.id, row.status, template, dictionary, template.version, payload, escaped))
             else:  # assembled earlier, sealing failed: seal the stored text as it is
-                sealed = ctx.services.seal(row.credential_json.encode("utf-8"))
-            frame = STORE.pack(sealed, dictionary)
+                built.append(_Built(row.id, row.status, template, None, row.template_version,
+                                    row.credential_json.encode("utf-8"), None))
         except Exception as exc:
-            assembled = {} if payload is None else {"credential_json": payload.decode("utf-8"),
-                                                    "template_version": version}
-            outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, exc, assembled, retries)
+            outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, exc, {}, retries)
+    # The chunk is sealed together: at B-LT/B-LTA its validation data is gathered once (sealer.jades.bulk).
+    try:
+        sealed_files = ctx.services.seal_chunk([(item.payload, item.escaped) for item in built])
+    except Exception as exc:
+        for item in built:
+            outcome[item.cred_id] = _record_issue_failure(ctx, item.cred_id, item.status, exc, item.assembled,
+                                                          retries)
+        built, sealed_files = [], []
+    for item, sealed in zip(built, sealed_files, strict=True):
+        try:
+            frame = STORE.pack(sealed, item.dictionary)
+        except Exception as exc:
+            outcome[item.cred_id] = _record_issue_failure(ctx, item.cred_id, item.status, exc, item.assembled,
+                                                          retries)
             continue
-        issued.append(_Issued(row.id, row.status, list(template.policy.get("channels", ["email"])), dictionary,
-                              {"template_version": version, "sealed_zstd": frame,
-                               "sealed_dictionary_id": None if dictionary is None else dictionary.id}))
+        issued.append(_Issued(item.cred_id, item.status, list(item.template.policy.get("channels", ["email"])),
+                              item.dictionary,
+                              {"template_version": item.version, "sealed_zstd": frame,
+                               "sealed_dictionary_id": None if item.dictionary is None else item.dictionary.id}))
     _schedule_retries(ctx, retries)
     if not issued:
         return outcome

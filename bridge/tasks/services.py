@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from bridge.esco.service import EscoService
     from sealer.jades.bulk import JadesSealer
     from sealer.keys import KeySource
+    from sealer.ltv import Collector
 
 
 logger = logging.getLogger(__name__)
@@ -95,7 +96,21 @@ class Services:
         """The bulk JAdES sealer: what never changes per key (x5c, kid, header) is computed once."""
         from sealer.jades.bulk import JadesSealer
 
-        return JadesSealer(self.key_source, tsa_url=self.settings.tsa_url)
+        level = self.settings.seal_level
+        return JadesSealer(self.key_source, tsa_url=self.settings.tsa_url, level=level,
+                           validation_data=self._collector() if level in ("B-LT", "B-LTA") else None)
+
+    def _collector(self) -> Collector:
+        """What B-LT/B-LTA seals gather their validation data with: the chains end in the roots that came
+        with the key, or in the anchors this sidecar verifies with."""
+        from sealer.ltv import Collector
+        from sealer.validation.anchors import load
+
+        roots = list(self.key_source.roots)
+        trust = self.settings.env.get("EDC_VERIFY_TRUST")
+        if trust:
+            roots += [c for c in load(trust).seal_anchors if c not in roots]
+        return Collector(roots)
 
     @property
     def uses_dev_seal(self) -> bool:
@@ -124,6 +139,10 @@ class Services:
 
             raise PublicUrlRequired(self.public_url_refusal)
         return self.sealer.seal(payload, escaped=escaped)
+
+    def seal_chunk(self, items: list[tuple[bytes, bytes | None]]) -> list[bytes]:
+        """Seal (payload, escaped or None) pairs together: at B-LT/B-LTA their validation data is shared."""
+        return self.sealer.seal_chunk(items) if items else []
 
     # --- credential content --------------------------------------------------------------------
     @cached_property

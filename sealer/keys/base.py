@@ -50,6 +50,12 @@ class KeySource(abc.ABC):
         return [self.certificate]
 
     @property
+    def roots(self) -> list[x509.Certificate]:
+        """Self-signed CA certificates that came with the key (a PKCS#12 bag, ``EDC_SEAL_CHAIN``): where
+        the chain ends, for gathering the validation data of B-LT/B-LTA seals. Never put in ``x5c``."""
+        return []
+
+    @property
     @abc.abstractmethod
     def key_type(self) -> str:
         """``"RSA"`` or ``"EC"``."""

@@ -201,6 +201,7 @@ class ChainedKeySource(KeySource):
             )
         self._inner = inner
         self._chain = [*known, *ordered]
+        self._roots = [*inner.roots, *(c for c in candidates if c.subject == c.issuer and c not in inner.roots)]
 
     def __repr__(self) -> str:
         return f"ChainedKeySource({self._inner!r}, intermediates={len(self._chain) - 1})"
@@ -212,6 +213,10 @@ class ChainedKeySource(KeySource):
     @property
     def chain(self) -> list[x509.Certificate]:
         return list(self._chain)
+
+    @property
+    def roots(self) -> list[x509.Certificate]:
+        return list(self._roots)
 
     @property
     def key_type(self) -> str:

@@ -21,6 +21,7 @@ class SoftwareKeySource(KeySource):
         private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
         certificate: x509.Certificate,
         intermediates: Sequence[x509.Certificate] = (),
+        roots: Sequence[x509.Certificate] = (),
     ) -> None:
         if not isinstance(private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             raise KeySourceError("only RSA and EC (P-256) keys are supported for eSeals")
@@ -33,6 +34,7 @@ class SoftwareKeySource(KeySource):
         self._key = private_key
         self._certificate = certificate
         self._intermediates = list(intermediates)
+        self._roots = list(roots)
 
     @property
     def certificate(self) -> x509.Certificate:
@@ -41,6 +43,10 @@ class SoftwareKeySource(KeySource):
     @property
     def chain(self) -> list[x509.Certificate]:
         return [self._certificate, *self._intermediates]
+
+    @property
+    def roots(self) -> list[x509.Certificate]:
+        return list(self._roots)
 
     @property
     def key_type(self) -> str:
@@ -81,7 +87,8 @@ class Pkcs12KeySource(SoftwareKeySource):
             raise KeySourceError(f"PKCS#12 file {path} must contain a private key and its certificate")
         if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             raise KeySourceError(f"PKCS#12 file {path} holds a key type that cannot seal (RSA or P-256 only)")
-        super().__init__(key, cert, order_chain(cert, list(extra or [])))
+        extra = list(extra or [])
+        super().__init__(key, cert, order_chain(cert, extra), [c for c in extra if c.subject == c.issuer])
 
 
 def order_chain(leaf: x509.Certificate, others: list[x509.Certificate]) -> list[x509.Certificate]:

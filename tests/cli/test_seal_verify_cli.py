@@ -145,3 +145,37 @@ def test_legacy_edc_xml_sample_is_reported() -> None:
     assert report["seal"]["format"] == "XAdES" and report["seal"]["signature_intact"] is True
     assert report["seal"]["certificate"]["organization_identifier"] == "VATES-B00000000"
     assert report["verdict"] == "indeterminate" and result.exit_code == 2  # EDC's test CA is not ours to trust
+
+
+def test_seal_at_b_lta_then_verify(tmp_path) -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "sealer"))
+    from tsa_server import LoopbackTsa, make_tsa_identity
+    from tsa_server import serve as serve_tsa
+
+    tsa = LoopbackTsa(*make_tsa_identity())
+    server = serve_tsa(tsa)
+    try:
+        out = tmp_path / "credential.jsonld"
+        base = ["seal", "--template", str(EXAMPLES / "course-template.json"), "--completion",
+                str(EXAMPLES / "completion.json"), "--dev-seal", str(tmp_path), "-o", str(out)]
+        result = CliRunner().invoke(main, [*base, "--tsa", tsa.url, "--level", "B-LTA"], env={"EDC_SEAL_PKCS12": ""})
+        assert result.exit_code == 0, result.output
+        ca = tmp_path / "dev-seal" / "dev-ca.pem"
+        result = CliRunner().invoke(main, ["verify", str(out), "--json", "--trust", str(ca), "--offline"])
+        report = json.loads(result.output)
+        assert result.exit_code == 0 and report["seal"]["level"] == "B-LTA", report["errors"]
+        refused = CliRunner().invoke(main, [*base, "--level", "B-T"], env={"EDC_SEAL_PKCS12": "", "EDC_TSA_URL": ""})
+        assert refused.exit_code == 1 and "needs a time-stamping authority" in refused.output
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_seal_xml_of_an_already_sealed_file_is_refused_clearly(tmp_path) -> None:
+    sample = ELM_EXAMPLES / "legacy-elm-v2-xml" / "EDC_DiplomaSupplement_AA.xml"
+    out = tmp_path / "again.xml"
+    result = CliRunner().invoke(main, ["seal-xml", str(sample), "--dev-seal", str(tmp_path), "-o", str(out)])
+    assert result.exit_code == 1 and not out.exists()
+    assert "already carries a ds:Signature" in result.output and "Traceback" not in result.output

@@ -60,12 +60,12 @@ def test_a_timestamp_authority_outage_is_retried_with_back_off(car: tuple[Sideca
     ids = _post(sidecar, 3)
     recording.issued.clear()
     services = sidecar.rt.context.services
-    real_seal = services.seal
+    real_seal = services.seal_chunk
 
     def tsa_down(*_args: object, **_kwargs: object) -> bytes:
         raise ConnectionError("timestamp authority unreachable")
 
-    monkeypatch.setattr(services, "seal", tsa_down)
+    monkeypatch.setattr(services, "seal_chunk", tsa_down)
     before = dt.datetime.now(dt.UTC)
     outcome = issue_many(sidecar.rt.context, ids)
     assert set(outcome.values()) == {"assembled"}  # kept: the retry seals this very credential
@@ -79,7 +79,7 @@ def test_a_timestamp_authority_outage_is_retried_with_back_off(car: tuple[Sideca
     assert low <= eta <= dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ISSUE_RETRY.base_delay)
     assembled = {r.id: r.credential_json for r in rows.values()}
 
-    monkeypatch.setattr(services, "seal", real_seal)
+    monkeypatch.setattr(services, "seal_chunk", real_seal)
     assert set(issue_many(sidecar.rt.context, again).values()) == {"sealed"}
     for cred_id in ids:
         served = sidecar.admin("GET", f"/api/v1/credentials/{cred_id}/sealed").data
@@ -93,7 +93,7 @@ def test_retries_stop_after_the_last_attempt(car: tuple[Sidecar, Recording], mon
     def hsm_away(*_args: object, **_kwargs: object) -> bytes:
         raise OSError("token not present")
 
-    monkeypatch.setattr(sidecar.rt.context.services, "seal", hsm_away)
+    monkeypatch.setattr(sidecar.rt.context.services, "seal_chunk", hsm_away)
     recording.issued.clear()
     for _ in range(MAX_ISSUE_ATTEMPTS):
         issue_many(sidecar.rt.context, [cred_id])
