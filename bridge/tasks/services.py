@@ -134,15 +134,18 @@ class Services:
         failure: the credential is retried and succeeds once the setting is fixed) while
         ``EDC_PUBLIC_URL`` is unusable.
         """
+        return self.seal_chunk([(payload, escaped)])[0]
+
+    def seal_chunk(self, items: list[tuple[bytes, bytes | None]]) -> list[bytes]:
+        """Seal (payload, escaped or None) pairs together, as :meth:`seal` seals one: at B-LT/B-LTA the
+        chunk's validation data is gathered once (see ``JadesSealer.seal_chunk``)."""
+        if not items:
+            return []
         if self.public_url_refusal is not None:
             from bridge.public_url import PublicUrlRequired
 
             raise PublicUrlRequired(self.public_url_refusal)
-        return self.sealer.seal(payload, escaped=escaped)
-
-    def seal_chunk(self, items: list[tuple[bytes, bytes | None]]) -> list[bytes]:
-        """Seal (payload, escaped or None) pairs together: at B-LT/B-LTA their validation data is shared."""
-        return self.sealer.seal_chunk(items) if items else []
+        return self.sealer.seal_chunk(items)
 
     # --- credential content --------------------------------------------------------------------
     @cached_property
