@@ -157,10 +157,12 @@ def _tst_info(content_info: cms.ContentInfo) -> tsp.TSTInfo:
     encap = content_info["content"]["encap_content_info"]
     if encap["content_type"].native != "tst_info":
         raise TimestampError("timestamp token does not contain TSTInfo")
-    info = encap["content"].parsed
-    if not isinstance(info, tsp.TSTInfo):
-        raise TimestampError("timestamp token TSTInfo cannot be read")
-    return info
+    # Loaded from the raw bytes: parsing the OctetString in place would make asn1crypto re-encode the
+    # whole token each time its signed content is read afterwards (tens of milliseconds).
+    try:
+        return tsp.TSTInfo.load(encap["content"].contents)
+    except ValueError:
+        raise TimestampError("timestamp token TSTInfo cannot be read") from None
 
 
 def verify_token(token_der: bytes, data: bytes | None = None) -> TimestampToken:
@@ -210,7 +212,9 @@ def _general_name(value: core.Asn1Value, signer: x509.Certificate) -> str:
     if value.native is None:
         return subject
     if value.name == "directory_name":
-        if value.chosen == asn1_x509.Name.load(signer.subject.public_bytes()):
+        # Byte equality first: asn1crypto's RFC 5280 name comparison (stringprep) is slow.
+        if value.chosen.untag().dump() == signer.subject.public_bytes() or \
+                value.chosen == asn1_x509.Name.load(signer.subject.public_bytes()):
             return subject
         return value.chosen.human_friendly
     return str(value.native)
@@ -252,6 +256,11 @@ def _verify_signed_data(signed_data: cms.SignedData) -> x509.Certificate:
         raise TimestampError(f"timestamp token digest {digest_name} is not supported")
     content = signed_data["encap_content_info"]["content"].contents
     signed_attrs = signer_info["signed_attrs"]
+    # The signature covers the attributes DER-encoded as a SET OF, not with their [0] IMPLICIT tag.
+    # Taken from the received bytes before anything reads the attributes: once parsed, asn1crypto
+    # re-encodes them on every access (slow, and it could alter them).
+    raw_attrs = signed_attrs.contents or b""
+    to_be_signed = b"\x31" + _der_length(len(raw_attrs)) + raw_attrs
     if not signed_attrs:
         raise TimestampError("timestamp token has no signed attributes (RFC 3161 requires them)")
     message_digest = _attribute(signed_attrs, "message_digest")
@@ -261,9 +270,6 @@ def _verify_signed_data(signed_data: cms.SignedData) -> x509.Certificate:
     if content_type is None or content_type.native != "tst_info":
         raise TimestampError("timestamp token signed content type is not TSTInfo")
     _check_signing_certificate(signed_attrs, signer)
-    # The signature covers the attributes DER-encoded as a SET OF, not with their [0] IMPLICIT tag.
-    # Built from the received bytes: re-serialising with asn1crypto is slow and could alter them.
-    to_be_signed = b"\x31" + _der_length(len(signed_attrs.contents)) + signed_attrs.contents
     _verify_cms_signature(signer, signer_info["signature_algorithm"], digest_name,
                           signer_info["signature"].native, to_be_signed)
     try:
