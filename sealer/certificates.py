@@ -77,6 +77,7 @@ def x5t_s256(cert: x509.Certificate) -> str:
     return b64url_encode(hashlib.sha256(der(cert)).digest())
 
 
+@functools.lru_cache(maxsize=64)
 def issuer_serial_der(cert: x509.Certificate) -> bytes:
     """DER IssuerSerial of ``cert``, keeping the issuer name's original encoding byte for byte."""
     issuer = asn1_x509.Name.load(cert.issuer.public_bytes())

@@ -9,6 +9,7 @@ trusted (its chain to an EU trusted list) is a separate question answered by :mo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 import urllib.parse
@@ -131,7 +132,8 @@ def parse_response(
         detail = _status_detail(response["status"])
         raise TimestampError(f"{source} refused the timestamp request: {status}{detail}")
     token_info = response["time_stamp_token"]
-    if not isinstance(token_info, cms.ContentInfo) or token_info.native is None:
+    # No .native here: converting the token would make the .dump() below re-encode all of it (~1 s).
+    if not isinstance(token_info, cms.ContentInfo) or not token_info.contents:
         raise TimestampError(f"{source} granted the request but sent no token")
     token = verify_token(token_info.dump(), data)
     if token.hash_algorithm != hash_algorithm:
@@ -202,14 +204,14 @@ def verify_token(token_der: bytes, data: bytes | None = None) -> TimestampToken:
 
 def _embedded_certificates(signed_data: cms.SignedData) -> tuple[x509.Certificate, ...]:
     """Every certificate the token carries (the TSA's chain, when the TSA sends it)."""
-    return tuple(x509.load_der_x509_certificate(choice.chosen.dump())
+    return tuple(_certificate_facts(choice.chosen.dump()).certificate
                  for choice in signed_data["certificates"] or [] if choice.name == "certificate")
 
 
 def _general_name(value: core.Asn1Value, signer: x509.Certificate) -> str:
     """The TSA's name from TSTInfo, or the signer's subject when the TSA does not name itself."""
-    subject = signer.subject.rfc4514_string()
-    if value.native is None:
+    subject = _certificate_facts(signer.public_bytes(Encoding.DER)).subject
+    if isinstance(value, core.Void):  # absent (optional); .native would convert the whole name
         return subject
     if value.name == "directory_name":
         # Byte equality first: asn1crypto's RFC 5280 name comparison (stringprep) is slow.
@@ -222,26 +224,59 @@ def _general_name(value: core.Asn1Value, signer: x509.Certificate) -> str:
 
 def _find_signer(signed_data: cms.SignedData, signer_info: cms.SignerInfo) -> x509.Certificate:
     sid = signer_info["sid"]
+    if sid.name == "issuer_and_serial_number":
+        wanted = sid.chosen
+        wanted_key: tuple[str, object] = ("issuer_serial", (wanted["issuer"].dump(), wanted["serial_number"].native))
+    else:
+        wanted_key = ("key_id", sid.chosen.native)
     for choice in signed_data["certificates"]:
         if choice.name != "certificate":
             continue
-        cert = choice.chosen
-        if sid.name == "issuer_and_serial_number":
-            wanted = sid.chosen
-            if cert.serial_number == wanted["serial_number"].native and (
-                cert.issuer.dump() == wanted["issuer"].dump() or cert.issuer == wanted["issuer"]
-            ):
-                return x509.load_der_x509_certificate(cert.dump())
-        elif cert.key_identifier == sid.chosen.native:
-            return x509.load_der_x509_certificate(cert.dump())
+        facts = _certificate_facts(choice.chosen.dump())
+        if wanted_key in (("issuer_serial", facts.issuer_serial), ("key_id", facts.key_id)):
+            return facts.certificate
+        if wanted_key[0] == "issuer_serial" and _same_issuer_serial(choice.chosen, sid.chosen):
+            return facts.certificate
     raise TimestampError("timestamp token does not embed the TSA certificate that signed it")
 
 
-def _attribute(signed_attrs: cms.CMSAttributes, name: str) -> core.Asn1Value | None:
+@dataclass(frozen=True)
+class _CertificateFacts:
+    certificate: x509.Certificate
+    issuer_serial: tuple[bytes, int]
+    key_id: bytes | None
+    time_stamping: bool
+    subject: str
+
+
+@functools.lru_cache(maxsize=256)
+def _certificate_facts(der: bytes) -> _CertificateFacts:
+    """What token checks need of an embedded certificate; TSAs reuse theirs for years, so it is kept."""
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        key_id: bytes | None = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    except x509.ExtensionNotFound:
+        key_id = None
+    try:
+        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        time_stamping = ExtendedKeyUsageOID.TIME_STAMPING in usages
+    except x509.ExtensionNotFound:
+        time_stamping = False
+    return _CertificateFacts(cert, (cert.issuer.public_bytes(), cert.serial_number), key_id, time_stamping,
+                             cert.subject.rfc4514_string())
+
+
+def _same_issuer_serial(cert: asn1_x509.Certificate, wanted: cms.IssuerAndSerialNumber) -> bool:
+    """RFC 5280 name comparison, for issuers encoded differently in the token and the certificate."""
+    return cert.serial_number == wanted["serial_number"].native and cert.issuer == wanted["issuer"]
+
+
+def _attributes(signed_attrs: cms.CMSAttributes) -> dict[str, core.Asn1Value]:
+    """The first value of each signed attribute, by name (one pass: asn1crypto's accessors are slow)."""
+    out: dict[str, core.Asn1Value] = {}
     for attr in signed_attrs:
-        if attr["type"].native == name:
-            return attr["values"][0]
-    return None
+        out.setdefault(attr["type"].native, attr["values"][0])
+    return out
 
 
 def _verify_signed_data(signed_data: cms.SignedData) -> x509.Certificate:
@@ -263,20 +298,17 @@ def _verify_signed_data(signed_data: cms.SignedData) -> x509.Certificate:
     to_be_signed = b"\x31" + _der_length(len(raw_attrs)) + raw_attrs
     if not signed_attrs:
         raise TimestampError("timestamp token has no signed attributes (RFC 3161 requires them)")
-    message_digest = _attribute(signed_attrs, "message_digest")
+    attributes = _attributes(signed_attrs)
+    message_digest = attributes.get("message_digest")
     if message_digest is None or message_digest.native != digest(content, digest_name):
         raise TimestampError("timestamp token content does not match its signed message digest")
-    content_type = _attribute(signed_attrs, "content_type")
+    content_type = attributes.get("content_type")
     if content_type is None or content_type.native != "tst_info":
         raise TimestampError("timestamp token signed content type is not TSTInfo")
-    _check_signing_certificate(signed_attrs, signer)
+    _check_signing_certificate(attributes.get("signing_certificate_v2"), signer)
     _verify_cms_signature(signer, signer_info["signature_algorithm"], digest_name,
                           signer_info["signature"].native, to_be_signed)
-    try:
-        usages = signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        usages = None
-    if usages is None or ExtendedKeyUsageOID.TIME_STAMPING not in usages:
+    if not _certificate_facts(signer.public_bytes(Encoding.DER)).time_stamping:
         raise TimestampError("the TSA certificate lacks the timeStamping extended key usage")
     return signer
 
@@ -288,9 +320,8 @@ def _der_length(size: int) -> bytes:
     return bytes([0x80 | len(raw)]) + raw
 
 
-def _check_signing_certificate(signed_attrs: cms.CMSAttributes, signer: x509.Certificate) -> None:
+def _check_signing_certificate(value: core.Asn1Value | None, signer: x509.Certificate) -> None:
     """When the token binds its certificate (ESS signing-certificate-v2), it must be this one."""
-    value = _attribute(signed_attrs, "signing_certificate_v2")
     if value is None:
         return
     cert_der = signer.public_bytes(Encoding.DER)

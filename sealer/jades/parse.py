@@ -211,12 +211,15 @@ def _check_kid(kid: Any, leaf: x509.Certificate, found: SignatureFindings) -> No
         return
     try:
         raw = base64.b64decode(kid, validate=True)
-        parsed = certificates.IssuerSerial.load(raw)
-        parsed.native  # noqa: B018 - forces full parsing, so junk is told apart from IssuerSerial
     except (ValueError, TypeError):
         return
-    if raw != certificates.issuer_serial_der(leaf):
-        found.fail(FORMAT_FAILURE, "kid (issuer and serial) does not identify the certificate in x5c[0]")
+    if raw == certificates.issuer_serial_der(leaf):
+        return
+    try:
+        certificates.IssuerSerial.load(raw).native  # noqa: B018 - full parse: junk is an opaque kid
+    except (ValueError, TypeError):
+        return
+    found.fail(FORMAT_FAILURE, "kid (issuer and serial) does not identify the certificate in x5c[0]")
 
 
 def _parse_sigt(value: Any, found: SignatureFindings) -> dt.datetime | None:

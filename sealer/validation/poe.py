@@ -36,7 +36,8 @@ def proof_of_existence(found: SignatureFindings, anchors: TrustAnchors | None, *
             continue
         trusted: bool | None = None
         problem = None
-        if anchors is not None and stamp.covers is not False:
+        # Content time-stamps (adoTst) say when the data existed, not the seal: they prove nothing here.
+        if anchors is not None and stamp.covers is not False and stamp.kind in PROVING_KINDS:
             outcome = check_chain(
                 token.signer, anchors=anchors.tsa_anchors, intermediates=[*token.certificates, *intermediates],
                 moment=token.gen_time, crls=found.crls, ocsps=found.ocsps, fetch=fetch, retroactive=True,

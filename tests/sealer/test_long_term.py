@@ -174,7 +174,7 @@ def test_time_stamp_from_an_untrusted_tsa_proves_nothing(world) -> None:
     sealed = _seal(pki, tsa, "B-T")
     report = validate_seal(sealed, trust=[pki.root], at=PINNED + YEARS, fetch=False)
     assert report.proof_of_existence is None
-    assert [t.trusted for t in report.timestamps] == [False, False]
+    assert [(t.kind, t.trusted) for t in report.timestamps] == [("content", None), ("signature", False)]
     assert (report.verdict, report.sub_indication) == ("indeterminate", "OUT_OF_BOUNDS_NO_POE")
 
 
