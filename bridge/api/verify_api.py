@@ -1,4 +1,4 @@
-"""``POST /api/v1/verify``: the recognition report of a sealed credential, as JSON.
+"""``POST /api/v1/verify``: the verification report of a sealed credential, as JSON.
 
 Public like the verification page (verifying needs no secret). The file is the raw body (JAdES JSON
 or XAdES XML, any content type) or the ``file`` field of a multipart form. The answer is 200 with
@@ -15,7 +15,8 @@ from flask import Blueprint, Response, jsonify, request
 from pydantic import ConfigDict, Field, StringConstraints, with_config
 from typing_extensions import TypedDict
 
-from bridge.api.inputs import operation
+from bridge.api.inputs import Answer, operation
+from bridge.api.verify_schema import VerificationReport
 from bridge.problems import FieldProblem, Problem
 from bridge.web.receiving import TooLarge, allow_upload, raw_body, recognise_upload, uploaded_file
 
@@ -46,9 +47,10 @@ class VerifyQuery(TypedDict):
 
 
 @operation(bp, "POST", "/verify", auth="public", query=VerifyQuery, body=bytes,
-           body_media=("application/octet-stream", "multipart/form-data"), tags=("verification",))
+           body_media=("application/octet-stream", "multipart/form-data"), tags=("verification",),
+           responses=(Answer(200, "The verification report (200 whatever the verdict)", schema=VerificationReport),))
 def verify(query: dict[str, str]) -> Response:
-    """Verify a sealed credential (public): seal, trust and conformance report.
+    """Verify a sealed credential (public): the verification report, version 1.
 
     The file is the raw body (JAdES JSON or XAdES XML, any content type) or the multipart field ``file``.
     """
