@@ -123,18 +123,23 @@ def _field_errors(exc: ValidationFailed, heading: str) -> str:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the sealed XML. Default: standard output.")
 @key_source_options
-def seal_xml(xml_file: Path, output: Path | None, **key_opts: Any) -> None:
-    """Seal an XML credential (legacy EDC / ELM v2 format) with an enveloped XAdES-B signature.
+@click.option("--tsa", "tsa_url", metavar="URL", default=lambda: os.environ.get("EDC_TSA_URL") or None,
+              help="RFC 3161 time-stamping authority: seals at XAdES B-T instead of B-B. [env EDC_TSA_URL]")
+def seal_xml(xml_file: Path, output: Path | None, tsa_url: str | None, **key_opts: Any) -> None:
+    """Seal an XML credential (legacy EDC / ELM v2 format) with an enveloped XAdES signature (B-B, or B-T
+    with --tsa), placed inside vp:proof as EDC's legacy files carry it.
 
     The XML is not converted or validated against ELM v3: this is for institutions that still
-    exchange the legacy XML format. Key options are those of `edc-bridge seal`.
+    exchange the legacy XML format. A file that is already sealed is refused: seal the unsigned
+    document again. Key options are those of `edc-bridge seal`.
     """
+    from sealer.timestamps import TimestampError
     from sealer.xades import XadesError, seal_xades
 
     key, _ = open_from_options(key_opts)
     try:
-        out = seal_xades(xml_file.read_bytes(), key)
-    except (XadesError, KeySourceError) as exc:
+        out = seal_xades(xml_file.read_bytes(), key, tsa_url=tsa_url)
+    except (XadesError, KeySourceError, TimestampError) as exc:
         raise click.ClickException(f"sealing failed: {exc}") from None
     _write(out, output)
 

@@ -78,13 +78,20 @@ class XadesError(ValueError):
     """The document cannot be sealed as given. The message names the argument and the reason."""
 
 
-def seal_xades(xml: bytes, key: KeySource, *, signing_time: dt.datetime | None = None) -> bytes:
-    """Return ``xml`` with an enveloped XAdES-B-B ``ds:Signature`` appended to its root element.
+def seal_xades(
+    xml: bytes, key: KeySource, *, signing_time: dt.datetime | None = None, tsa_url: str | None = None
+) -> bytes:
+    """Return ``xml`` with an enveloped XAdES ``ds:Signature``: B-B, or B-T with ``tsa_url``.
 
+    The signature goes where EDC's legacy files carry it: inside ``vp:proof`` of a
+    ``vp:verifiablePresentation`` (created when missing), else at the end of the root element.
     RSA keys seal with RSA-SHA256, P-256 keys with ECDSA-SHA256. ``signing_time`` (timezone-aware,
-    default now) becomes the signed ``xades:SigningTime``. Comments outside the root element are not
-    kept (canonical XML ignores comments, so they were never part of what a seal vouches for).
-    Raises :class:`XadesError` for input that cannot be sealed, ``KeySourceError`` when the key fails.
+    default now) becomes the signed ``xades:SigningTime``. With ``tsa_url`` a ``SignatureTimeStamp``
+    over the canonical ``ds:SignatureValue`` is added as an unsigned property. Comments outside the
+    root element are not kept (canonical XML ignores comments, so they were never part of what a seal
+    vouches for). A document that already carries a signature is refused (seal the unsigned one).
+    Raises :class:`XadesError` for input that cannot be sealed, ``KeySourceError`` when the key fails,
+    ``TimestampError`` when the TSA fails.
     """
     try:
         root = parse(xml)
@@ -109,11 +116,41 @@ def seal_xades(xml: bytes, key: KeySource, *, signing_time: dt.datetime | None =
         c14n_algorithm=C14N_11,
         data_object_format=XAdESDataObjectFormat(Description="Sealed credential", MimeType="text/xml"),
     )
+    _signature_place(root)
     try:
         sealed = signer.sign(root, key=signing_adapter(key), cert=key.chain, always_add_key_value=False)
     except InvalidInput as exc:  # includes UnsupportedXml: a document signxml cannot sign faithfully
         raise XadesError(f"xml: {exc}") from None
+    if tsa_url:
+        _add_signature_timestamp(sealed, tsa_url)
     return etree.tostring(sealed, xml_declaration=True, encoding="UTF-8")
+
+
+VP_NS = "http://data.europa.eu/snb/vp"
+
+
+def _signature_place(root: etree._Element) -> None:
+    """Put signxml's placeholder where EDC's legacy presentations carry their seal: ``vp:proof``."""
+    if root.tag != f"{{{VP_NS}}}verifiablePresentation":
+        return
+    proof = root.find(f"{{{VP_NS}}}proof")
+    if proof is None:
+        proof = etree.SubElement(root, f"{{{VP_NS}}}proof")
+    etree.SubElement(proof, ds("Signature"), Id="placeholder")
+
+
+def _add_signature_timestamp(sealed: etree._Element, tsa_url: str) -> None:
+    """XAdES B-T: a SignatureTimeStamp over the C14N 1.1 form of ds:SignatureValue (unsigned property)."""
+    signature = next(sealed.iter(ds("Signature")))
+    value = signature.find(ds("SignatureValue"))
+    qualifying = signature.find(f"{ds('Object')}/{xades('QualifyingProperties')}")
+    assert value is not None and qualifying is not None
+    token = timestamps.request_timestamp(tsa_url, canonicalize(value, C14N_11))
+    unsigned = etree.SubElement(qualifying, xades("UnsignedProperties"))
+    properties = etree.SubElement(unsigned, xades("UnsignedSignatureProperties"))
+    stamp = etree.SubElement(properties, xades("SignatureTimeStamp"))
+    etree.SubElement(stamp, ds("CanonicalizationMethod"), Algorithm=C14N_11)
+    etree.SubElement(stamp, xades("EncapsulatedTimeStamp")).text = base64.b64encode(token.der).decode("ascii")
 
 
 def parse_xades(xml: bytes) -> SignatureFindings:

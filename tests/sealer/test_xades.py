@@ -402,3 +402,24 @@ def test_signature_timestamp_is_checked_against_the_signature_value(seals, loopb
     report = validate_seal(etree.tostring(stale))
     assert report.timestamps == [] and not report.ok
     assert report.errors == ["SignatureTimeStamp: timestamp imprint does not match the timestamped data"]
+
+
+LEGACY_LIKE = (b'<?xml version="1.0" encoding="UTF-8"?>'
+               b'<vp:verifiablePresentation xmlns:vp="http://data.europa.eu/snb/vp" xmlns="http://data.europa.eu/snb">'
+               b'<vp:verifiableCredential><title xml:lang="fr">Dipl\xc3\xb4me</title></vp:verifiableCredential>'
+               b'</vp:verifiablePresentation>')
+
+
+def test_b_t_seal_inside_vp_proof_like_edc_legacy_files(seals, loopback, tmp_path) -> None:
+    files, key = seals["RSA"]
+    sealed = seal_xades(LEGACY_LIKE, key, tsa_url=loopback.url)
+    root = etree.fromstring(sealed)
+    signature = root.find("{http://data.europa.eu/snb/vp}proof/ds:Signature", NS)
+    assert signature is not None and signature.get("Id") != "placeholder"
+    report = validate_seal(sealed, trust=[_ca(files)], fetch=False)
+    assert report.level == "B-T" and report.verdict == "valid", report.errors
+    assert [t.kind for t in report.timestamps] == ["signature"] and report.timestamps[0].covers_data
+    ok, output = xmlsec1_verify(sealed, tmp_path, trusted_pem=files.ca_certificate_path)
+    assert ok, output
+    with pytest.raises(XadesError, match="already carries a ds:Signature"):
+        seal_xades(sealed, key)
