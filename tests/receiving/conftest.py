@@ -2,6 +2,7 @@
 that can issue a credential end to end, and the reference credentials of EDC."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from collections.abc import Iterator
@@ -33,8 +34,15 @@ def example_template() -> dict[str, Any]:
     return json.loads((ROOT / "examples" / "course-template.json").read_text(encoding="utf-8"))
 
 
+# The LMS reports a completion from ten days before this run: intake refuses completions in the future,
+# so the example's fixed date would make these tests depend on the day they run.
+COMPLETED_AT = (dt.datetime.now(dt.UTC) - dt.timedelta(days=10)).strftime("%Y-%m-%dT10:00:00Z")
+
+
 def example_completion() -> dict[str, Any]:
-    return json.loads((ROOT / "examples" / "completion.json").read_text(encoding="utf-8"))
+    completion = json.loads((ROOT / "examples" / "completion.json").read_text(encoding="utf-8"))
+    completion["completed_at"] = COMPLETED_AT
+    return completion
 
 
 @dataclass

@@ -16,7 +16,7 @@ from bridge.verify import verify_credential as recognise
 from sealer.jades import dumps, seal_jades
 from sealer.keys import Pkcs12KeySource
 from sealer.xades.dsig import parse
-from tests.receiving.conftest import Sidecar, make_sidecar
+from tests.receiving.conftest import COMPLETED_AT, Sidecar, make_sidecar
 
 SECRET = "TOP-SECRET-MARKER-4711"
 
@@ -266,7 +266,7 @@ def test_odd_claim_lists_keep_details_with_their_achievement(sidecar: Sidecar, d
     assert report["credential"] is not None, report["errors"]
     achievements = report["credential"]["achievements"]
     assert len(achievements) == 1
-    assert achievements[0]["awarding_date"] == "2026-11-20T10:00:00Z"
+    assert achievements[0]["awarding_date"] == COMPLETED_AT
     assert achievements[0]["learning_opportunity"].endswith("/catalogue/moodle-main/42.jsonld")
 
 

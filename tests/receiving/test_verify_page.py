@@ -7,7 +7,7 @@ from typing import Any
 
 from lxml import html as lxml_html
 
-from tests.receiving.conftest import PUBLIC_URL, Sidecar, example_template, make_sidecar
+from tests.receiving.conftest import COMPLETED_AT, PUBLIC_URL, Sidecar, example_template, make_sidecar
 
 
 def page(response: Any) -> Any:
@@ -142,7 +142,7 @@ def test_our_credential_recognition_revocation_and_catalogue_link(tmp_path: Any,
     assert achievement["learning_opportunity"] == f"{PUBLIC_URL}/catalogue/moodle-main/42.jsonld"
     skills = {s["uri"]: s["label"] for o in achievement["learning_outcomes"] for s in o["esco_skills"]}
     assert "http://data.europa.eu/esco/skill/49de9958-2aa4-4eef-a89d-fe5d5bcd28c4" in skills
-    assert achievement["assessments"] and achievement["awarding_date"] == "2026-11-20T10:00:00Z"
+    assert achievement["assessments"] and achievement["awarding_date"] == COMPLETED_AT
 
     french = sidecar.client.post("/api/v1/verify?lang=fr", data=sealed, content_type="application/ld+json").json
     outcomes = french["credential"]["achievements"][0]["learning_outcomes"]

@@ -25,6 +25,13 @@ from sealer.xades.dsig import C14N_11, EdcXadesSigner, canonicalize
 from sealer.xades.key_adapter import signing_adapter
 
 SIGNED_AT = dt.datetime(2026, 11, 20, 10, 0, 0, tzinfo=dt.UTC)
+AT = SIGNED_AT + dt.timedelta(hours=1)  # every validation happens at this pinned time, never the clock's
+
+
+def check(data: bytes, **kwargs):
+    """Validate at the pinned time, offline."""
+    kwargs.setdefault("at", AT)
+    return validate_seal(data, fetch=False, **kwargs)
 # xml:lang on the root is inherited by every signed subtree under C14N; non-ASCII text and indentation
 # check that the canonical forms agree with xmlsec1's byte for byte.
 CREDENTIAL = """<?xml version="1.0" encoding="UTF-8"?>
@@ -64,7 +71,7 @@ def _ca(seal_files) -> x509.Certificate:
 def test_round_trip_reports_signer_time_and_exact_payload(seal) -> None:
     files, key = seal
     sealed = seal_xades(CREDENTIAL, key, signing_time=SIGNED_AT)
-    report = validate_seal(sealed, trust=[_ca(files)])
+    report = check(sealed, trust=[_ca(files)])
     assert report.errors == []
     assert report.signature_intact and report.chain_trusted is True and report.ok
     assert report.format == "XAdES" and report.level == "B-B"
@@ -77,9 +84,9 @@ def test_round_trip_reports_signer_time_and_exact_payload(seal) -> None:
 
 
 def test_trust_is_none_without_anchors_and_false_with_foreign_ones(sealed_rsa, tmp_path) -> None:
-    assert validate_seal(sealed_rsa).chain_trusted is None
+    assert check(sealed_rsa).chain_trusted is None
     other = create_dev_seal(tmp_path, key_type="EC")
-    report = validate_seal(sealed_rsa, trust=other.ca_certificate_path)  # a file path works too
+    report = check(sealed_rsa, trust=other.ca_certificate_path)  # a file path works too
     assert report.signature_intact and report.chain_trusted is False and not report.ok
     assert report.sub_indication == "NO_CERTIFICATE_CHAIN_FOUND"
     assert any("no chain" in e for e in report.errors)
@@ -119,7 +126,7 @@ def test_seal_structure_is_xades_baseline_b(seals, sealed_rsa) -> None:
 def test_xmlsec1_verifies_our_seal_and_its_chain(seal, tmp_path) -> None:
     files, key = seal
     sealed = seal_xades(CREDENTIAL, key, signing_time=SIGNED_AT)
-    ok, output = xmlsec1_verify(sealed, tmp_path, trusted_pem=files.ca_certificate_path)
+    ok, output = xmlsec1_verify(sealed, tmp_path, trusted_pem=files.ca_certificate_path, at=AT)
     assert ok, output
     assert "References (ok/all): 3/3" in output
 
@@ -157,11 +164,11 @@ TAMPERING = {
 @pytest.mark.parametrize("change", TAMPERING.values(), ids=TAMPERING.keys())
 def test_tampering_is_detected_by_us_and_by_xmlsec1(seals, sealed_rsa, tmp_path, change) -> None:
     tampered = edit(sealed_rsa, change)
-    report = validate_seal(tampered, trust=[_ca(seals["RSA"][0])])
+    report = check(tampered, trust=[_ca(seals["RSA"][0])])
     assert not report.signature_intact and not report.ok
     assert report.payload == b""  # nothing unsealed is ever handed out as the credential
     assert any("does not verify" in e for e in report.errors), report.errors
-    ok, output = xmlsec1_verify(tampered, tmp_path, trusted_pem=seals["RSA"][0].ca_certificate_path)
+    ok, output = xmlsec1_verify(tampered, tmp_path, trusted_pem=seals["RSA"][0].ca_certificate_path, at=AT)
     assert not ok, output
 
 
@@ -173,12 +180,12 @@ def test_swapped_keyinfo_certificate_is_detected(seals, sealed_rsa, tmp_path) ->
         node.text = base64.b64encode(intruder.public_bytes(Encoding.DER)).decode()
 
     tampered = edit(sealed_rsa, swap)
-    report = validate_seal(tampered)
+    report = check(tampered)
     assert not report.signature_intact
     assert "the SigningCertificateV2 digest does not match any KeyInfo certificate" in report.errors
     # The report says whose certificate the document presented, not whose it claims to be.
     assert report.certificate.serial_number == intruder.serial_number
-    ok, output = xmlsec1_verify(tampered, tmp_path, trusted_pem=seals["EC"][0].ca_certificate_path)
+    ok, output = xmlsec1_verify(tampered, tmp_path, trusted_pem=seals["EC"][0].ca_certificate_path, at=AT)
     assert not ok, output
 
 
@@ -196,10 +203,10 @@ def test_signature_over_one_element_cannot_vouch_for_the_document(seals, tmp_pat
     wrapped = etree.tostring(signed)
     # Plain XML-DSig is satisfied: the referenced element is intact ...
     ok, output = xmlsec1_verify(wrapped, tmp_path, trusted_pem=files.ca_certificate_path,
-                                id_elements=("urn:x:credential",))
+                                id_elements=("urn:x:credential",), at=AT)
     assert ok, output
     # ... but the seal does not cover the credential as a whole, so we refuse it.
-    report = validate_seal(wrapped)
+    report = check(wrapped)
     assert not report.signature_intact and report.payload == b""
     assert any("covers only part of the document" in e for e in report.errors), report.errors
 
@@ -208,7 +215,7 @@ def test_a_second_signature_is_refused(sealed_rsa) -> None:
     def duplicate(root) -> None:
         root.append(etree.fromstring(etree.tostring(root[-1])))
 
-    report = validate_seal(edit(sealed_rsa, duplicate))
+    report = check(edit(sealed_rsa, duplicate))
     assert not report.signature_intact
     assert report.errors == ["the document carries 2 ds:Signature elements; exactly one seal is expected"]
 
@@ -228,7 +235,7 @@ def test_doctype_and_entities_are_refused(seals, sealed_rsa, document) -> None:
         seal_xades(document, seals["RSA"][1])
     # The same with a genuinely sealed document that someone prefixed with a DTD.
     body = sealed_rsa.split(b"?>", 1)[1]
-    report = validate_seal(document.split(b"<credential>")[0] + body)
+    report = check(document.split(b"<credential>")[0] + body)
     assert not report.signature_intact
     assert report.errors == ["DOCTYPE declarations are not allowed (entity expansion and XXE protection)"]
     assert "root:" not in repr(report.to_dict())  # nothing of /etc/passwd was read
@@ -252,7 +259,7 @@ def test_bad_seal_input_names_the_argument(seals, sealed_rsa) -> None:
 
 def test_processing_instruction_beside_the_root_is_reported(sealed_rsa) -> None:
     body = sealed_rsa.split(b"?>", 1)[1]
-    report = validate_seal(b'<?xml-stylesheet href="show.xsl"?>' + body)
+    report = check(b'<?xml-stylesheet href="show.xsl"?>' + body)
     assert not report.signature_intact
     assert report.errors[0].startswith("processing instructions outside the root element are not supported")
 
@@ -263,7 +270,7 @@ def test_removing_any_part_of_the_signature_invalidates_it_without_raising(seale
         root = etree.fromstring(sealed_rsa)
         node = list(root[-1].iter())[index]
         node.getparent().remove(node)
-        report = validate_seal(etree.tostring(root))
+        report = check(etree.tostring(root))
         assert not report.signature_intact and report.errors, etree.QName(node).localname
         assert report.payload == b""
 
@@ -285,9 +292,9 @@ def test_unknown_or_weak_algorithms_are_reported(sealed_rsa) -> None:
             root.find(".//ds:SignatureMethod", NS).set("Algorithm", uri)
         return change
 
-    sha1 = validate_seal(edit(sealed_rsa, method("http://www.w3.org/2000/09/xmldsig#rsa-sha1")))
+    sha1 = check(edit(sealed_rsa, method("http://www.w3.org/2000/09/xmldsig#rsa-sha1")))
     assert not sha1.signature_intact and "RSA_SHA1 forbidden" in sha1.errors[0]
-    unknown = validate_seal(edit(sealed_rsa, method("urn:example:homemade")))
+    unknown = check(edit(sealed_rsa, method("urn:example:homemade")))
     assert not unknown.signature_intact
     assert unknown.errors == ["the seal does not verify: Unrecognized SignatureMethod: urn:example:homemade"]
 
@@ -307,7 +314,7 @@ def test_unknown_transforms_are_refused_not_skipped(seals) -> None:
     transforms = root.find(".//ds:Reference/ds:Transforms", NS)
     transforms.insert(0, etree.Element(f"{{{DS}}}Transform",
                                        Algorithm="http://www.w3.org/TR/1999/REC-xslt-19991116"))
-    report = validate_seal(_resign(root, key))
+    report = check(_resign(root, key))
     assert not report.signature_intact
     assert report.errors == [
         "the seal does not verify: transform http://www.w3.org/TR/1999/REC-xslt-19991116 is not supported"]
@@ -323,7 +330,7 @@ def test_issuer_serial_v2_must_name_the_sealing_certificate(seals) -> None:
     reference = root.find(".//ds:Reference[@Type]", NS)
     digest = hashlib.sha256(canonicalize(props, C14N_11)).digest()
     reference.find("ds:DigestValue", NS).text = base64.b64encode(digest).decode()
-    report = validate_seal(_resign(root, key))
+    report = check(_resign(root, key))
     assert not report.signature_intact and not report.ok
     assert report.errors == ["IssuerSerialV2 names a different certificate than the sealing certificate"]
 
@@ -342,7 +349,7 @@ def test_xpath_filter2_subtracts_signatures_only(seals, kind, xpath, error) -> N
     f2 = etree.SubElement(transforms[0], "{http://www.w3.org/2002/06/xmldsig-filter2}XPath",
                           nsmap={"elm": "http://data.europa.eu/snb/model/elm/"}, Filter=kind)
     f2.text = xpath
-    report = validate_seal(_resign(root, key))
+    report = check(_resign(root, key))
     if error is None:
         assert report.signature_intact and report.errors == [], report.errors
         assert report.payload == etree.tostring(etree.fromstring(CREDENTIAL), method="c14n")
@@ -367,11 +374,14 @@ def test_seal_with_keys_generated_on_a_pkcs11_token(softhsm, tmp_path) -> None:
         token_key = softhsm.keys[name]
         source = Pkcs11KeySource(softhsm.module, token_key.token_label, token_key.key_label,
                                  pin=softhsm.user_pin)
-        sealed = seal_xades(CREDENTIAL, source)  # the token's test certificates start yesterday
-        report = validate_seal(sealed, trust=[softhsm.ca_certificate])
+        # The token's test certificates are made around the clock of this run: sealed and checked at it.
+        now = dt.datetime.now(dt.UTC)
+        sealed = seal_xades(CREDENTIAL, source, signing_time=now)
+        report = check(sealed, trust=[softhsm.ca_certificate], at=now + dt.timedelta(minutes=1))
         assert report.ok and report.chain_trusted, report.errors
         assert report.certificate.serial_number == token_key.certificate.serial_number
-        ok, output = xmlsec1_verify(sealed, tmp_path, trusted_pem=softhsm.ca_certificate_path)
+        ok, output = xmlsec1_verify(sealed, tmp_path, trusted_pem=softhsm.ca_certificate_path,
+                                    at=now + dt.timedelta(minutes=1))
         assert ok, output
 
 
@@ -388,18 +398,19 @@ def _add_signature_timestamp(root, token: bytes) -> None:
 
 def test_signature_timestamp_is_checked_against_the_signature_value(seals, loopback) -> None:
     key = seals["EC"][1]
-    root = etree.fromstring(seal_xades(CREDENTIAL, key))  # now: the TSA's time must not precede it
+    root = etree.fromstring(seal_xades(CREDENTIAL, key, signing_time=SIGNED_AT))
+    loopback.gen_time = SIGNED_AT + dt.timedelta(minutes=1)  # the TSA's time follows the signing time
     value = canonicalize(root.find(".//ds:SignatureValue", NS), C14N_11)
     token = timestamps.request_timestamp(loopback.url, value)
     _add_signature_timestamp(root, token.der)
-    report = validate_seal(etree.tostring(root), trust=[_ca(seals["EC"][0])])
+    report = check(etree.tostring(root), trust=[_ca(seals["EC"][0])])
     assert report.ok, report.errors
     assert report.level == "B-T"
     assert report.timestamps[0].time == token.gen_time and "Loopback Test TSA" in report.timestamps[0].tsa
 
-    stale = etree.fromstring(seal_xades(CREDENTIAL, key))
+    stale = etree.fromstring(seal_xades(CREDENTIAL, key, signing_time=SIGNED_AT))
     _add_signature_timestamp(stale, token.der)  # a genuine token, but over another signature value
-    report = validate_seal(etree.tostring(stale))
+    report = check(etree.tostring(stale))
     assert report.timestamps == [] and not report.ok
     assert report.errors == ["SignatureTimeStamp: timestamp imprint does not match the timestamped data"]
 
@@ -412,14 +423,15 @@ LEGACY_LIKE = (b'<?xml version="1.0" encoding="UTF-8"?>'
 
 def test_b_t_seal_inside_vp_proof_like_edc_legacy_files(seals, loopback, tmp_path) -> None:
     files, key = seals["RSA"]
-    sealed = seal_xades(LEGACY_LIKE, key, tsa_url=loopback.url)
+    loopback.gen_time = SIGNED_AT + dt.timedelta(seconds=2)
+    sealed = seal_xades(LEGACY_LIKE, key, tsa_url=loopback.url, signing_time=SIGNED_AT)
     root = etree.fromstring(sealed)
     signature = root.find("{http://data.europa.eu/snb/vp}proof/ds:Signature", NS)
     assert signature is not None and signature.get("Id") != "placeholder"
-    report = validate_seal(sealed, trust=[_ca(files)], fetch=False)
+    report = check(sealed, trust=[_ca(files)])
     assert report.level == "B-T" and report.verdict == "valid", report.errors
     assert [t.kind for t in report.timestamps] == ["signature"] and report.timestamps[0].covers_data
-    ok, output = xmlsec1_verify(sealed, tmp_path, trusted_pem=files.ca_certificate_path)
+    ok, output = xmlsec1_verify(sealed, tmp_path, trusted_pem=files.ca_certificate_path, at=AT)
     assert ok, output
     with pytest.raises(XadesError, match="already carries a ds:Signature"):
         seal_xades(sealed, key)

@@ -68,15 +68,16 @@ def test_legacy_chain_against_anf_root_needs_proof_of_existence(sample, embedded
     """Trusting ANF's root, the chain is built from the seal's CertificateValues; its CA expired in 2024, so
     only a trusted time-stamp could carry the seal past that — offline, the TSA's own revocation status
     is unknown, so the result is indeterminate, never valid."""
-    trusted = validate_seal(sample, trust=[embedded["ANF Global Root CA"]], fetch=False)
+    at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)  # pinned: after the CA expired (2024), before the root does
+    trusted = validate_seal(sample, trust=[embedded["ANF Global Root CA"]], fetch=False, at=at)
     assert trusted.chain_trusted is True and trusted.signature_intact
     assert trusted.verdict == "indeterminate" and trusted.sub_indication == "OUT_OF_BOUNDS_NO_POE"
     assert trusted.proof_of_existence is None
     both = validate_seal(sample, trust=[embedded["ANF Global Root CA"], embedded["ZETES TSP ROOT CA 001"]],
-                         fetch=False)
+                         fetch=False, at=at)
     assert both.sub_indication == "OUT_OF_BOUNDS_NO_POE"
     assert any("time-stamping authority is not trusted" in w and "revocation" in w for w in both.warnings)
-    foreign = validate_seal(sample, trust=[embedded["ZETES TSP ROOT CA 001"]], fetch=False)
+    foreign = validate_seal(sample, trust=[embedded["ZETES TSP ROOT CA 001"]], fetch=False, at=at)
     assert foreign.chain_trusted is False and foreign.signature_intact and not foreign.ok
     assert foreign.sub_indication == "NO_CERTIFICATE_CHAIN_FOUND"
     assert foreign.errors == ["certificate chain: no chain from the certificate to any trust anchor"]

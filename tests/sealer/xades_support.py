@@ -1,6 +1,7 @@
 """Helpers for the XAdES tests: running Debian's xmlsec1 as an independent verifier, editing sealed XML."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -28,18 +29,21 @@ def require_xmlsec1() -> str:
 
 
 def xmlsec1_verify(
-    document: bytes, tmp_path: Path, *, trusted_pem: Path | None = None, id_elements: tuple[str, ...] = ()
+    document: bytes, tmp_path: Path, *, trusted_pem: Path | None = None, id_elements: tuple[str, ...] = (),
+    at: dt.datetime | None = None,
 ) -> tuple[bool, str]:
     """Run ``xmlsec1 --verify``: with ``trusted_pem`` the chain is checked too, else ``--insecure``.
 
     ``id_elements``: further ``namespace:name`` elements whose ``Id`` attribute references point to.
+    ``at``: the time certificates are checked at (tests pin it; never the clock).
     """
     binary = require_xmlsec1()
     path = tmp_path / f"doc-{abs(hash(document))}.xml"
     path.write_bytes(document)
     trust = ["--trusted-pem", str(trusted_pem)] if trusted_pem else ["--insecure"]
     ids = [arg for element in id_elements for arg in ("--id-attr:Id", element)]
-    done = subprocess.run([binary, "--verify", *trust, *ID_ATTRS, *ids, str(path)],
+    when = ["--verification-gmt-time", at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")] if at else []
+    done = subprocess.run([binary, "--verify", *trust, *ID_ATTRS, *ids, *when, str(path)],
                           capture_output=True, text=True, timeout=60, check=False)
     return done.returncode == 0, done.stdout + done.stderr
 
