@@ -29,3 +29,7 @@ COMMANDS.append(keys)
 from bridge.commands.users import users  # noqa: E402
 
 COMMANDS.append(users)
+
+from bridge.commands.trust import trust  # noqa: E402
+
+COMMANDS.append(trust)

@@ -1,14 +1,15 @@
 """Trust anchors: what a seal's certificate and a time-stamp's TSA must chain to.
 
 The operator chooses them: a file or folder of CA certificates (PEM or DER, one or many per file), e.g.
-the development CA or the CAs of a qualified trust service provider. Without anchors nothing is ever
-called valid.
+the development CA, or the EU trusted lists checked and cached by ``edc-bridge trust update``
+(:mod:`sealer.validation.trusted_lists`). Without anchors nothing is ever called valid.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 
@@ -50,12 +51,15 @@ class TrustAnchors:
     """What seals and time-stamps must chain to.
 
     ``seal_anchors``: CA certificates for sealing certificates; ``tsa_anchors``: for time-stamping
-    authorities (the same certificates when the operator gives a folder).
+    authorities (the same certificates when the operator gives a folder; the QTST services when they
+    come from EU trusted lists). ``registry`` (a pyHanko ``TSPRegistry``) is present when the anchors
+    come from trusted lists: it answers whether a seal is qualified.
     """
 
     seal_anchors: tuple[x509.Certificate, ...]
     tsa_anchors: tuple[x509.Certificate, ...]
     source: str
+    registry: Any = None
 
     @classmethod
     def from_certificates(cls, certs: Sequence[x509.Certificate], source: str = "certificates") -> TrustAnchors:
@@ -63,16 +67,21 @@ class TrustAnchors:
 
 
 def load(location: str | Path | Sequence[x509.Certificate] | TrustAnchors) -> TrustAnchors:
-    """Anchors from certificates, or a certificate file or folder."""
+    """Anchors from certificates, a certificate file or folder, or a folder of EU trusted lists written
+    by ``edc-bridge trust update``."""
     if isinstance(location, TrustAnchors):
         return location
     if not isinstance(location, str | Path):
         return TrustAnchors.from_certificates(list(location))
     path = Path(location)
+    from sealer.validation import trusted_lists  # here: pyHanko's list parser loads only when used
+
+    if trusted_lists.is_cache(path):
+        return trusted_lists.anchors_from_cache(path)
     if path.is_file() and path.suffix.lower() == ".xml":
         raise TrustStoreError(
-            f"{path} is a trusted list file, whose signature is not checked here: give the CA certificates "
-            "to trust instead (PEM or DER files)"
+            f"{path} is a trusted list file, whose signature is not checked here: run 'edc-bridge trust "
+            "update' (it checks the EU lists' signatures) and give the folder it writes"
         )
     return TrustAnchors.from_certificates(load_trust_anchors(path), str(path))
 

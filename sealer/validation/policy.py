@@ -95,6 +95,7 @@ def _chain_verdict(
     result.chain_trusted = outcome.status not in (chains.NO_CHAIN,)
     result.revocation = _revocation(outcome, found)
     if outcome.ok:
+        result.qualification = _qualification(anchors, outcome, poe or found.claimed_time or moment)
         return _verdict(result, VALID, None)
     if outcome.status == chains.NO_CHAIN:
         result.chain_trusted = False
@@ -127,6 +128,15 @@ def _revocation(outcome: chains.ChainOutcome, found: SignatureFindings) -> dict[
         return {"status": "not_declared"}  # the certificates name no OCSP responder nor CRL
     source = "embedded" if (found.ocsps or found.crls) else "fetched"
     return {"status": "good", "source": source}
+
+
+def _qualification(anchors: TrustAnchors, outcome: chains.ChainOutcome, when: dt.datetime) -> dict[str, object] | None:
+    """With EU trusted lists: is this a qualified electronic seal, under a service granted at ``when``?"""
+    if anchors.registry is None or outcome.validation_path is None:
+        return None
+    from sealer.validation.trusted_lists import qualification
+
+    return qualification(anchors.registry, outcome.validation_path, when)
 
 
 def _verdict(result: SealValidation, verdict: str, sub: str | None) -> SealValidation:

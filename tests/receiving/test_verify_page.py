@@ -124,7 +124,10 @@ def test_api_report_for_edc_sample(sidecar: Sidecar, edc_signed: bytes) -> None:
     assert achievement["title"] == "EDC Updates Webinar" and achievement["volume_of_learning"] == "P2M"
     form = sidecar.client.post("/api/v1/verify", data={"file": (__import__("io").BytesIO(edc_signed), "c.jsonld")},
                                content_type="multipart/form-data")
-    assert form.status_code == 200 and form.json == response.json | {"credential": form.json["credential"]}
+    assert form.status_code == 200
+    same = [{**r, "seal": {k: v for k, v in r["seal"].items() if k != "validation_time"}}
+            for r in (form.json, response.json | {"credential": form.json["credential"]})]
+    assert same[0] == same[1]  # one report, however the file is sent (the language aside)
 
 
 def test_our_credential_recognition_revocation_and_catalogue_link(tmp_path: Any, dev_seal: Any) -> None:
@@ -203,7 +206,7 @@ def test_an_unchecked_trusted_list_file_is_not_used_as_anchors(tmp_path: Any, de
     _cred_id, sealed = car.issue()
     report = car.client.post("/api/v1/verify", data=sealed, content_type="application/ld+json").json
     assert report["ok"] is False and report["verdict"] == "indeterminate"
-    assert any("signature is not checked" in e for e in report["errors"]), report["errors"]
+    assert any("trust update" in e for e in report["errors"]), report["errors"]
 
 
 def test_api_reports_in_any_language_the_credential_carries(sidecar: Sidecar) -> None:
