@@ -87,7 +87,7 @@ def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
         try:
             if requests.get(base + "/healthz", timeout=2).status_code < 500:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow on a busy machine
             pass
         time.sleep(0.3)
     sys.exit("the sidecar did not answer within 60 s")

@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -26,7 +27,10 @@ from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBack
 FETCH_TIMEOUT = 10.0
 _LOG = logging.getLogger(__name__)
 _LOCK = threading.Lock()
-_FETCHERS: Fetchers | None = None
+# Fetched OCSP/CRL answers are kept this long: long enough to serve a burst of verifications of one
+# issuer's credentials, short enough that a revocation is seen within minutes.
+FETCH_CACHE_SECONDS = 300.0
+_FETCHERS: tuple[float, Fetchers] | None = None
 
 
 class ValidationDataError(Exception):
@@ -34,12 +38,14 @@ class ValidationDataError(Exception):
 
 
 def shared_fetchers() -> Fetchers:
-    """The process's fetchers (requests-based, so they work from any thread and any event loop)."""
+    """The process's fetchers (requests-based, so they work from any thread and any event loop), renewed
+    every ``FETCH_CACHE_SECONDS`` so that cached answers do not outlive their usefulness."""
     global _FETCHERS
     with _LOCK:
-        if _FETCHERS is None:
-            _FETCHERS = RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT).get_fetchers()
-        return _FETCHERS
+        now = time.monotonic()
+        if _FETCHERS is None or now - _FETCHERS[0] > FETCH_CACHE_SECONDS:
+            _FETCHERS = (now, RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT).get_fetchers())
+        return _FETCHERS[1]
 
 
 def reset_fetchers() -> None:

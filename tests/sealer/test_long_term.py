@@ -197,3 +197,20 @@ def test_der_of_embedded_values_is_what_the_seal_carries(world) -> None:
     certs = [base64.b64decode(item["x509Cert"]["val"]) for item in entries[1]["xVals"]]
     assert any(c == pki.root.public_bytes(__import__("cryptography").hazmat.primitives.serialization.Encoding.DER)
                for c in certs)
+
+
+def test_fetched_answers_are_kept_only_for_a_while(world, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A verifier that keeps running sees a revocation once its cached OCSP answer is too old."""
+    import sealer.ltv as ltv
+
+    pki, responder, _tsa = world
+    sealed = dumps(seal_jades(PAYLOAD, pki.seal, signing_time=PINNED))
+    assert validate_seal(sealed, trust=[pki.root], at=PINNED + HOUR).verdict == "valid"
+    serial = pki.seal.certificate.serial_number
+    responder.status[serial], responder.revoked_at[serial] = "revoked", PINNED + dt.timedelta(minutes=30)
+    asked = responder.asked
+    assert validate_seal(sealed, trust=[pki.root], at=PINNED + HOUR).verdict == "valid"  # cached answer
+    assert responder.asked == asked
+    monkeypatch.setattr(ltv, "FETCH_CACHE_SECONDS", 0.0)
+    again = validate_seal(sealed, trust=[pki.root], at=PINNED + HOUR)
+    assert responder.asked > asked and again.sub_indication == "REVOKED_NO_POE", again.errors
