@@ -9,7 +9,8 @@ process environment.
 |---|---|---|
 | `EDC_DATA_DIR` | `./var` | Folder for the SQLite file, the dev seal and the local mail outbox. |
 | `EDC_DATABASE_URL` / `DATABASE_URL` | `sqlite:///$EDC_DATA_DIR/edc-bridge.sqlite3` | SQLAlchemy URL; `postgresql://…` in production (psycopg 3 driver is selected automatically). |
-| `EDC_BROKER_URL` | unset | Celery broker (e.g. `redis://127.0.0.1:6379/0`). Unset: tasks run in-process after the intake commit. |
+| `EDC_DATABASE_PASSWORD` / `_FILE` | unset | Database password, put into the URL (so the URL itself holds no secret). |
+| `EDC_BROKER_URL` / `_FILE` | unset | Celery broker (e.g. `redis://127.0.0.1:6379/0`). Unset: tasks run in-process after the intake commit. |
 | `EDC_CELERY_QUEUE` | `edc-bridge` | Celery queue name (lets several sidecars share one broker). |
 | `EDC_ADMIN_TOKEN` / `EDC_ADMIN_TOKEN_FILE` | unset | Bearer token for template and credential management. Unset: admin API disabled. |
 | `EDC_SEAL_PKCS12` | unset | Path of a PKCS#12 file holding the eSeal key and certificate chain. |
@@ -32,6 +33,7 @@ process environment.
 | `EDC_SIGNATURE_WINDOW` | `300` | Accepted clock skew (seconds) of `X-EDC-Timestamp`. |
 | `EDC_SWEEP_GRACE` | `300` | Seconds after which the outbox sweep re-enqueues work still pending. |
 | `EDC_SWEEP_INTERVAL` | `60` | Seconds between sweeps (Celery beat, or the in-process sweeper of `edc-bridge serve`). |
+| `EDC_DELIVERY_LEASE` | `600` | Seconds a delivery claimed by a worker stays claimed; the sweep hands it out again after that (a killed worker's). |
 | `EDC_OUTBOX_DIR` | `$EDC_DATA_DIR/outbox` | Where email is written as `.eml` files when no SMTP host is set. |
 | `EDC_SMTP_*` | see `bridge.delivery` | SMTP host, port, security, user and password of the email channel. |
 """  # noqa: E501 - the configuration table is meant to be copied to the README as is
@@ -104,13 +106,27 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def with_password(url: str, password: str) -> str:
+    """Put ``password`` into a database URL, so containers can keep the URL plain and the password in a file."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError("EDC_DATABASE_URL is not a database URL") from None
+    if parsed.get_backend_name() == "sqlite":
+        raise ConfigError("EDC_DATABASE_PASSWORD applies to a database server, not to SQLite")
+    return parsed.set(password=password).render_as_string(hide_password=False)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved configuration; build with :meth:`from_env` (tests pass their own mapping)."""
 
     data_dir: Path
-    database_url: str
-    broker_url: str | None = None
+    database_url: str = field(repr=False)  # may carry a password
+    broker_url: str | None = field(default=None, repr=False)
     celery_queue: str = "edc-bridge"
     admin_token: str | None = field(default=None, repr=False)
     seal_pkcs12: str | None = None
@@ -130,6 +146,7 @@ class Settings:
     signature_window: int = 300
     sweep_grace: int = 300
     sweep_interval: int = 60
+    delivery_lease: int = 600
     outbox_dir: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -141,6 +158,9 @@ class Settings:
         db_url = env.get("EDC_DATABASE_URL") or env.get("DATABASE_URL")
         if not db_url:
             db_url = f"sqlite:///{data_dir / 'edc-bridge.sqlite3'}"
+        db_password = _secret(env, "EDC_DATABASE_PASSWORD")
+        if db_password is not None:
+            db_url = with_password(db_url, db_password)
         has_real_key = bool(env.get("EDC_SEAL_PKCS12") or env.get("EDC_SEAL_PKCS11_MODULE"))
         dev_raw = env.get("EDC_DEV_SEAL")
         dev_seal = (dev_raw.strip().lower() in ("1", "true", "yes")) if dev_raw else not has_real_key
@@ -148,7 +168,7 @@ class Settings:
         return cls(
             data_dir=data_dir,
             database_url=normalise_database_url(db_url),
-            broker_url=env.get("EDC_BROKER_URL") or None,
+            broker_url=_secret(env, "EDC_BROKER_URL") or None,
             celery_queue=env.get("EDC_CELERY_QUEUE") or "edc-bridge",
             admin_token=_secret(env, "EDC_ADMIN_TOKEN"),
             seal_pkcs12=env.get("EDC_SEAL_PKCS12") or None,
@@ -168,6 +188,7 @@ class Settings:
             signature_window=_int(env, "EDC_SIGNATURE_WINDOW", 300),
             sweep_grace=_int(env, "EDC_SWEEP_GRACE", 300),
             sweep_interval=_int(env, "EDC_SWEEP_INTERVAL", 60),
+            delivery_lease=_int(env, "EDC_DELIVERY_LEASE", 600),
             outbox_dir=Path(outbox).resolve() if outbox else data_dir / "outbox",
             env=env,
         )

@@ -1,6 +1,7 @@
 """``edc-bridge serve``, ``db upgrade``, ``sources add|list`` and ``sweep``: running the sidecar."""
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,8 @@ def start_embedded_sweeper(app: Any, stop: threading.Event) -> threading.Thread:
         while not stop.wait(rt.settings.sweep_interval):
             try:
                 sweep(rt.sessions, rt.dispatcher, grace=rt.settings.sweep_grace,
-                      signature_window=rt.settings.signature_window, retries_due_now=True)
+                      signature_window=rt.settings.signature_window, retries_due_now=True,
+                      lease=dt.timedelta(seconds=rt.settings.delivery_lease))
             except Exception as exc:  # keep sweeping; the next round retries
                 click.echo(f"sweep failed: {type(exc).__name__}", err=True)
 
@@ -167,7 +169,7 @@ def sweep_command() -> None:
     app = create_app(settings, migrate=False)
     rt = app.extensions["edc"]
     report = sweep(rt.sessions, rt.dispatcher, grace=settings.sweep_grace,
-                   signature_window=settings.signature_window,
+                   signature_window=settings.signature_window, lease=dt.timedelta(seconds=settings.delivery_lease),
                    retries_due_now=isinstance(rt.dispatcher, InProcessDispatcher))
     if isinstance(rt.dispatcher, InProcessDispatcher):
         rt.dispatcher.drain()

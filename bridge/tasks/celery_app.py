@@ -8,6 +8,7 @@ task bodies are idempotent, so that repeat is harmless. Beat runs the outbox swe
 """
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 from celery import Celery
@@ -92,4 +93,5 @@ def sweep_task() -> None:
     """Re-enqueue work the database says is still pending (the outbox)."""
     ctx = context()
     sweep(ctx.sessions, ctx.dispatcher, grace=_settings.sweep_grace,
-          signature_window=_settings.signature_window, retries_due_now=False)
+          signature_window=_settings.signature_window, retries_due_now=False,
+          lease=dt.timedelta(seconds=_settings.delivery_lease))

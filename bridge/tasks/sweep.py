@@ -33,8 +33,12 @@ class SweepReport:
 
 
 def sweep(sessions: sessionmaker[Session], dispatcher: Dispatcher, *, grace: int, signature_window: int,
-          retries_due_now: bool, now: dt.datetime | None = None) -> SweepReport:
-    """Re-enqueue stale work; ``retries_due_now`` for dispatchers that do not honour an ETA themselves."""
+          retries_due_now: bool, now: dt.datetime | None = None,
+          lease: dt.timedelta = DELIVERY_LEASE) -> SweepReport:
+    """Re-enqueue stale work; ``retries_due_now`` for dispatchers that do not honour an ETA themselves.
+
+    Deliveries claimed longer than ``lease`` ago are released: their worker died mid-chunk.
+    """
     now = now or utcnow()
     stale = now - dt.timedelta(seconds=grace)
     with sessions() as session:
@@ -45,7 +49,7 @@ def sweep(sessions: sessionmaker[Session], dispatcher: Dispatcher, *, grace: int
             # Touch the rows so the next sweep waits a full grace period for this attempt.
             session.execute(update(Credential).where(Credential.id.in_(cred_ids)).values(updated_at=now))
         unstuck = session.execute(update(Delivery).where(
-            Delivery.status == "sending", Delivery.updated_at < now - DELIVERY_LEASE,
+            Delivery.status == "sending", Delivery.updated_at < now - lease,
         ).values(status="pending", updated_at=stale - dt.timedelta(seconds=1))).rowcount or 0
         retry_due = Delivery.next_attempt_at <= (now if retries_due_now else stale)
         delivery_ids = list(session.scalars(select(Delivery.id).where(

@@ -38,3 +38,22 @@ def test_production_settings_and_secret_files(tmp_path: Path) -> None:
 def test_bad_values_name_the_variable(env: dict[str, str], variable: str) -> None:
     with pytest.raises(ConfigError, match=variable):
         Settings.from_env(env)
+
+
+def test_container_secrets_from_files(tmp_path: Path) -> None:
+    """Compose and Kubernetes mount secrets as files: the database password and the broker URL too."""
+    (tmp_path / "db").write_text("p@ss:w/rd\n")
+    (tmp_path / "broker").write_text("redis://:brokerpw@redis:6379/0\n")
+    s = Settings.from_env({"EDC_DATABASE_URL": "postgresql://edc@postgres:5432/edc",
+                           "EDC_DATABASE_PASSWORD_FILE": str(tmp_path / "db"),
+                           "EDC_BROKER_URL_FILE": str(tmp_path / "broker"), "EDC_DELIVERY_LEASE": "45"})
+    assert s.database_url == "postgresql+psycopg://edc:p%40ss%3Aw%2Frd@postgres:5432/edc"
+    assert s.broker_url == "redis://:brokerpw@redis:6379/0"
+    assert s.delivery_lease == 45
+    assert "p%40ss" not in repr(s) and "brokerpw" not in repr(s)
+
+
+def test_database_password_needs_a_server_url(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="EDC_DATABASE_PASSWORD") as err:
+        Settings.from_env({"EDC_DATA_DIR": str(tmp_path), "EDC_DATABASE_PASSWORD": "never-shown"})
+    assert "never-shown" not in str(err.value)

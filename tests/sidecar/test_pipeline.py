@@ -235,3 +235,19 @@ def test_credential_status_follows_its_deliveries(current: str, deliveries: list
     from bridge.tasks.pipeline import settled_status
 
     assert settled_status(current, deliveries) == expected
+
+
+def test_delivery_lease_is_the_operators_choice(car: Sidecar) -> None:
+    """EDC_DELIVERY_LEASE: a claim younger than the lease is left alone, an older one is released."""
+    status = _issue(car)
+    rt = car.rt
+    claimed_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=60)
+    with rt.sessions() as session:  # a worker claimed the e-mail a minute ago, then died
+        session.execute(update(Delivery).where(Delivery.credential_id == status["id"], Delivery.channel == "email")
+                        .values(status="sending", updated_at=claimed_at))
+        session.commit()
+    kept = sweep(rt.sessions, rt.dispatcher, grace=300, signature_window=300, retries_due_now=True)
+    assert kept.unstuck == 0  # the default lease (10 minutes) has not run out
+    short = sweep(rt.sessions, rt.dispatcher, grace=300, signature_window=300, retries_due_now=True,
+                  lease=dt.timedelta(seconds=30))
+    assert short.unstuck == 1
