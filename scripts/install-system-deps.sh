@@ -2,6 +2,9 @@
 # Install the Debian packages the project needs, only when they are missing: those the test suite drives
 # for real (SoftHSM2, xmlsec1, php-cli, Chromium), and those the learner's documents need (WeasyPrint's
 # Pango/HarfBuzz/fontconfig, the DejaVu fonts the certificate is set in, poppler's pdftoppm).
+# docker.io (the engine), docker-compose and debootstrap build and run docker/ in tests/docker/;
+# their services are never started here: the tests run a dockerd of their own
+# (--iptables=false --ip-forward=false --bridge=none) and stop it by its PID.
 set -euo pipefail
 need=()
 command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
@@ -16,9 +19,20 @@ command -v fc-match >/dev/null 2>&1 || need+=(fontconfig)
 for package in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || need+=("$package")
 done
+[ -x /usr/sbin/dockerd ] || need+=(docker.io)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  # Packages must not start services (docker.io's would set up a bridge and firewall rules):
+  # policy-rc.d answers "not allowed" for the duration of the install when none is in place.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 0755 "$policy"
+    trap '$SUDO rm -f "$policy"' EXIT
+  fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
