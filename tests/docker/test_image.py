@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from sealer.devseal import create_dev_seal
+from sealer.keys.devseal import create_dev_seal
 from tests.docker.engine import HOST_CA_BUNDLE, ROOT, Engine, Image, inspect
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docker")]

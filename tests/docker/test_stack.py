@@ -35,7 +35,7 @@ import requests
 from aiosmtpd.controller import Controller
 
 from bridge.auth import signature_headers
-from sealer.devseal import create_dev_seal
+from sealer.keys.devseal import create_dev_seal
 from tests.docker.engine import ROOT, Engine, Image, inspect
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docker")]
