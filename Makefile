@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml edx_xblock/pyproject.toml edx_xblock/tutor_plugin/pypro
 
 venv: $(STAMP)
 
-# Debian packages the tests drive for real (SoftHSM2, xmlsec1, php-cli, Chromium) and the learner's
-# documents need (Pango, DejaVu fonts, pdftoppm), installed when missing.
+# Debian packages the tests drive for real (SoftHSM2, xmlsec1, php-cli, Chromium, the Docker engine) and
+# the learner's documents need (Pango, DejaVu fonts, pdftoppm), installed when missing.
 system-deps:
 	bash scripts/install-system-deps.sh
 
