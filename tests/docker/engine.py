@@ -104,6 +104,9 @@ class Engine:
             os.close(self.lock)
         if not self.shared:
             shutil.rmtree(self.data_root, ignore_errors=True)
+        # dockerd bind-mounts its network namespace file under the exec-root and leaves it mounted.
+        for netns in (self.run_dir / "x" / "netns").glob("*"):
+            subprocess.run(["umount", str(netns)], capture_output=True, check=False, timeout=30)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
