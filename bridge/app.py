@@ -19,6 +19,7 @@ from bridge.tasks.dispatch import CeleryDispatcher, Dispatcher, InProcessDispatc
 from bridge.tasks.pipeline import Context, deliver_many, deliver_one, issue_many
 from bridge.tasks.services import Services
 from bridge.web import credential_page
+from bridge.web import feed as catalogue_feed
 from bridge.web import pages as web_pages
 
 BATCH_ENDPOINT = "completions.post_batch"
@@ -86,7 +87,7 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
     inputs.install(app)
     metrics.install(app)
     blueprints: Sequence = (templates.bp, completions.bp, credentials.bp, health.bp, openapi.bp, verify_api.bp,
-                            web_pages.bp, credential_page.bp, esco_bp)
+                            web_pages.bp, catalogue_feed.bp, credential_page.bp, esco_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     console.install(app)

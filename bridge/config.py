@@ -36,13 +36,22 @@ process environment.
 | `EDC_DELIVERY_LEASE` | `600` | Seconds a delivery claimed by a worker stays claimed; the sweep hands it out again after that (a killed worker's). |
 | `EDC_OUTBOX_DIR` | `$EDC_DATA_DIR/outbox` | Where email is written as `.eml` files when no SMTP host is set. |
 | `EDC_SMTP_*` | see `bridge.delivery` | SMTP host, port, security, user and password of the email channel. |
+| `EDC_CATALOGUE_PAGE_SIZE` | `50` | Courses per page (at most 500) of the published feed `/catalogue.jsonld`. |
+| `EDC_CATALOGUE_PARTNERS` | unset | Partners' catalogue feeds to harvest, `name=URL` separated by spaces, commas or new lines (e.g. `uni-a=https://a.example/catalogue.jsonld`). A URL is another EDC Bridge's `/catalogue.jsonld` or any ELM LOQ publisher's JSON-LD (one document, a graph, or pages linked with `Link: rel="next"`). Names: letters, digits, `.`, `_`, `-`. |
+| `EDC_CATALOGUE_HARVEST_INTERVAL` | `3600` | Seconds between harvests (Celery beat, or the embedded loop of `edc-bridge serve`). |
+| `EDC_CATALOGUE_MAX_BYTES` | `5242880` | Largest page of a partner's feed; a bigger one refuses the harvest. |
+| `EDC_CATALOGUE_MAX_PAGES` | `20` | Most pages followed in one partner's feed; more refuses the harvest. |
+| `EDC_CATALOGUE_MAX_ENTRIES` | `2000` | Most learning opportunities kept from one partner; more refuses the harvest. |
+| `EDC_CATALOGUE_TIMEOUT` | `60` | Seconds one partner's harvest may take (all pages); slower refuses it. |
 """  # noqa: E501 - the configuration table is meant to be copied to the README as is
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(ValueError):
@@ -60,6 +69,28 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
         return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
     except OSError as exc:
         raise ConfigError(f"{name}_FILE: cannot read the file ({exc.strerror})") from None
+
+
+PARTNER_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def catalogue_partners(raw: str | None) -> tuple[tuple[str, str], ...]:
+    """``EDC_CATALOGUE_PARTNERS``: ``name=URL`` items separated by spaces, commas or new lines."""
+    found: dict[str, str] = {}
+    for item in re.split(r"[\s,]+", (raw or "").strip()):
+        if not item:
+            continue
+        name, sep, url = item.partition("=")
+        if not sep or not PARTNER_NAME.match(name):
+            raise ConfigError("EDC_CATALOGUE_PARTNERS: each item is name=URL, the name made of letters, digits, "
+                              "'.', '_' or '-' (at most 64)")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+            raise ConfigError(f"EDC_CATALOGUE_PARTNERS: the URL of {name} must be http(s) without credentials")
+        if name in found:
+            raise ConfigError(f"EDC_CATALOGUE_PARTNERS: {name} is given twice")
+        found[name] = url
+    return tuple(found.items())
 
 
 SEAL_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
@@ -85,7 +116,7 @@ def seal_level_notice(settings: Settings) -> str | None:
             "proves the seals were made before; set EDC_TSA_URL to seal at B-LTA as EDC does")
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, maximum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -95,6 +126,8 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer") from None
     if value <= 0:
         raise ConfigError(f"{name} must be positive")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}")
     return value
 
 
@@ -148,6 +181,13 @@ class Settings:
     sweep_interval: int = 60
     delivery_lease: int = 600
     outbox_dir: Path | None = None
+    catalogue_page_size: int = 50
+    catalogue_partners: tuple[tuple[str, str], ...] = ()
+    catalogue_harvest_interval: int = 3600
+    catalogue_max_bytes: int = 5 * 1024 * 1024
+    catalogue_max_pages: int = 20
+    catalogue_max_entries: int = 2000
+    catalogue_timeout: int = 60
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -190,5 +230,12 @@ class Settings:
             sweep_interval=_int(env, "EDC_SWEEP_INTERVAL", 60),
             delivery_lease=_int(env, "EDC_DELIVERY_LEASE", 600),
             outbox_dir=Path(outbox).resolve() if outbox else data_dir / "outbox",
+            catalogue_page_size=_int(env, "EDC_CATALOGUE_PAGE_SIZE", 50, maximum=500),
+            catalogue_partners=catalogue_partners(env.get("EDC_CATALOGUE_PARTNERS")),
+            catalogue_harvest_interval=_int(env, "EDC_CATALOGUE_HARVEST_INTERVAL", 3600),
+            catalogue_max_bytes=_int(env, "EDC_CATALOGUE_MAX_BYTES", 5 * 1024 * 1024),
+            catalogue_max_pages=_int(env, "EDC_CATALOGUE_MAX_PAGES", 20),
+            catalogue_max_entries=_int(env, "EDC_CATALOGUE_MAX_ENTRIES", 2000),
+            catalogue_timeout=_int(env, "EDC_CATALOGUE_TIMEOUT", 60),
             env=env,
         )

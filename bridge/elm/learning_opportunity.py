@@ -14,9 +14,13 @@ profile in two ways that shape this module:
   ``LearningAchievementSpecification`` is closed and has no ``EQFLevel``. The specification is
   therefore published as a ``LearningAchievementSpecification`` whose EQF level is given as its
   ``educationLevel`` (an education level "within a semantic framework": the EQF concept).
-* ``defaultLanguage`` (required by LOQ) has no term in the EDC JSON-LD context, so the document's
-  context adds that term for ``elm:defaultLanguage`` (and the ``id``/``type`` aliases, which the EDC
-  context leaves to the W3C credentials context).
+* Every property is one the EDC JSON-LD context defines, so nothing is dropped when a partner
+  expands the document: ``defaultLanguage`` (required by LOQ) has no term there and is written as
+  the compact IRI ``elm:defaultLanguage``; the last modification is the context's ``dateModified``
+  (``dc:modified``), given as a typed ``xsd:dateTime`` value because the context's term coerces its
+  values to IRIs (a plain date string would become a relative IRI and vanish from the RDF, and LOQ
+  wants a date-time). The local context only aliases ``id``/``type`` to the keywords, which the
+  EDC context leaves to the W3C credentials context.
 
 LOQ ships its ``LearningAchievementSpecification`` shape deactivated (``sh:deactivated true``), so
 for the specification itself the MDR vocabulary checks (ISCED-F, language, learning setting) apply,
@@ -51,12 +55,14 @@ from bridge.elm.errors import Collector
 from bridge.elm.offline_jsonld import UnreadableJsonLd, graph_for_validation
 from bridge.elm.template import CourseTemplate
 
-__all__ = ["LoqReport", "learning_opportunity", "loq_validate", "opportunity_url", "page_url"]
+__all__ = ["DEFAULT_LANGUAGE", "LoqReport", "learning_opportunity", "loq_validate", "opportunity_url", "page_url"]
 
 EDC_CONTEXT = CONTEXTS[1]
 # The EDC context relies on the W3C credentials context for the "id"/"type" keyword aliases; a
 # LearningOpportunity is not a credential, so it declares them itself.
-LOCAL_TERMS = {"id": "@id", "type": "@type", "defaultLanguage": {"@id": "elm:defaultLanguage", "@type": "@id"}}
+LOCAL_TERMS = {"id": "@id", "type": "@type"}
+DEFAULT_LANGUAGE = "elm:defaultLanguage"
+XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
 _LOQ_MDR = Namespace("http://data.europa.eu/snb/model/ap/loq-constraints-mdr/")
 _LOQ_SHAPES = ("LOQ-constraints.ttl", "LOQ-constraints-mdr.ttl")
 _NAMESPACE = uuid.UUID("0d3c4c8e-4f43-4d55-9b6e-4c1f1a7a2f10")
@@ -121,11 +127,16 @@ def learning_opportunity(
     if "mode" in spec:
         document["mode"] = list(spec["mode"])
     document["providedBy"] = [_organisation(ids, "providedBy", template.awarding_body)]
-    document["defaultLanguage"] = codelists.language_concept(primary)
+    document[DEFAULT_LANGUAGE] = codelists.language_concept(primary)
     document["learningAchievementSpecification"] = spec
     if modified is not None:
-        document["modified"] = modified.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        document["dateModified"] = {"@value": iso_utc(modified), "@type": XSD_DATETIME}
     return document
+
+
+def iso_utc(moment: datetime) -> str:
+    """``2026-11-20T10:00:00Z``: UTC, to the second (``Last-Modified`` has the same resolution)."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

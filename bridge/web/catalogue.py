@@ -6,11 +6,12 @@ service in the reader's language when it knows the skill, else from the template
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 
 from bridge.api.common import runtime
 from bridge.db.models import CourseTemplate as TemplateRow
@@ -100,8 +101,32 @@ def _language_name(code: str, lang: str) -> str:
     return vocabularies.language_name(code, lang) or code
 
 
+def opportunity_document(row: TemplateRow) -> dict[str, Any] | None:
+    """The course's LearningOpportunity document, or None when its template no longer makes one."""
+    template = _parse(row)
+    if template is None:
+        return None
+    try:
+        return learning_opportunity(template, base_url=runtime().settings.public_url, source=row.source,
+                                    course_id=row.course_id, modified=row.updated_at, skill_labels=_skill_labels())
+    except ValidationFailed:
+        log.warning("course %s/%s has a skill without a label; left out of the catalogue", row.source,
+                    row.course_id)
+        return None
+
+
+def public_linked_data(response: Response) -> Response:
+    """Headers of public linked data: other institutions' pages and tools may fetch it from the browser
+    (and read its validators), and caches must revalidate before reusing it."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified, Link"
+    response.cache_control.public = True
+    response.cache_control.no_cache = True
+    return response
+
+
 def jsonld_response(row: TemplateRow) -> Response:
-    """The course's LearningOpportunity document (the IRI its credentials link to)."""
+    """The course's LearningOpportunity document (the IRI its credentials link to), conditional on its ETag."""
     template = _parse(row)
     if template is None:
         return Response(json.dumps({"error": "this course template is no longer valid"}), status=404,
@@ -113,7 +138,9 @@ def jsonld_response(row: TemplateRow) -> Response:
     except ValidationFailed as exc:
         return Response(json.dumps({"error": str(exc)}, ensure_ascii=False), status=409,
                         mimetype="application/json")
-    response = Response(json.dumps(document, ensure_ascii=False, indent=1), mimetype=JSONLD)
-    # Public linked data: other institutions' pages and tools may fetch it from the browser.
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    body = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+    response = Response(body, mimetype=JSONLD)
+    response.set_etag(hashlib.sha256(body).hexdigest()[:40])
+    response.last_modified = row.updated_at.replace(microsecond=0)
+    public_linked_data(response)
+    return response.make_conditional(request)

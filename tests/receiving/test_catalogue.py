@@ -85,7 +85,7 @@ def test_updated_template_is_republished(sidecar: Sidecar) -> None:
     sidecar.add_course(template=changed)
     document = sidecar.client.get("/catalogue/moodle-main/42.jsonld").json
     assert document["learningAchievementSpecification"]["creditPoint"][0]["point"] == "6"
-    assert document["modified"].endswith("Z")
+    assert document["dateModified"]["@value"].endswith("Z")
 
 
 def test_unknown_courses_are_404_pages(sidecar: Sidecar) -> None:

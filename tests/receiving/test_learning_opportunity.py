@@ -36,14 +36,15 @@ def test_example_course_conforms_to_the_loq_shapes() -> None:
     assert report.conforms, report.messages
     assert document["id"] == f"{BASE}/catalogue/moodle-main/42.jsonld"
     assert document["homepage"][0]["contentURL"] == f"{BASE}/catalogue/moodle-main/42"
-    assert document["modified"] == "2026-11-20T10:00:00Z"
+    assert document["dateModified"] == {"@value": "2026-11-20T10:00:00Z",
+                                        "@type": "http://www.w3.org/2001/XMLSchema#dateTime"}
     spec = document["learningAchievementSpecification"]
     assert spec["type"] == "LearningAchievementSpecification"
     assert spec["educationLevel"][0]["id"] == "http://data.europa.eu/snb/eqf/6"
     assert spec["creditPoint"][0]["point"] == "5"
     skills = [s["id"] for o in spec["learningOutcome"] for s in o["relatedESCOSkill"]]
     assert "http://data.europa.eu/esco/skill/49de9958-2aa4-4eef-a89d-fe5d5bcd28c4" in skills
-    assert document["defaultLanguage"]["id"].endswith("/language/ENG")
+    assert document["elm:defaultLanguage"]["id"].endswith("/language/ENG")
 
 
 def test_course_without_learning_outcomes_conforms_too() -> None:
@@ -66,7 +67,7 @@ def test_same_template_gives_identical_json() -> None:
     [
         (lambda d: d.pop("providedBy"), "providedBy"),
         (lambda d: d.pop("homepage"), "homepage"),
-        (lambda d: d.pop("defaultLanguage"), "defaultLanguage"),
+        (lambda d: d.pop("elm:defaultLanguage"), "defaultLanguage"),
         (lambda d: d["learningAchievementSpecification"]["thematicArea"][0].update(
             {"inScheme": {"id": "http://data.europa.eu/snb/eqf/25831c2", "type": "ConceptScheme"}}), "inScheme"),
         (lambda d: d["providedBy"][0].pop("legalName"), "legalName"),
