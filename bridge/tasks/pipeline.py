@@ -208,7 +208,8 @@ def _store_sealed(ctx: Context, issued: list[_Issued], outcome: dict[str, str]) 
         # These credentials were unsealed until this transaction, so their delivery rows are new.
         delivery_ids = insert_returning(session, Delivery, [
             {"credential_id": item.cred_id, "channel": channel, "status": "pending", "attempts": 0,
-             "updated_at": now} for item in won for channel in item.channels], ("credential_id", "channel"), "id")
+             "updated_at": now} for item in won for channel in wallet_first(item.channels)],
+            ("credential_id", "channel"), "id")
         session.commit()
         conn = session.connection()  # the commit released the previous one
         if len(won) < len(issued):  # another run sealed some of them first: report what they hold
@@ -303,9 +304,15 @@ def deliver_many(ctx: Context, delivery_ids: list[int]) -> dict[int, str]:
                     sealed[row.delivery_id] = exc
     outcome: dict[int, str] = {row.delivery_id: str(row.status) for row in rows}
     done: list[_Attempt] = []
+    rows = sorted(rows, key=lambda row: row.channel != "wallet")
     for row in rows:
         if row.delivery_id not in claimed:
             continue  # claimed by another run, finished already, or not due yet: its status stands
+        if row.channel != "wallet" and done and done[-1].channel == "wallet":
+            # The e-mail says what became of the wallet deposit (in it, or upload it by hand): record
+            # the chunk's deposits before its e-mails are written.
+            _finish_deliveries(ctx, done, outcome)
+            done = []
         file = sealed.get(row.delivery_id)
         if row.credential_status == "revoked" or file is None:
             done.append(_Attempt(row.delivery_id, row.id, row.channel, row.attempts,
@@ -325,6 +332,12 @@ def deliver_many(ctx: Context, delivery_ids: list[int]) -> dict[int, str]:
     if done:
         _finish_deliveries(ctx, done, outcome)
     return outcome
+
+
+def wallet_first(channels: list[str]) -> list[str]:
+    """A credential's channels with the wallet deposit before the rest (stable otherwise), so that a chunk
+    tries the deposit first and the e-mail can tell the learner its outcome."""
+    return sorted(channels, key=lambda channel: channel != "wallet")
 
 
 def sealed_payload(sealed: bytes) -> str:

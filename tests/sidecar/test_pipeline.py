@@ -90,6 +90,25 @@ def test_no_wallet_is_recorded_once_for_the_manual_upload(car: Sidecar, wallet: 
     assert wallet_delivery["next_attempt_at"] is None
     assert _delivery(status, "email")["status"] == "delivered"
     assert len(wallet.requests) == 1 and wallet.stored == {}
+    # The deposit is tried before the e-mail is written, so the e-mail and the page offer the upload.
+    text = _emails(car)[-1].get_body(("plain",)).get_content()
+    assert "il n’en existe pas encore pour cette adresse" in text and "Pour l’ajouter vous-même" in text
+    assert "en cours d’ajout" not in text
+    page = car.client.get(status["page_url"].removeprefix("http://sidecar.test") + "?lang=en")
+    assert "There was no Europass wallet for the holder" in page.get_data(as_text=True)
+
+
+def test_email_tells_the_learner_the_credential_is_in_the_wallet(car: Sidecar, wallet: WalletStub) -> None:
+    status = _issue(car)
+    assert _delivery(status, "wallet")["status"] == _delivery(status, "email")["status"] == "delivered"
+    text = _emails(car)[-1].get_body(("plain",)).get_content()
+    assert "Il est déjà dans votre portefeuille Europass" in text
+    assert "en cours d’ajout" not in text and "Pour l’ajouter vous-même" not in text
+
+
+def _emails(car: Sidecar) -> list:
+    return [BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+            for path in sorted(Path(car.settings.outbox_dir).glob("*.eml"))]
 
 
 def test_wallet_outage_is_retried_by_the_sweep(car: Sidecar, wallet: WalletStub) -> None:
