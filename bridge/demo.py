@@ -21,7 +21,15 @@ from typing import Any
 import requests
 
 from bridge.auth import signature_headers
-from bridge.demo_pictures import email_html, pdf_first_page, qr_text, screenshot
+from bridge.demo_pictures import (
+    commands_in,
+    email_html,
+    pdf_first_page,
+    qr_text,
+    readable_text,
+    screenshot,
+    untranslated_labels,
+)
 from sealer.keys.config import DEV_SEAL_DIRNAME
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,6 +131,9 @@ def _pictures(data_dir: Path, page_url: str, credential_id: str) -> dict[str, Pa
     out = {"Email (picture)": screenshot(html.as_uri(), pictures / "email.png", 760, 2300),
            "Page (picture, fr)": screenshot(f"{page_url}?lang=fr", pictures / "page-fr.png", 1100, 2600),
            "Page (picture, en)": screenshot(f"{page_url}?lang=en", pictures / "page-en.png", 1100, 2600)}
+    _french_reader_check({"the e-mail": readable_text(html.read_text("utf-8")),
+                          "the e-mail's text part": _email_text(emails[-1]),
+                          "the page": readable_text(requests.get(f"{page_url}?lang=fr", timeout=60).text)})
     answer = requests.get(f"{page_url}/credential.pdf", timeout=120)
     if answer.status_code != 200 or not answer.content.startswith(b"%PDF-"):
         sys.exit(f"the PDF could not be downloaded ({answer.status_code})")
@@ -142,7 +153,34 @@ def _pictures(data_dir: Path, page_url: str, credential_id: str) -> dict[str, Pa
     if not (report.intact and report.valid and report.signer == seal):
         sys.exit(f"the PDF's PAdES seal does not hold: {report.errors}")
     print("   the PDF's PAdES seal is intact and made with the eSeal certificate (pyHanko)", flush=True)
+    _french_reader_check({"the PDF": _pdf_text(answer.content)})
     return out
+
+
+def _email_text(eml: Path) -> str:
+    from email import message_from_bytes, policy
+
+    body = message_from_bytes(eml.read_bytes(), policy=policy.default).get_body(("plain",))
+    return body.get_content() if body is not None else ""
+
+
+def _pdf_text(pdf: bytes) -> str:
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        return " ".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()
+
+
+def _french_reader_check(texts: dict[str, str]) -> None:
+    """The demo's learner reads French: no English code-list label and no command line may reach them."""
+    for what, text in texts.items():
+        english, commands = untranslated_labels(text, "fr"), commands_in(text)
+        if english or commands:
+            sys.exit(f"{what} shows a French reader English labels {english} or commands {commands}")
+    print(f"   {', '.join(texts)}: French labels only, no command to run", flush=True)
 
 
 def main() -> None:

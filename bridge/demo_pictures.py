@@ -1,9 +1,11 @@
 """Pictures of what a learner receives, for ``make demo``: the HTML e-mail and the credential page as
 headless Chromium draws them, and the PDF's first page as pdftoppm draws it; plus the checks a person
-would make on them (the QR code leads to the page, the PDF's seal holds).
+would make on them (the QR code leads to the page, the PDF's seal holds, a French reader meets no English
+code-list label and no command to run).
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -75,3 +77,38 @@ def qr_text(png: Path) -> list[str]:
     with Image.open(png) as image:
         return [found.text for found in zxingcpp.read_barcodes(image.convert("L"))
                 if found.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+def readable_text(html: str) -> str:
+    """The words a reader sees in an HTML page or e-mail (tags, styles and scripts left out)."""
+    from lxml import html as lxml_html
+
+    doc = lxml_html.fromstring(html)
+    for node in doc.xpath("//style|//script|//head/title"):
+        node.drop_tree()
+    return " ".join(doc.text_content().split())
+
+
+def untranslated_labels(text: str, lang: str) -> list[str]:
+    """English code-list labels (ISCED-F, EQF, mode, learning setting…) left in a text meant for ``lang``.
+
+    Only labels whose translation differs from the English one count ("ECTS" is ECTS in French too);
+    longest first, so "Software and applications development and analysis" is reported whole.
+    """
+    from bridge.elm import codelists
+    from bridge.elm.vocabularies import DISPLAYED, label
+
+    english = {uri: text for name in DISPLAYED for uri, text in codelists.load(name).labels.items() if text}
+    found = []
+    for uri, words in sorted(english.items(), key=lambda item: -len(item[1])):
+        if len(words) > 3 and label(uri, lang) != words and re.search(rf"\b{re.escape(words)}\b", text, re.I):
+            found.append(words)
+    return found
+
+
+COMMANDS = ("edc-bridge verify", "edc-bridge ", "python -m")
+
+
+def commands_in(text: str) -> list[str]:
+    """Command lines a learner is asked to run (they must be given a link instead)."""
+    return [command.strip() for command in COMMANDS if command in text]

@@ -28,3 +28,10 @@ def test_demo_issues_seals_delivers_and_verifies(tmp_path: Path) -> None:
     message = email.message_from_bytes(eml.read_bytes())
     attachments = [part for part in message.walk() if part.get_filename()]
     assert attachments and attachments[0].get_payload(decode=True) == sealed.read_bytes()
+    # The pictures of what the learner receives, and the checks a person would make on them.
+    assert "French labels only, no command to run" in result.stdout
+    assert "the PDF's QR code leads to http://127.0.0.1:" in result.stdout
+    assert "made with the eSeal certificate (pyHanko)" in result.stdout
+    for name in ("email.png", "page-fr.png", "page-en.png", "pdf-page-1.png"):
+        picture = tmp_path / "demo" / "pictures" / name
+        assert picture.read_bytes().startswith(b"\x89PNG") and f"{picture}" in result.stdout

@@ -96,7 +96,10 @@ def award_line(lang: str, awarded_on: str, grade: str | None) -> str:
     """"Awarded on <date> · Grade: <grade>" in ``lang`` (the page image draws the same text)."""
     gettext = translations(lang).gettext
     line = gettext("Awarded on %(date)s") % {"date": awarded_on}
-    return f"{line} · {gettext('Grade: %(grade)s') % {'grade': grade}}" if grade else line
+    if not grade:
+        return line
+    # Outside an f-string, where the catalogue's extractor finds it.
+    return line + " · " + gettext("Grade: %(grade)s") % {"grade": grade}
 
 
 def pick(value: Any, lang: str) -> tuple[str | None, str | None]:

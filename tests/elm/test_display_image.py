@@ -107,3 +107,11 @@ def test_adler32_combine_matches_zlib() -> None:
     for _ in range(200):
         a, b = os.urandom(rng.randrange(0, 3000)), bytes(rng.randrange(0, 256) for _ in range(rng.randrange(0, 70000)))
         assert adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b)) == zlib.adler32(a + b)
+
+
+def test_the_award_line_is_in_the_readers_language():
+    from bridge.documents.view import award_line
+
+    assert award_line("fr", "20 novembre 2026", "87.5/100") == "Décerné le 20 novembre 2026 · Note : 87.5/100"
+    assert award_line("de", "20. November 2026", "A") == "Verliehen am 20. November 2026 · Note: A"
+    assert award_line("en", "20 November 2026", None) == "Awarded on 20 November 2026"

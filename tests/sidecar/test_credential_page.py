@@ -177,3 +177,16 @@ def test_pdf_is_made_once_sealed_with_the_eseal_and_its_qr_leads_to_the_page(car
     assert Image.open(path).size[0] > 1000
     # The sealed credential travels inside the PDF too.
     assert json.loads(car.client.get(_path(status["page_url"]) + "/credential.jsonld").data)["payload"]
+
+
+def test_no_english_code_list_label_or_command_reaches_a_french_reader(car: Sidecar) -> None:
+    from bridge.demo_pictures import commands_in, readable_text, untranslated_labels
+
+    status = _issue(car)
+    message = _email(car)
+    page = car.client.get(_path(status["page_url"]) + "?lang=fr").get_data(as_text=True)
+    for text in (message.get_body(("plain",)).get_content(), readable_text(message.get_body(("html",)).get_content()),
+                 readable_text(page)):
+        assert untranslated_labels(text, "fr") == [] and commands_in(text) == []
+    english = readable_text(car.client.get(_path(status["page_url"]) + "?lang=en").get_data(as_text=True))
+    assert "Software and applications development and analysis" in untranslated_labels(english, "fr")
