@@ -5,12 +5,14 @@ Run: ``python bench/e2e_bench.py [--batch N] [--single M] [--workers W] [--db sq
 Starts ``edc-bridge serve`` (gunicorn) and ``celery … worker`` as subprocesses, a development seal,
 and an SMTP sink on loopback; prints credentials/s for intake, sealing and delivery and the raw
 RSA-2048 sign rate measured in the same run (1 process and W processes), so issuance can be
-compared with what the key alone allows. Needs Redis on 127.0.0.1:6379 (and PostgreSQL on
+compared with what the key alone allows; each credential carries its learner's certificate page as
+its displayDetail image (checked, and its size printed). Needs Redis on 127.0.0.1:6379 (and PostgreSQL on
 127.0.0.1:5432 for ``--db postgresql``, the default when reachable).
 """
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import multiprocessing
 import os
@@ -39,6 +41,7 @@ from bridge.auth import generate_api_key, hash_api_key, signature_headers  # noq
 from bridge.db.migrate import upgrade  # noqa: E402
 from bridge.db.models import Credential, Source  # noqa: E402
 from bridge.db.session import dispose_engine, session_factory  # noqa: E402
+from bridge.tasks.dispatch import ISSUE_CHUNK  # noqa: E402
 from sealer.keys import Pkcs12KeySource  # noqa: E402
 from sealer.keys.devseal import create_dev_seal  # noqa: E402
 
@@ -98,6 +101,22 @@ def signed_post(base: str, path: str, key: str, body: Any, session: requests.Ses
     headers = signature_headers("bench", key, "POST", path, data)
     headers["Content-Type"] = "application/json"
     return session.post(base + path, data=data, headers=headers, timeout=600)
+
+
+def page_images(base: str, credential_id: str) -> list[int]:
+    """The sizes of a sealed credential's displayDetail images; refuses the blank placeholder, so the
+    rates printed are those of issuance with the learner's page image."""
+    from bridge.elm.display_image import placeholder_png_base64
+
+    sealed = requests.get(f"{base}/api/v1/credentials/{credential_id}/sealed", timeout=60,
+                          headers={"Authorization": f"Bearer {ADMIN}"})
+    sealed.raise_for_status()
+    credential = json.loads(sealed.json()["payload"])
+    found = [detail["image"]["content"] for display in credential["displayParameter"]["individualDisplay"]
+             for detail in display["displayDetail"]]
+    if not found or placeholder_png_base64() in found:
+        raise SystemExit("the credentials carry no learner page image: this run would not measure it")
+    return [len(base64.b64decode(content)) for content in found]
 
 
 def wait_until(predicate: Any, timeout: float, what: str, interval: float | Any = 0.2) -> float:
@@ -260,11 +279,21 @@ def main() -> None:
         put = requests.put(f"{base}/api/v1/sources/bench/courses/42/template", json=template,
                            headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60)
         put.raise_for_status()
-        # Warm-up: one credential through every worker process start-up (ESCO index, SHACL shapes).
+        # Warm-up: one chunk per worker process, so that each has built what it builds once (the
+        # template's page images, laid out and rasterised per language; ESCO index, SHACL shapes) before
+        # the measured batch.
         http = requests.Session()
-        signed_post(base, "/api/v1/completions", api_key, completion(0, "warm"), http).raise_for_status()
-        wait_until(lambda: status_count(base, "delivered" if not args.no_deliver else "sealed") >= 1, 120,
+        warm = signed_post(base, "/api/v1/completions", api_key, completion(0, "warm"), http)
+        warm.raise_for_status()
+        wait_until(lambda: status_count(base, "delivered" if not args.no_deliver else "sealed") >= 1, 600,
                    "the warm-up credential")
+        images = page_images(base, warm.json()["id"])
+        n_warm = args.workers * ISSUE_CHUNK
+        warm_batch = signed_post(base, "/api/v1/completions:batch", api_key,
+                                 {"completions": [completion(i, "W") for i in range(n_warm)]}, http)
+        warm_batch.raise_for_status()
+        wait_until(lambda: counts(base, warm_batch.json()["batch_id"])["sealed"] >= n_warm, 1800, "the warm-up batch")
+        wait_until(lambda: args.no_deliver or sink.count >= n_warm + 1, 1800, "the warm-up e-mails")
         time.sleep(2)
 
         items = [completion(i, "B") for i in range(args.batch)]
@@ -285,8 +314,9 @@ def main() -> None:
         # When the last seal was written, from the database: the poll only says when it was noticed.
         t_sealed = t0 + last_sealed_at(db_url, batch_id) - wall0
         cpu_sealed = cpu_by_program({**clients, **pg_clients()})
-        mailed_while_sealing = sink.count - 1  # the warm-up credential's e-mail came before
-        t_delivered = wait_until(lambda: args.no_deliver or sink.count >= args.batch + 1, 3600, "delivery")
+        mailed_while_sealing = sink.count - 1 - n_warm  # the warm-up's e-mails came before
+        t_delivered = wait_until(lambda: args.no_deliver or sink.count >= args.batch + 1 + n_warm, 3600,
+                                 "delivery")
         t_delivered = sink.last or t_delivered
 
         mail_before = sink.count
@@ -296,7 +326,7 @@ def main() -> None:
                                                 requests.Session()).raise_for_status(), range(args.single)))
         t_single_intake = time.perf_counter()
         t_single_done = wait_until(
-            lambda: (status_count(base, "sealed") >= args.batch + args.single + 1) if args.no_deliver
+            lambda: (status_count(base, "sealed") >= args.batch + args.single + 1 + n_warm) if args.no_deliver
             else sink.count >= mail_before + args.single, 3600, "single credentials")
         failed = status_count(base, "failed")
     finally:
@@ -335,6 +365,8 @@ def main() -> None:
     print(f"issuance vs raw signing with {args.workers} processes: {100 * sealing / sign_w:.1f} % from the POST, "
           f"{100 * n / (t_sealed - t_intake) / sign_w:.1f} % after intake "
           f"(sealing alone {n / (t_sealed - t_intake):,.0f}/s)")
+    print(f"each credential carries its learner's certificate page as displayDetail image: "
+          f"{len(images)} languages, {sum(images) / 1024:.0f} KiB of PNG per credential")
     print(f"failed credentials: {failed}")
     print(f"a 50,000 batch at this rate would take about {50_000 / sealing:.0f} s to seal")
 
