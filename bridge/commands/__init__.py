@@ -33,3 +33,7 @@ COMMANDS.append(users)
 from bridge.commands.trust import trust  # noqa: E402
 
 COMMANDS.append(trust)
+
+from bridge.commands.catalogue import catalogue  # noqa: E402
+
+COMMANDS.append(catalogue)

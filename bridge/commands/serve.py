@@ -40,6 +40,27 @@ def start_embedded_sweeper(app: Any, stop: threading.Event) -> threading.Thread:
     return thread
 
 
+def start_embedded_harvester(app: Any, stop: threading.Event) -> threading.Thread:
+    """Without a broker (no Celery beat), harvest the partners' catalogue feeds from here: shortly
+    after start, then every EDC_CATALOGUE_HARVEST_INTERVAL seconds."""
+    from bridge.catalogue.harvest import harvest_all
+
+    rt = app.extensions["edc"]
+
+    def loop() -> None:
+        delay = 5.0
+        while not stop.wait(delay):
+            delay = float(rt.settings.catalogue_harvest_interval)
+            try:
+                harvest_all(rt.sessions, rt.settings)
+            except Exception as exc:  # keep harvesting; each feed's faults are handled inside
+                click.echo(f"catalogue harvest failed: {type(exc).__name__}", err=True)
+
+    thread = threading.Thread(target=loop, name="edc-catalogue-harvest", daemon=True)
+    thread.start()
+    return thread
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="TCP port.")
@@ -80,6 +101,8 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
             app = create_app(settings, migrate=False)
             if embedded:
                 start_embedded_sweeper(app, stop)
+                if settings.catalogue_partners:
+                    start_embedded_harvester(app, stop)
             return app
 
     click.echo(f"EDC Bridge on http://{host}:{port} ({'embedded tasks' if embedded else 'Celery broker'}, "

@@ -345,3 +345,40 @@ class SourceTraffic(Base):
     errors: Mapped[int] = mapped_column(Integer, default=0)
     last_contact_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
+class CatalogueFeed(Base):
+    """One partner's catalogue feed (``EDC_CATALOGUE_PARTNERS``): its validators and the last harvest.
+
+    ``status``: ``never`` (not harvested yet), ``ok`` (the entries are its last good copy),
+    ``refused`` (the last harvest was malformed, oversized or too slow; ``reason`` says why and the
+    previous entries stay) or ``failed`` (the partner could not be reached).
+    """
+
+    __tablename__ = "catalogue_feeds"
+
+    partner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    last_modified: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="never")
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    harvested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    left_out: Mapped[int] = mapped_column(Integer, default=0)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CatalogueEntry(Base):
+    """One learning opportunity harvested from a partner, as the catalogue shows and searches it."""
+
+    __tablename__ = "catalogue_entries"
+    __table_args__ = (UniqueConstraint("partner", "iri", name="uq_catalogue_entries_partner_iri"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner: Mapped[str] = mapped_column(String(64), ForeignKey("catalogue_feeds.partner",
+                                                                name="fk_catalogue_entries_partner"), index=True)
+    iri: Mapped[str] = mapped_column(String(2048))
+    position: Mapped[int] = mapped_column(Integer)
+    view: Mapped[dict[str, Any]] = mapped_column(JSON)

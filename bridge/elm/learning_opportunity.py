@@ -55,7 +55,8 @@ from bridge.elm.errors import Collector
 from bridge.elm.offline_jsonld import UnreadableJsonLd, graph_for_validation
 from bridge.elm.template import CourseTemplate
 
-__all__ = ["DEFAULT_LANGUAGE", "LoqReport", "learning_opportunity", "loq_validate", "opportunity_url", "page_url"]
+__all__ = ["DEFAULT_LANGUAGE", "LoqReport", "learning_opportunity", "loq_validate", "loq_violations", "opportunity_url",
+           "page_url"]
 
 EDC_CONTEXT = CONTEXTS[1]
 # The EDC context relies on the W3C credentials context for the "id"/"type" keyword aliases; a
@@ -178,8 +179,7 @@ def loq_validate(document: dict[str, Any]) -> LoqReport:
         data = graph_for_validation(document)
     except UnreadableJsonLd as exc:
         return LoqReport(False, [str(exc)])
-    with _LOCK:
-        conforms, results, _text = pyshacl.validate(data, shacl_graph=_loq_shapes(), inference="none")
+    conforms, results = _validate(data)
     if conforms:
         return LoqReport(True)
     messages = []
@@ -189,6 +189,21 @@ def loq_validate(document: dict[str, Any]) -> LoqReport:
         text = results.value(result, SH.resultMessage)
         messages.append(f"{focus} {_local(path)}: {text}")
     return LoqReport(False, sorted(messages))
+
+
+def loq_violations(data: Graph) -> list[tuple[Any, str]]:
+    """(focus node, property name) of every LOQ violation in an RDF graph (e.g. a harvested catalogue)."""
+    conforms, results = _validate(data)
+    if conforms:
+        return []
+    return [(results.value(r, SH.focusNode), _local(results.value(r, SH.resultPath)))
+            for r in results.subjects(RDF.type, SH.ValidationResult)]
+
+
+def _validate(data: Graph) -> tuple[bool, Graph]:
+    with _LOCK:
+        conforms, results, _text = pyshacl.validate(data, shacl_graph=_loq_shapes(), inference="none")
+    return bool(conforms), results
 
 
 def _local(path: Any) -> str:

@@ -4,7 +4,8 @@ Configuration comes from the same environment as the web process (``EDC_BROKER_U
 ``EDC_DATABASE_URL`` …). Tasks are ``acks_late`` with ``reject_on_worker_lost``: a message is only
 acknowledged once its task has finished, so a killed worker's message is delivered again; the
 task bodies are idempotent, so that repeat is harmless. Beat runs the outbox sweep
-(``celery -A bridge.tasks.celery_app beat``, or ``worker -B`` on a single host).
+(``celery -A bridge.tasks.celery_app beat``, or ``worker -B`` on a single host), and, when
+``EDC_CATALOGUE_PARTNERS`` is set, the harvest of the partners' catalogue feeds.
 """
 from __future__ import annotations
 
@@ -36,6 +37,14 @@ celery_app.conf.update(
     broker_transport_options={"visibility_timeout": 3600},
     beat_schedule={"edc-outbox-sweep": {"task": "bridge.sweep", "schedule": float(_settings.sweep_interval)}},
 )
+if _settings.catalogue_partners:
+    celery_app.conf.beat_schedule["edc-catalogue-harvest"] = {
+        "task": "bridge.catalogue_harvest", "schedule": float(_settings.catalogue_harvest_interval),
+        # A harvest still queued when the next is due is not worth running twice.
+        "options": {"expires": float(_settings.catalogue_harvest_interval)}}
+# Each partner's harvest stops itself after EDC_CATALOGUE_TIMEOUT (plus the LOQ check); the task's
+# limits only catch what that cannot (a stuck database).
+HARVEST_TIME_LIMIT = (_settings.catalogue_timeout + 120) * max(1, len(_settings.catalogue_partners))
 app = celery_app  # `celery -A bridge.tasks.celery_app` finds either name
 
 _ctx_lock = threading.Lock()
@@ -95,3 +104,12 @@ def sweep_task() -> None:
     sweep(ctx.sessions, ctx.dispatcher, grace=_settings.sweep_grace,
           signature_window=_settings.signature_window, retries_due_now=False,
           lease=dt.timedelta(seconds=_settings.delivery_lease))
+
+
+@celery_app.task(name="bridge.catalogue_harvest", acks_late=True, soft_time_limit=HARVEST_TIME_LIMIT,
+                 time_limit=HARVEST_TIME_LIMIT + 30)
+def catalogue_harvest_task() -> None:
+    """Harvest every partner's catalogue feed (``EDC_CATALOGUE_PARTNERS``); refusals keep the last good copy."""
+    from bridge.catalogue.harvest import harvest_all
+
+    harvest_all(context().sessions, _settings)

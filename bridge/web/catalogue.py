@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 JSONLD = "application/ld+json"
 
 
-def _skill_labels() -> SkillLabels | None:
+def skill_labels() -> SkillLabels | None:
     try:
         return runtime().context.services.esco.labels
     except Exception as exc:  # no ESCO snapshot: the template's labels are used
@@ -34,7 +34,7 @@ def _skill_labels() -> SkillLabels | None:
         return None
 
 
-def _parse(row: TemplateRow) -> CourseTemplate | None:
+def parse(row: TemplateRow) -> CourseTemplate | None:
     try:
         return CourseTemplate.from_dict(row.template)
     except ValidationFailed:
@@ -57,11 +57,11 @@ def _label(uri: str | None, codes: codelists.CodeList, lang: str) -> str | None:
 
 def course_view(row: TemplateRow, lang: str) -> dict[str, Any] | None:
     """What the catalogue page shows of one course, in ``lang`` where the template has it."""
-    template = _parse(row)
+    template = parse(row)
     if template is None:
         return None
     base = runtime().settings.public_url
-    labels = _skill_labels()
+    labels = skill_labels()
 
     def skill(s: Any) -> dict[str, Any]:
         known = (labels(s.uri) if labels else None) or {}
@@ -84,7 +84,7 @@ def course_view(row: TemplateRow, lang: str) -> dict[str, Any] | None:
         "eqf_level": template.eqf_level,
         "isced_f": {"code": template.isced_f, "label": _label(isced_uri, codelists.isced_f(), lang)}
         if template.isced_f else None,
-        "languages": [_language_name(code, lang) for code in template.languages],
+        "languages": [language_name(code, lang) for code in template.languages],
         "mode": _label(mode_uri, codelists.modes(), lang),
         "mode_code": template.mode,
         "learning_setting": _label(setting_uri, codelists.learning_settings(), lang),
@@ -94,21 +94,23 @@ def course_view(row: TemplateRow, lang: str) -> dict[str, Any] | None:
         "provider_homepage": template.awarding_body.homepage,
         "jsonld_url": opportunity_url(base, row.source, row.course_id),
         "page_url": page_url(base, row.source, row.course_id),
+        "partner": None,
+        "recognition": [],
     }
 
 
-def _language_name(code: str, lang: str) -> str:
+def language_name(code: str, lang: str) -> str:
     return vocabularies.language_name(code, lang) or code
 
 
 def opportunity_document(row: TemplateRow) -> dict[str, Any] | None:
     """The course's LearningOpportunity document, or None when its template no longer makes one."""
-    template = _parse(row)
+    template = parse(row)
     if template is None:
         return None
     try:
         return learning_opportunity(template, base_url=runtime().settings.public_url, source=row.source,
-                                    course_id=row.course_id, modified=row.updated_at, skill_labels=_skill_labels())
+                                    course_id=row.course_id, modified=row.updated_at, skill_labels=skill_labels())
     except ValidationFailed:
         log.warning("course %s/%s has a skill without a label; left out of the catalogue", row.source,
                     row.course_id)
@@ -127,14 +129,14 @@ def public_linked_data(response: Response) -> Response:
 
 def jsonld_response(row: TemplateRow) -> Response:
     """The course's LearningOpportunity document (the IRI its credentials link to), conditional on its ETag."""
-    template = _parse(row)
+    template = parse(row)
     if template is None:
         return Response(json.dumps({"error": "this course template is no longer valid"}), status=404,
                         mimetype="application/json")
     try:
         document = learning_opportunity(template, base_url=runtime().settings.public_url, source=row.source,
                                         course_id=row.course_id, modified=row.updated_at,
-                                        skill_labels=_skill_labels())
+                                        skill_labels=skill_labels())
     except ValidationFailed as exc:
         return Response(json.dumps({"error": str(exc)}, ensure_ascii=False), status=409,
                         mimetype="application/json")

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bridge.api.common import runtime
+from bridge.catalogue.search import Filters
 from bridge.db.models import CourseTemplate as TemplateRow
-from bridge.web import catalogue
+from bridge.web import catalogue, catalogue_search, feed
 from bridge.web.i18n import PAGE_LANGUAGES, choose_language, render
 from bridge.web.receiving import TooLarge, allow_upload, max_bytes, recognise_upload, uploaded_file
 
@@ -79,11 +80,17 @@ def verify_upload() -> Response:
 
 @bp.get("/catalogue")
 def catalogue_page() -> Response:
+    """Ours and the partners' courses, searchable (:mod:`bridge.web.catalogue_search`)."""
     lang = choose_language(request)
-    with runtime().sessions() as session:
-        rows = session.scalars(select(TemplateRow).order_by(TemplateRow.source, TemplateRow.course_id)).all()
-        courses = [c for row in rows if (c := catalogue.course_view(row, lang)) is not None]
-    return _page("catalogue.html", courses=courses, single=False)
+    status, errors = 200, []
+    try:
+        filters, number, values = catalogue_search.read_filters(request.args)
+    except catalogue_search.BadSearch as exc:
+        filters, number, values = Filters(), 1, exc.values
+        status, errors = 400, exc.errors
+    context = catalogue_search.listing(lang, filters, number, values)
+    return _page("catalogue.html", status, single=False, errors=errors, action=url_for("web.catalogue_page"),
+                 feed_url=feed.page_url(runtime().settings.public_url, 1), **context)
 
 
 @bp.get("/catalogue/<source>/<path:course>")

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF
-from rdflib.namespace import XSD as _XSD
 
 from bridge.db.session import dispose_engine
 from bridge.elm.learning_opportunity import loq_validate
@@ -19,6 +18,7 @@ from tests.receiving.conftest import PUBLIC_URL, Sidecar, example_template, make
 from tests.receiving.jsonld_terms import CONTEXTS, dropped_properties
 
 ELM = Namespace("http://data.europa.eu/snb/model/elm/")
+XSD_DATETIME = URIRef("http://www.w3.org/2001/XMLSchema#dateTime")
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_feed_pages_are_linked_and_conform(paged: Sidecar) -> None:
         assert len(opportunities) == len(page.json["@graph"])
         for node in opportunities:
             modified = graph.value(node, DCTERMS.modified)
-            assert isinstance(modified, Literal) and modified.datatype == _XSD.dateTime
+            assert isinstance(modified, Literal) and modified.datatype == XSD_DATETIME
             assert isinstance(graph.value(node, ELM.defaultLanguage), URIRef)
     missing = paged.client.get("/catalogue.jsonld?page=3")
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
@@ -112,7 +112,7 @@ def test_conditional_requests_answer_304_until_the_catalogue_changes(paged: Side
 def test_course_document_answers_conditional_requests(paged: Sidecar) -> None:
     one = paged.client.get("/catalogue/moodle-main/1.jsonld")
     assert one.status_code == 200 and dropped_properties(one.json) == []
-    assert one.json["dateModified"]["@type"] == str(_XSD.dateTime)
+    assert one.json["dateModified"]["@type"] == str(XSD_DATETIME)
     assert paged.client.get("/catalogue/moodle-main/1.jsonld",
                             headers={"If-None-Match": one.headers["ETag"]}).status_code == 304
 
