@@ -15,6 +15,7 @@ from bridge.config import Settings, seal_level_notice
 from bridge.db.session import session_factory
 from bridge.esco.api import esco_bp
 from bridge.metrics import Metrics
+from bridge.request_body import BodyDeadline
 from bridge.tasks.dispatch import CeleryDispatcher, Dispatcher, InProcessDispatcher
 from bridge.tasks.pipeline import Context, deliver_many, deliver_one, issue_many
 from bridge.tasks.services import Services
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
         limit = settings.max_batch_bytes if request.endpoint == BATCH_ENDPOINT else settings.max_body_bytes
         request.max_content_length = limit
 
+    app.wsgi_app = BodyDeadline(app.wsgi_app, settings.body_timeout)  # type: ignore[method-assign]
     problems.install(app)
     inputs.install(app)
     metrics.install(app)

@@ -30,6 +30,7 @@ process environment.
 | `EDC_MAX_BODY_BYTES` | `1048576` | Largest request body for ordinary routes (413 above). |
 | `EDC_MAX_BATCH_BYTES` | `67108864` | Largest body for `POST /api/v1/completions:batch`. |
 | `EDC_MAX_BATCH_ITEMS` | `50000` | Most completions accepted in one batch. |
+| `EDC_BODY_TIMEOUT` | `60` | Seconds a client has to send a whole request body (408 after that), so slow uploads cannot hold the server's threads. |
 | `EDC_SIGNATURE_WINDOW` | `300` | Accepted clock skew (seconds) of `X-EDC-Timestamp`. |
 | `EDC_SWEEP_GRACE` | `300` | Seconds after which the outbox sweep re-enqueues work still pending. |
 | `EDC_SWEEP_INTERVAL` | `60` | Seconds between sweeps (Celery beat, or the in-process sweeper of `edc-bridge serve`). |
@@ -176,6 +177,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     max_batch_bytes: int = 64 * 1024 * 1024
     max_batch_items: int = 50_000
+    body_timeout: int = 60
     signature_window: int = 300
     sweep_grace: int = 300
     sweep_interval: int = 60
@@ -225,6 +227,7 @@ class Settings:
             max_body_bytes=_int(env, "EDC_MAX_BODY_BYTES", 1024 * 1024),
             max_batch_bytes=_int(env, "EDC_MAX_BATCH_BYTES", 64 * 1024 * 1024),
             max_batch_items=_int(env, "EDC_MAX_BATCH_ITEMS", 50_000),
+            body_timeout=_int(env, "EDC_BODY_TIMEOUT", 60),
             signature_window=_int(env, "EDC_SIGNATURE_WINDOW", 300),
             sweep_grace=_int(env, "EDC_SWEEP_GRACE", 300),
             sweep_interval=_int(env, "EDC_SWEEP_INTERVAL", 60),

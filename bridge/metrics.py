@@ -1,21 +1,43 @@
-"""Prometheus metrics: request counters from this process, pipeline state from the database.
+"""Prometheus metrics: request counters, pipeline state from the database.
 
 Pipeline gauges are read from the rows at scrape time, so they are right whatever process (web,
 any worker) did the work; each app gets its own registry so tests and several apps never clash.
+Under ``edc-bridge serve`` several gunicorn worker processes answer requests: with
+``PROMETHEUS_MULTIPROC_DIR`` set (serve sets and empties it at start) counters live in that folder and
+every scrape adds up all processes, whichever one answers it.
 """
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from flask import Flask, Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.db.models import Credential, Delivery
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def prepare_multiprocess(folder: Path) -> None:
+    """Count in ``folder``, shared by this process and the ones it forks, emptied first.
+
+    Files of an earlier run would add its counts to this one's. Metrics made before this call keep
+    counting in their own process only, so the server calls it before building the app.
+    """
+    if folder.is_dir():
+        shutil.rmtree(folder)
+    folder.mkdir(mode=0o700, parents=True)
+    os.environ[MULTIPROC_ENV] = str(folder)
+    values.ValueClass = values.get_value_class()
 
 
 class _DatabaseCollector(Collector):
@@ -53,7 +75,8 @@ class Metrics:
                               registry=self.registry)
         self.deliveries = Counter("edc_delivery_attempts", "Delivery attempts by this process",
                                   ["channel", "outcome"], registry=self.registry)
-        self.registry.register(_DatabaseCollector(sessions))
+        self._database = _DatabaseCollector(sessions)
+        self.registry.register(self._database)
 
     def install(self, app: Flask) -> None:
         @app.before_request
@@ -70,4 +93,10 @@ class Metrics:
             return response
 
     def render(self) -> Response:
-        return Response(generate_latest(self.registry), mimetype=CONTENT_TYPE_LATEST)
+        registry = self.registry
+        folder = os.environ.get(MULTIPROC_ENV)
+        if folder and values.ValueClass is not values.MutexValue:
+            registry = CollectorRegistry()  # every process's counters, read from their files
+            MultiProcessCollector(registry, path=folder)
+            registry.register(self._database)
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

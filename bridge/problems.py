@@ -13,6 +13,8 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
+from bridge.request_body import BodyTimeout
+
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE_BASE = "https://edc-bridge.invalid/problems/"
@@ -83,6 +85,11 @@ def install(app: Flask) -> None:
         if status == 405 and exc.get_response().headers.get("Allow"):
             headers["Allow"] = exc.get_response().headers["Allow"]
         return problem_response(Problem(status, exc.name, detail, headers=headers))
+
+    @app.errorhandler(BodyTimeout)
+    def _slow_body(exc: BodyTimeout) -> Response:
+        return problem_response(Problem(408, "Request Timeout", f"The request body was not received within "
+                                        f"{exc.seconds} s.", kind="request-timeout"))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -33,7 +33,8 @@ def _ascii_integer(value: Any) -> Any:
 
 
 def query_int(minimum: int, maximum: int) -> Any:
-    return Annotated[int, BeforeValidator(_ascii_integer, json_schema_input_type=int), Field(ge=minimum, le=maximum)]
+    # Field first: the generated schema then says minimum/maximum (after a BeforeValidator it would not).
+    return Annotated[int, Field(ge=minimum, le=maximum), BeforeValidator(_ascii_integer)]
 
 
 Id = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]

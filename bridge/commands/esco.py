@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -11,12 +10,12 @@ import click
 from bridge.esco import snapshot as snapshot_file
 from bridge.esco.csv_import import EscoImportError, count_input_files, import_directory
 from bridge.esco.model import REUSE_LEVELS, SKILL_TYPES
-from bridge.esco.service import EscoQueryError, EscoService, default_service
+from bridge.esco.service import EscoQueryError, EscoService, default_service, imported_snapshot_path
 
 
 def _default_output() -> Path:
-    """Imports go to the data directory the sidecar reads (``$EDC_DATA_DIR``, default ./var)."""
-    return Path(os.environ.get("EDC_DATA_DIR") or "var") / "esco" / snapshot_file.SNAPSHOT_NAME
+    """Imports go where the sidecar's search reads (``$EDC_DATA_DIR``, default ./var)."""
+    return imported_snapshot_path()
 
 
 @click.group("esco")

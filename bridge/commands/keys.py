@@ -95,8 +95,11 @@ def dev_seal(directory: Path | None, org: str, org_id: str, country: str, key_ty
     except OSError as exc:
         raise click.ClickException(f"cannot write to {directory}: {exc.strerror}") from None
     password_file = directory / "dev-seal.password"
-    password_file.touch(mode=0o600, exist_ok=True)
-    password_file.write_text(DEV_SEAL_PASSWORD + "\n", encoding="utf-8")
+    # Private from its creation (never world-readable for a moment), and an older file is made private too.
+    fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(DEV_SEAL_PASSWORD + "\n")
     click.echo(f"Development eSeal created ({key_type}) for {org} ({org_id}, {country.upper()}):")
     click.echo(f"  key + certificate (PKCS#12): {seal.pkcs12_path}")
     click.echo(f"  password file:               {password_file}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bridge.config import ConfigError, Settings
+
+_UNIX_PATH_MAX = 104  # sun_path: 108 bytes on Linux, 104 on the BSDs and macOS
 
 
 def _settings() -> Settings:
@@ -66,19 +69,32 @@ def start_embedded_harvester(app: Any, stop: threading.Event) -> threading.Threa
 @click.option("--port", default=8080, show_default=True, type=int, help="TCP port.")
 @click.option("--workers", default=None, type=int,
               help="Gunicorn worker processes (default: 1 embedded, 2 with a broker).")
-@click.option("--threads", default=8, show_default=True, type=int, help="Threads per worker.")
-def serve(host: str, port: int, workers: int | None, threads: int) -> None:
+@click.option("--threads", default=32, show_default=True, type=int,
+              help="Threads per worker (a thread is held while a client sends its request body).")
+@click.option("--control-socket", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Gunicorn's control socket (gunicornc) [default: $EDC_DATA_DIR/gunicorn.ctl, one per instance].")
+def serve(host: str, port: int, workers: int | None, threads: int, control_socket: Path | None) -> None:
     """Run the sidecar HTTP API with gunicorn (database migrated first).
 
     Without EDC_BROKER_URL the pipeline runs inside the server process (embedded mode), so one
-    worker process is used; with a broker, run Celery workers beside it.
+    worker process is used; with a broker, run Celery workers beside it. Request counters of all
+    worker processes are added up in /metrics (PROMETHEUS_MULTIPROC_DIR, default
+    $EDC_DATA_DIR/metrics, emptied at start).
     """
-    from gunicorn.app.base import BaseApplication
+    settings = _settings()
+    from bridge.metrics import MULTIPROC_ENV, prepare_multiprocess
 
+    # Before any metric exists: the app's counters must go to the shared folder.
+    prepare_multiprocess(Path(os.environ.get(MULTIPROC_ENV) or settings.data_dir / "metrics"))
+
+    from gunicorn.app.base import BaseApplication
+    from prometheus_client import multiprocess
+
+    from bridge.access_log import EscapingLogger
     from bridge.app import create_app, public_url_notice
     from bridge.db.migrate import upgrade
 
-    settings = _settings()
+    control = control_socket or settings.data_dir / "gunicorn.ctl"
     notice = public_url_notice(settings)
     if notice:
         click.echo(f"warning: {notice}", err=True)
@@ -94,8 +110,19 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
             self.cfg.set("threads", threads)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("accesslog", "-")
-            # Query strings may carry learner ids; log the method, path and status only.
+            # Query strings may carry learner ids; log the method, path and status only, escaped
+            # (a CR/LF in the path must not start a forged line).
             self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms')
+            self.cfg.set("logger_class", EscapingLogger)
+            # Gunicorn's default control socket is one path per user: a second instance would take it
+            # over and remove it on exit. Each instance gets its own (Unix socket paths are short).
+            if len(str(control.resolve())) < _UNIX_PATH_MAX:
+                self.cfg.set("control_socket", str(control.resolve()))
+            else:
+                click.echo(f"warning: no control socket ({control} is too long a path for a Unix socket)",
+                           err=True)
+                self.cfg.set("control_socket_disable", True)
+            self.cfg.set("child_exit", lambda _server, worker: multiprocess.mark_process_dead(worker.pid))
 
         def load(self) -> Any:
             app = create_app(settings, migrate=False)

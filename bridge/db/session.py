@@ -1,6 +1,7 @@
 """Engines and sessions: one engine per database URL and process, SQLite tuned for concurrent use."""
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -27,12 +28,26 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+def _create_private(path: Path) -> None:
+    """Create the SQLite file readable by its owner only, before SQLite opens it.
+
+    It holds the sources' signing keys and the console's accounts; SQLite would create it with the
+    process umask (often 0644), and its ``-wal``/``-shm`` files copy the database file's mode.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite files get their folder created and the pragmas above."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

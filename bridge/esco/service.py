@@ -228,12 +228,14 @@ def _resolve_snapshot(path: str | os.PathLike[str] | None) -> Path:
     if path is not None:
         candidate = Path(path)
         return candidate / snapshot_file.SNAPSHOT_NAME if candidate.is_dir() else candidate
-    data_dir = os.environ.get("EDC_DATA_DIR")
-    if data_dir:
-        imported = Path(data_dir) / "esco" / snapshot_file.SNAPSHOT_NAME
-        if imported.is_file():
-            return imported
-    return snapshot_file.BUNDLED_PATH
+    imported = imported_snapshot_path()
+    return imported if imported.is_file() else snapshot_file.BUNDLED_PATH
+
+
+def imported_snapshot_path() -> Path:
+    """Where ``edc-bridge esco import`` writes and search reads: ``$EDC_DATA_DIR/esco/``, default ``./var``
+    (the sidecar's own default data folder)."""
+    return Path(os.environ.get("EDC_DATA_DIR") or "var") / "esco" / snapshot_file.SNAPSHOT_NAME
 
 
 def default_service(path: str | os.PathLike[str] | None = None) -> EscoService:

@@ -50,6 +50,20 @@ def test_import_defaults_to_the_data_dir(newer_export: Path, tmp_path: Path,
     assert (tmp_path / "var" / "esco" / "esco-snapshot.json.gz").is_file()
 
 
+def test_import_and_search_agree_without_data_dir(newer_export: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """EDC_DATA_DIR unset: the import lands in ./var and search reads it there (its languages too)."""
+    monkeypatch.delenv("EDC_DATA_DIR", raising=False)
+    monkeypatch.delenv("EDC_ESCO_API_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    code, output = _run("esco", "import", str(newer_export))
+    assert code == 0, output
+    assert (tmp_path / "var" / "esco" / "esco-snapshot.json.gz").is_file()
+    code, output = _run("esco", "search", "Brot backen", "--lang", "de", "--limit", "1")
+    assert code == 0, output
+    assert output.strip() == f"{BREAD}  Brot backen"
+
+
 def test_import_error_is_a_message_not_a_traceback(tmp_path: Path) -> None:
     (tmp_path / "skills_en.csv").write_text("conceptUri\nx\n", encoding="utf-8")
     code, output = _run("esco", "import", str(tmp_path), "-o", str(tmp_path / "out.json.gz"))

@@ -53,6 +53,30 @@ def test_openapi_and_docs_page(sidecar: Sidecar) -> None:
     assert "http" not in page.get_data(as_text=True).replace("https://edc-bridge.invalid", "")
 
 
+def _keys(node: object) -> set[str]:
+    if isinstance(node, dict):
+        return set(node) | {k for value in node.values() for k in _keys(value)}
+    if isinstance(node, list):
+        return {k for value in node for k in _keys(value)}
+    return set()
+
+
+def test_openapi_says_esco_search_is_public_and_states_its_limits(sidecar: Sidecar) -> None:
+    spec = sidecar.client.get("/openapi.json").json
+    for path in ("/api/v1/esco/skills", "/api/v1/esco/skills/{skill_id}"):
+        operation = spec["paths"][path]["get"]
+        assert operation["security"] == [] and "401" not in operation["responses"]
+    assert sidecar.client.get("/api/v1/esco/skills?q=adapt&limit=3").status_code == 200  # indeed public
+    params = {p["name"]: p["schema"] for p in spec["paths"]["/api/v1/esco/skills"]["get"]["parameters"]}
+    assert (params["limit"]["minimum"], params["limit"]["maximum"]) == (1, 100)
+    assert params["q"]["maxLength"] == 200
+    per_page = [p["schema"] for p in spec["paths"]["/api/v1/credentials"]["get"]["parameters"]
+                if p["name"] == "per_page"]
+    assert per_page and per_page[0]["maximum"] == 200
+    # Constraints are JSON Schema words, never pydantic's own (which a client would ignore).
+    assert not _keys(spec) & {"ge", "le", "gt", "lt", "max_length", "min_length"}
+
+
 def test_routing_errors_are_problems(sidecar: Sidecar) -> None:
     missing = sidecar.client.get("/api/v1/nothing")
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
