@@ -1,7 +1,10 @@
 """Authentication: HMAC-signed sources and the admin token, with clear, secret-free refusals."""
 from __future__ import annotations
 
+import json
 import time
+
+from bridge import auth
 
 from .conftest import ADMIN, Sidecar, example_completion
 
@@ -96,6 +99,22 @@ def test_unknown_source_and_malformed_headers(sidecar: Sidecar) -> None:
     response = sidecar.client.post(PATH, json=example_completion(), headers={
         "X-EDC-Source": "moodle-main", "X-EDC-Timestamp": str(int(time.time())), "X-EDC-Signature": "abc"})
     assert "64 hexadecimal" in _problem(response, 401)["detail"]
+
+
+def test_the_key_unknown_sources_are_checked_against_opens_nothing(sidecar: Sidecar) -> None:
+    """Unknown sources and unrotated keys are compared with a stand-in key (same work, same time); a
+    request signed with that key is refused like any other wrong signature."""
+    sidecar.add_source()
+    sidecar.put_template()
+    body = json.dumps(example_completion()).encode()
+    ts = str(int(time.time()))
+    for source in ("moodle-main", "no-such-source"):
+        signature = auth.compute_signature(auth._UNKNOWN_SOURCE_KEY, "POST", PATH, ts, body)
+        response = sidecar.client.post(PATH, data=body, headers={
+            "X-EDC-Source": source, "X-EDC-Timestamp": ts, "X-EDC-Signature": f"v1={signature}",
+            "Content-Type": "application/json"})
+        assert "does not match" in _problem(response, 401)["detail"]
+    assert sidecar.count() == 0
 
 
 def test_source_cannot_act_for_another_source(sidecar: Sidecar) -> None:
