@@ -21,7 +21,7 @@ role=${1:-serve}
 case "$role" in
   serve)
     set -- --host "${EDC_HOST:-0.0.0.0}" --port "${EDC_PORT:-8080}" \
-           --threads "${EDC_WEB_THREADS:-8}" ${EDC_WEB_WORKERS:+--workers "$EDC_WEB_WORKERS"} "$@"
+           --threads "${EDC_WEB_THREADS:-32}" ${EDC_WEB_WORKERS:+--workers "$EDC_WEB_WORKERS"} "$@"
     exec edc-bridge serve "$@"
     ;;
   worker)
