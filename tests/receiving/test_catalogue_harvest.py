@@ -177,12 +177,13 @@ def test_harvest_from_a_second_sidecar_with_304_and_listing(institution_a: Insti
         assert view["languages"][:2] == ["en", "fr"]
         assert any(s["uri"].startswith("http://data.europa.eu/esco/skill/") for o in view["outcomes"]
                    for s in o["skills"])
-        assert institution_a.feed_statuses()[before:] == [200, 200]
+        # gunicorn writes its access line after the answer is sent: wait for it.
+        _wait(lambda: institution_a.feed_statuses()[before:] == [200, 200], timeout=20)
 
         # Nothing changed at A: the first page answers 304 and the entries stay.
         [again] = harvest_all(b.rt.sessions, b.settings)
         assert (again.status, again.entries) == ("unchanged", 2)
-        assert institution_a.feed_statuses()[-1] == 304
+        _wait(lambda: institution_a.feed_statuses()[before:] == [200, 200, 304], timeout=20)
 
         # A course changes at A: the next harvest reads the feed again.
         institution_a.put_course("102", A_TITLES[1], ects=6)
@@ -439,3 +440,33 @@ def test_celery_beat_harvests_only_with_partners() -> None:
     env.pop("EDC_CATALOGUE_PARTNERS")
     out = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['edc-outbox-sweep'] True"
+
+
+def test_embedded_serve_harvests_its_partners(institution_a: Institution, tmp_path: Path, dev_seal: Any) -> None:
+    """Without a broker, ``edc-bridge serve`` harvests EDC_CATALOGUE_PARTNERS by itself, shortly after start."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "EDC_DATA_DIR": str(tmp_path / "b-var"),
+           "EDC_DATABASE_URL": f"sqlite:///{tmp_path / 'b.sqlite3'}", "EDC_SEAL_PKCS12": str(dev_seal.pkcs12_path),
+           "EDC_SEAL_PKCS12_PASSWORD": "dev-seal",
+           "EDC_PUBLIC_URL": base, "EDC_CATALOGUE_PARTNERS": f"uni-a={institution_a.base}/catalogue.jsonld"}
+    log = tmp_path / "b-serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(Path(sys.executable).with_name("edc-bridge")), "serve", "--port", str(port),
+                                    "--threads", "4"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            _wait(lambda: _healthy(base))
+
+            def listed() -> bool:
+                page = requests.get(f"{base}/catalogue?partner=uni-a", timeout=10)
+                return page.status_code == 200 and A_TITLES[0] in page.text and A_TITLES[1] in page.text
+
+            _wait(listed, timeout=120)
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=30)
+    assert "Traceback" not in log.read_text(errors="replace")
