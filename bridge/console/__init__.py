@@ -36,7 +36,7 @@ def _actor() -> str:
 
 def install(app: Flask) -> None:
     """Add the console to the sidecar app built by ``bridge.app.create_app``."""
-    from bridge.console import api
+    from bridge.console import api, recognition_api
     from bridge.console.views import audit_log, auth, batches, credentials, dashboard, sources, templates, users
 
     runtime = app.extensions["edc"]
@@ -58,4 +58,5 @@ def install(app: Flask) -> None:
     for module in (auth, dashboard, credentials, batches, templates, sources, users, audit_log):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(recognition_api.bp)
     app.teardown_appcontext(close_db)

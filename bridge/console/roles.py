@@ -32,20 +32,22 @@ SOURCES_MANAGE = "sources.manage"          # HMAC key rotation
 USERS_MANAGE = "users.manage"
 AUDIT_READ = "audit.read"
 SETTINGS_READ = "settings.read"            # keys status, health of TSA / wallet / SMTP
-RECOGNITION_READ = "recognition.read"      # used by the recognition desk and the MCRA register
-RECOGNITION_DECIDE = "recognition.decide"
+RECOGNITION_READ = "recognition.read"      # the MCRA register and the recognition desk, read only
+RECOGNITION_DECIDE = "recognition.decide"  # edit agreements and partners, take recognition decisions
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({DASHBOARD, CREDENTIALS_READ, CREDENTIALS_ACT, CREDENTIALS_REVOKE, TEMPLATES_READ,
                         TEMPLATES_EDIT, BATCHES_READ, EXPORTS, SOURCES_READ, SOURCES_MANAGE, USERS_MANAGE,
                         AUDIT_READ, SETTINGS_READ, RECOGNITION_READ, RECOGNITION_DECIDE}),
     "registrar": frozenset({DASHBOARD, CREDENTIALS_READ, CREDENTIALS_ACT, CREDENTIALS_REVOKE, TEMPLATES_READ,
-                            TEMPLATES_EDIT, BATCHES_READ, EXPORTS, SOURCES_READ, AUDIT_READ, SETTINGS_READ}),
+                            TEMPLATES_EDIT, BATCHES_READ, EXPORTS, SOURCES_READ, AUDIT_READ, SETTINGS_READ,
+                            RECOGNITION_READ}),
     # Scoped to the courses of its grants: their templates and credentials, nothing else.
     "course_team": frozenset({DASHBOARD, CREDENTIALS_READ, CREDENTIALS_ACT, TEMPLATES_READ, TEMPLATES_EDIT,
                               EXPORTS}),
     "recognition_officer": frozenset({DASHBOARD, RECOGNITION_READ, RECOGNITION_DECIDE}),
-    "viewer": frozenset({DASHBOARD, CREDENTIALS_READ, TEMPLATES_READ, BATCHES_READ, SOURCES_READ}),
+    "viewer": frozenset({DASHBOARD, CREDENTIALS_READ, TEMPLATES_READ, BATCHES_READ, SOURCES_READ,
+                         RECOGNITION_READ}),
 }
 SCOPED_ROLES = frozenset({"course_team"})
 assert set(ROLE_PERMISSIONS) == set(STAFF_ROLES)  # noqa: S101 - the tables must list the same roles

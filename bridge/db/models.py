@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -382,3 +384,138 @@ class CatalogueEntry(Base):
     iri: Mapped[str] = mapped_column(String(2048))
     position: Mapped[int] = mapped_column(Integer)
     view: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# --- Recognition: the MCRA register and the recognition desk (bridge.recognition) ----------------
+
+AGREEMENT_STATUSES = ("draft", "agreed", "signed", "expired")
+# "incoming": we recognise the partner's courses; "outgoing": the partner recognises ours.
+AGREEMENT_DIRECTIONS = ("incoming", "outgoing", "two_way")
+LEARNING_KINDS = ("formal_faculty", "formal_institution", "non_formal_faculty", "non_formal_institution")
+COUNTS_AS = ("credits", "equivalent", "elective")
+DECISIONS = ("recognised", "partly", "refused")
+
+
+class Partner(Base):
+    """A partner institution of credit recognition agreements, with the identifiers it is known by.
+
+    ``eidas_identifier`` is the organisation identifier its eSeal certificate carries (e.g.
+    ``VATBE-0123456789``): the recognition desk matches credentials on it, never on a name.
+    """
+
+    __tablename__ = "recognition_partners"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    country: Mapped[str] = mapped_column(String(2))
+    erasmus_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    schac_code: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    eidas_identifier: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    pic: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    website: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Agreement(Base):
+    """A credit recognition agreement (the ECCOE MCRA template's sections) between us and a partner.
+
+    Its content can change only while it is a draft; ``agreed`` freezes it for signing, ``signed``
+    (a signed PDF uploaded with intact signatures) makes it count for recognition between its
+    validity dates, ``expired`` ends it. ``version`` grows with every change of content.
+    """
+
+    __tablename__ = "recognition_agreements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(Integer, ForeignKey(
+        "recognition_partners.id", name="fk_recognition_agreements_partner_id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    learning_kind: Mapped[str] = mapped_column(String(32))
+    our_unit: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    their_unit: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    min_grade: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    assessment_type: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    conditions: Mapped[str | None] = mapped_column(Text, nullable=True)
+    contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    signatories: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    signed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    signed_pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    signatures: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+
+    partner: Mapped[Partner] = relationship(lazy="joined")
+    courses: Mapped[list[AgreementCourse]] = relationship(
+        back_populates="agreement", lazy="selectin", cascade="all, delete-orphan",
+        order_by="AgreementCourse.position")
+
+
+class AgreementCourse(Base):
+    """One line of an agreement: a course of one side and what it counts as on the other.
+
+    ``incoming``: the partner's course (their LearningOpportunity IRI, or title/ECTS/EQF) counts here as
+    credits, our course (``our_source``/``our_course_id``) or an elective slot. ``outgoing``: our course
+    (by its template) counts at the partner as credits, their course or an elective slot.
+    """
+
+    __tablename__ = "recognition_agreement_courses"
+    __table_args__ = (Index("ix_recognition_agreement_courses_ours", "our_source", "our_course_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(Integer, ForeignKey(
+        "recognition_agreements.id", name="fk_recognition_agreement_courses_agreement_id", ondelete="CASCADE"),
+        index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    direction: Mapped[str] = mapped_column(String(16))
+    our_source: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    our_course_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    our_title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    their_lo_iri: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    their_title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    their_ects: Mapped[float | None] = mapped_column(Float, nullable=True)
+    their_eqf: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    counts_as: Mapped[str] = mapped_column(String(16))
+    ects: Mapped[float | None] = mapped_column(Float, nullable=True)
+    elective_slot: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    min_grade: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    assessment_type: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+    agreement: Mapped[Agreement] = relationship(back_populates="courses")
+
+
+class RecognitionCase(Base):
+    """One credential brought to the recognition desk, what it matched, and the decision taken.
+
+    ``report`` is the verification report (it names the learner: it stays in this row); statistics
+    read only the issuer, course, outcome and dates columns.
+    """
+
+    __tablename__ = "recognition_cases"
+    __table_args__ = (Index("ix_recognition_cases_issuer_course", "issuer_identifier", "course_title"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    received_via: Mapped[str] = mapped_column(String(16))
+    credential_id: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    verdict: Mapped[str] = mapped_column(String(16))
+    issuer_identifier: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    issuer_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    course_title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    learning_opportunity: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    match: Mapped[dict[str, Any]] = mapped_column(JSON)
+    agreement_id: Mapped[int | None] = mapped_column(Integer, ForeignKey(
+        "recognition_agreements.id", name="fk_recognition_cases_agreement_id"), nullable=True, index=True)
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    reasons: Mapped[str | None] = mapped_column(Text, nullable=True)
+    equivalence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
