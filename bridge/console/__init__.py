@@ -37,7 +37,17 @@ def _actor() -> str:
 def install(app: Flask) -> None:
     """Add the console to the sidecar app built by ``bridge.app.create_app``."""
     from bridge.console import api, recognition_api
-    from bridge.console.views import audit_log, auth, batches, credentials, dashboard, sources, templates, users
+    from bridge.console.views import (
+        audit_log,
+        auth,
+        batches,
+        credentials,
+        dashboard,
+        recognition,
+        sources,
+        templates,
+        users,
+    )
 
     runtime = app.extensions["edc"]
     settings = ConsoleSettings.from_settings(runtime.settings)
@@ -55,7 +65,7 @@ def install(app: Flask) -> None:
     traffic.install(app)
     app.extensions["edc_traffic"] = traffic
     history.actor_resolver = _actor
-    for module in (auth, dashboard, credentials, batches, templates, sources, users, audit_log):
+    for module in (auth, dashboard, credentials, batches, templates, sources, users, audit_log, recognition):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(recognition_api.bp)

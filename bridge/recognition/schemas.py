@@ -13,6 +13,7 @@ from typing_extensions import TypedDict
 
 from bridge.db.models import AGREEMENT_DIRECTIONS, AGREEMENT_STATUSES, COUNTS_AS, DECISIONS, LEARNING_KINDS
 from bridge.elm import fields
+from bridge.elm.issuer import EIDAS_ID_RE
 
 _FORBID = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
@@ -25,7 +26,7 @@ ErasmusCode = Annotated[str, Field(max_length=40, pattern=r"^[A-Z]{1,3}\s*[A-Z-]
 SchacCode = Annotated[str, Field(max_length=255, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*"
                                                          r"[a-z0-9])?)+$", description="SCHAC home organisation "
                                                                                         "(a domain), e.g. uni-a.eu")]
-EidasIdentifier = Annotated[str, Field(max_length=100, pattern=r"^[A-Z]{3}[A-Z]{2}-[A-Za-z0-9./+-]{1,90}$",
+EidasIdentifier = Annotated[str, Field(max_length=100, pattern=EIDAS_ID_RE.pattern,
                                        description="Organisation identifier as in its eSeal certificate "
                                                    "(ETSI EN 319 412-1), e.g. VATBE-0123456789")]
 Pic = Annotated[str, Field(pattern=r"^[0-9]{9}$", description="Participant Identification Code (9 digits)")]
@@ -138,7 +139,8 @@ class StatusChange(BaseModel):
 
 
 class Decision(BaseModel):
-    """The recognition officer's decision on a case; reasons are required unless fully recognised."""
+    """The recognition officer's decision on a case; reasons are required unless fully recognised. Without
+    ``ects`` or ``course``, a case an agreement covers is recognised as the agreement says."""
 
     model_config = _FORBID
     decision: Literal[DECISIONS]  # type: ignore[valid-type]
@@ -150,8 +152,6 @@ class Decision(BaseModel):
     def _reasons(self) -> Self:
         if self.decision != "recognised" and not self.reasons:
             raise fields.field_error("reasons", "reasons are required for a partial recognition or a refusal")
-        if self.decision != "refused" and self.ects is None and not self.course:
-            raise fields.field_error("ects", "a recognition says what it counts as: ects or course")
         return self
 
 
@@ -169,3 +169,9 @@ class CasePath(TypedDict):
 
 class LangQuery(TypedDict):
     lang: NotRequired[Literal["en", "fr"]]
+
+
+class CaseQuery(TypedDict):
+    lang: NotRequired[Literal["en", "fr"]]
+    recognise: NotRequired[Annotated[Literal["true", "false"], Field(
+        description="true: recognise at once, as the agreement says, when one covers the credential")]]
