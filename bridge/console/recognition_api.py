@@ -280,7 +280,7 @@ def open_case(data: bytes | None, via: str, lang: str) -> RecognitionCase:
 def record_decision(case: RecognitionCase, decision: Decision) -> None:
     who = identity()
     try:
-        desk.decide(case, decision, f"{who.display_name} ({who.username})")
+        desk.decide(db(), case, decision, f"{who.display_name} ({who.username})")
     except register.RegisterError as exc:
         audit.record(runtime().sessions, "recognition.decide", target_type="case", target_id=case.id,
                      outcome="refused", detail={"reason": exc.message})

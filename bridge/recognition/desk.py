@@ -15,8 +15,9 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bridge.db.models import Agreement, Partner, RecognitionCase
 from bridge.recognition import agreements as register
@@ -202,8 +203,12 @@ class DeskError(register.RegisterError):
     """A decision the desk refuses (409 already decided, 422 missing equivalence)."""
 
 
-def decide(case: RecognitionCase, decision: Decision, who: str) -> None:
-    """Record the officer's decision; a recognition without stated equivalence takes the agreement's."""
+def decide(session: Session, case: RecognitionCase, decision: Decision, who: str) -> None:
+    """Record the officer's decision; a recognition without stated equivalence takes the agreement's.
+
+    Written only where the row is still undecided (one UPDATE), so two officers deciding at once get one
+    decision and one 409, never a silent overwrite.
+    """
     if case.decision is not None:
         raise DeskError(409, f"case {case.id} was decided already ({case.decision})")
     covered = case.match.get("outcome") == "covered"
@@ -217,12 +222,17 @@ def decide(case: RecognitionCase, decision: Decision, who: str) -> None:
         given = {"kind": "individual", "ects": decision.ects, "course": decision.course}
     if decision.decision != "recognised" and not decision.reasons:
         raise DeskError(422, "reasons are required for a partial recognition or a refusal", "reasons")
-    case.decision = decision.decision
-    case.reasons = decision.reasons
-    case.equivalence = given
-    case.agreement_id = case.match.get("agreement_id") if covered else None
-    case.decided_at = register.now()
-    case.decided_by = who[:200]
+    values = {"decision": decision.decision, "reasons": decision.reasons, "equivalence": given,
+              "agreement_id": case.match.get("agreement_id") if covered else None,
+              "decided_at": register.now(), "decided_by": who[:200]}
+    written = session.execute(update(RecognitionCase).where(RecognitionCase.id == case.id,
+                                                            RecognitionCase.decision.is_(None)).values(**values)
+                              .execution_options(synchronize_session=False))
+    if written.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise DeskError(409, f"case {case.id} was decided meanwhile by someone else")
+    for name, value in values.items():
+        set_committed_value(case, name, value)
 
 
 def record_json(case: RecognitionCase, agreement: Agreement | None) -> dict[str, Any]:

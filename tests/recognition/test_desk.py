@@ -101,3 +101,26 @@ def test_signed_pdf_refusals(console: Console) -> None:
     assert fine.json["signatures"][0]["trusted"] is None  # no trust anchors configured: not judged
     assert [e.outcome for e in console.audit("agreement.sign")] == ["refused"] * 4 + ["ok"]
     assert admin(console, "GET", f"/console/api/agreements/{number}/signed.pdf").data == signed
+
+
+def test_two_officers_deciding_at_once_get_one_decision(console: Console) -> None:
+    """Both read the case undecided; the second write finds it decided and is refused (409), not applied."""
+    from bridge.db.models import RecognitionCase
+    from bridge.recognition import desk
+    from bridge.recognition.agreements import RegisterError
+    from bridge.recognition.schemas import Decision
+
+    cred_id = console.issue()
+    sealed = admin(console, "GET", f"/api/v1/credentials/{cred_id}/sealed").data
+    case_id = console.car.client.post("/console/api/recognition/cases", data=sealed, headers={
+        "Authorization": "Bearer test-admin-token-0123456789", "Content-Type": "application/octet-stream"}).json["id"]
+    sessions = console.car.rt.sessions
+    with console.car.app.app_context(), sessions() as first, sessions() as second:
+        mine, theirs = first.get(RecognitionCase, case_id), second.get(RecognitionCase, case_id)
+        assert mine.decision is None and theirs.decision is None
+        desk.decide(first, mine, Decision(decision="refused", reasons="Too old"), "Rose")
+        first.commit()
+        with pytest.raises(RegisterError) as refused:
+            desk.decide(second, theirs, Decision(decision="recognised", ects=5), "Alice")
+        assert refused.value.status == 409
+    assert admin(console, "GET", f"/console/api/recognition/cases/{case_id}").json["decision"] == "refused"
