@@ -86,9 +86,18 @@ class SidecarClient:
             raise SidecarUnavailable(f"the sidecar is unreachable ({type(exc).__name__})") from None
 
     def put_template(self, course_id: str, template: dict[str, Any]) -> dict[str, Any]:
-        """Store the course's credential template (and policy); answers the stored version + ESCO report."""
-        return self._call("PUT", f"/api/v1/sources/{_segment(self._config.source)}/courses/"
-                                 f"{_segment(course_id)}/template", template)
+        """Store the course's credential template (and policy); answers the stored version + ESCO report.
+
+        The sidecar answers an unchanged template with its stored version (no new one). A 409 means
+        another request created the course's template at the same moment: sent once more, this one
+        replaces it, as it would have a second later."""
+        path = f"/api/v1/sources/{_segment(self._config.source)}/courses/{_segment(course_id)}/template"
+        try:
+            return self._call("PUT", path, template)
+        except SidecarRejected as exc:
+            if exc.status != 409:
+                raise
+            return self._call("PUT", path, template)
 
     def search_skills(self, q: str, lang: str, limit: int = 10) -> dict[str, Any]:
         return self._call("GET", "/api/v1/esco/skills", query={"q": q, "lang": lang, "limit": limit})

@@ -130,8 +130,17 @@ class SidecarClient:
                 f"{quote(str(course_id), safe='')}/template")
 
     def put_template(self, course_id: str, template: dict[str, Any]) -> dict[str, Any]:
-        """Create or replace the course template; returns the sidecar's answer (with ``esco``)."""
-        response = self._request("PUT", self.template_path(course_id), template)
+        """Create or replace the course template; returns the sidecar's answer (with ``esco``).
+
+        An unchanged template is answered with its stored version (no new version). A 409 means
+        another request (the Moodle plugin, another poller run) created the course's template at the
+        same moment: sent once more, this PUT replaces it, as it would have a second later."""
+        try:
+            response = self._request("PUT", self.template_path(course_id), template)
+        except SidecarRejected as exc:
+            if exc.status != 409:
+                raise
+            response = self._request("PUT", self.template_path(course_id), template)
         try:
             answer = response.json()
         except ValueError:

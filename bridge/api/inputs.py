@@ -52,6 +52,11 @@ class Answer:
     description: str
     media: str = "application/json"
     schema: Any = None
+    headers: tuple[tuple[str, str], ...] = ()
+    """Response headers the answer carries: (name, description)."""
+
+
+PROBLEM_MEDIA = "application/problem+json"
 
 
 @dataclass(frozen=True)

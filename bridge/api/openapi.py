@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify
 from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
-from bridge.api.inputs import Answer, Operation, operation, operations
+from bridge.api.inputs import PROBLEM_MEDIA, Answer, Operation, operation, operations
 
 bp = Blueprint("docs", __name__)
 
@@ -123,8 +123,14 @@ def _operation(path: str, op: Operation, mapping: dict[Any, Any], components: di
 
 
 def _answer(path: str, op: Operation, answer: Answer, mapping: dict[Any, Any]) -> dict[str, Any]:
-    schema = mapping.get(((path, op.method, f"answer{answer.status}"), "serialization"), {})
-    return {"description": answer.description, "content": {answer.media: {"schema": schema}}}
+    if answer.media == PROBLEM_MEDIA:
+        out = {**_PROBLEM, "description": answer.description}
+    else:
+        schema = mapping.get(((path, op.method, f"answer{answer.status}"), "serialization"), {})
+        out = {"description": answer.description, "content": {answer.media: {"schema": schema}}}
+    if answer.headers:
+        out["headers"] = {name: {"description": text, "schema": {"type": "string"}} for name, text in answer.headers}
+    return out
 
 
 def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:

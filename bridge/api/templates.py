@@ -1,21 +1,26 @@
 """Course templates: what credential a course issues, and the policy deciding when and where."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
 from pydantic import TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from bridge.api.common import runtime
-from bridge.api.inputs import Answer, operation, request_json, validate_document
-from bridge.api.schemas import CoursePath, SourcePath, TemplatePut
+from bridge.api.inputs import PROBLEM_MEDIA, Answer, operation, request_json, validate_document
+from bridge.api.schemas import CoursePath, SourcePath, TemplateHeaders, TemplatePut
 from bridge.auth import Principal, require
-from bridge.db.models import CourseTemplate, Source, utcnow
+from bridge.db.models import CourseTemplate, Source, TemplateRevision, utcnow
+from bridge.elm.template import content_digest
 from bridge.problems import FieldProblem, Problem, validation_problem
 from bridge.tasks.policy import normal_policy
 
 bp = Blueprint("templates", __name__, url_prefix="/api/v1/sources")
+_ETAG = (("ETag", "The stored content's tag, for If-Match"),)
 
 def template_dict(row: CourseTemplate) -> dict[str, Any]:
     return {"source": row.source, "course_id": row.course_id, "version": row.version,
@@ -53,15 +58,73 @@ def esco_report(template: dict[str, Any]) -> dict[str, Any]:
 
 
 _TEMPLATE_PUT = TypeAdapter(TemplatePut)
+SAVE_ATTEMPTS = 5
 
 
-def save_template(source: str, course_id: str, document: Any, body: TemplatePut | None = None
-                  ) -> tuple[dict[str, Any], bool]:
+def etag(row: CourseTemplate) -> str:
+    """The strong ETag of a stored template: its version and the digest of its content (template and
+    policy), so a template deleted and created again never answers to an old tag."""
+    return f'"{row.version}-{content_digest(row.template, row.policy)[:32]}"'
+
+
+def _tags(header: str) -> list[str]:
+    return [tag.strip() for tag in header.split(",") if tag.strip()]
+
+
+def check_preconditions(row: CourseTemplate | None, if_match: str | None, if_none_match: str | None) -> None:
+    """RFC 9110 §13.2.2 for a PUT: ``If-Match`` first (strong comparison: a weak tag never matches),
+    then ``If-None-Match`` (``*`` = create only). A failed precondition is a 412 naming the current
+    version and ETag, so the client can read the template again and redo its change."""
+    current = etag(row) if row is not None else None
+    failed = None
+    if if_match is not None:
+        tags = _tags(if_match)
+        if current is None:
+            failed = "the course has no template yet, so If-Match cannot match"
+        elif "*" not in tags and current not in tags:
+            failed = f"the template changed since it was read (it is now version {row.version})"  # type: ignore[union-attr]
+    elif if_none_match is not None and current is not None:
+        tags = _tags(if_none_match)
+        if "*" in tags:
+            failed = "the course already has a template (If-None-Match: *)"
+        elif current in tags or current in [t.removeprefix("W/") for t in tags]:
+            failed = "the template still has the ETag given in If-None-Match"
+    if failed is not None:
+        extra: dict[str, Any] = {"current_version": None, "current_etag": None}
+        headers = {}
+        if row is not None:
+            extra = {"current_version": row.version, "current_etag": current}
+            headers["ETag"] = current or ""
+        raise Problem(412, "Precondition Failed", f"Not saved: {failed}. Read it again (GET) and send your "
+                      "change with If-Match set to its ETag.", kind="template-precondition-failed",
+                      headers=headers, **extra)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a template PUT led to: the stored template, its ETag, and created / changed / unchanged."""
+
+    answer: dict[str, Any]
+    etag: str
+    status: int
+    changed: bool
+
+
+def save_template(source: str, course_id: str, document: Any, body: TemplatePut | None = None, *,
+                  if_match: str | None = None, if_none_match: str | None = None) -> Saved:
     """Validate and store a course template (+ policy); the API and the staff console both save here.
 
     ``document`` is the JSON document as sent; ``body`` its validated form when the caller has it
-    already. Returns the stored template (with the ESCO report) and whether the course was new; a
-    422/404 :class:`Problem` names what is wrong. The version increases on each replacement.
+    already. A 422/404 :class:`Problem` names what is wrong; a 412 when ``if_match`` /
+    ``if_none_match`` (the request's preconditions) do not hold; a 409 when another request created
+    the course's template with a different content at the same moment.
+
+    Writers are serialised per course by a row lock (``SELECT … FOR UPDATE``) and, on databases without
+    one, by the version compare-and-set of the mapper (``version_id_col``): versions are strictly
+    increasing and never reused, and the unique (source, course, version) of the revisions is the
+    database's own guarantee. A template equal in content (template and policy) to the stored one
+    changes nothing: the same version and ETag are answered (200), so adapters that resend their
+    template on every run do not create versions.
     """
     if body is None:
         body = validate_document(_TEMPLATE_PUT, document)
@@ -69,43 +132,96 @@ def save_template(source: str, course_id: str, document: Any, body: TemplatePut 
     policy = normal_policy(body.policy)
     esco = esco_report(template)
     rt = runtime()
-    with rt.sessions() as session:
-        if session.scalar(select(Source.id).where(Source.name == source)) is None:
-            raise Problem(404, "Not Found", f"Source '{source}' is not registered "
-                          "(edc-bridge sources add NAME).", kind="source-not-found")
-        row = session.scalar(select(CourseTemplate).where(CourseTemplate.source == source,
-                                                          CourseTemplate.course_id == course_id))
-        now = utcnow()
-        created = row is None
-        if row is None:
-            row = CourseTemplate(source=source, course_id=course_id, template=template, policy=policy,
-                                 version=1, created_at=now, updated_at=now)
-            session.add(row)
-        else:
-            row.template, row.policy, row.version, row.updated_at = template, policy, row.version + 1, now
-        session.commit()
-        answer = template_dict(row)
+    for _ in range(SAVE_ATTEMPTS):
+        with rt.sessions() as session:
+            if session.scalar(select(Source.id).where(Source.name == source)) is None:
+                raise Problem(404, "Not Found", f"Source '{source}' is not registered "
+                              "(edc-bridge sources add NAME).", kind="source-not-found")
+            row = session.scalar(select(CourseTemplate).where(
+                CourseTemplate.source == source, CourseTemplate.course_id == course_id).with_for_update())
+            check_preconditions(row, if_match, if_none_match)
+            now = utcnow()
+            if row is None:
+                row = CourseTemplate(source=source, course_id=course_id, template=template, policy=policy,
+                                     version=1, created_at=now, updated_at=now)
+                session.add(row)
+                status = 201
+            elif row.template == template and row.policy == policy:
+                return _saved(row, esco, 200, changed=False)
+            else:
+                # Past every version ever recorded (a database written before versions were unique may
+                # hold revisions above the stored version).
+                recorded = session.scalar(select(func.max(TemplateRevision.version)).where(
+                    TemplateRevision.source == source, TemplateRevision.course_id == course_id)) or 0
+                row.template, row.policy, row.updated_at = template, policy, now
+                row.version = max(row.version, recorded) + 1
+                status = 200
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                if status == 201:
+                    _lost_create(session, source, course_id, template, policy, if_none_match)
+                continue  # a revision with this version was written meanwhile: read again
+            except StaleDataError:
+                session.rollback()
+                continue  # another writer stored a version first (databases without row locks)
+            return _saved(row, esco, status, changed=True)
+    raise Problem(409, "Conflict", "The template is being changed by other requests at this very moment; "
+                  "send it again.", kind="template-conflict", headers={"Retry-After": "1"})
+
+
+def _lost_create(session: Any, source: str, course_id: str, template: dict[str, Any], policy: dict[str, Any],
+                 if_none_match: str | None) -> None:
+    """Another request created the course's template while this one did: the same content is that
+    request's success too (answered by the caller's next round); different content is a 409 (or the
+    412 that ``If-None-Match: *`` asks for)."""
+    row = session.scalar(select(CourseTemplate).where(CourseTemplate.source == source,
+                                                      CourseTemplate.course_id == course_id))
+    if row is None or (row.template == template and row.policy == policy and if_none_match is None):
+        return
+    check_preconditions(row, None, if_none_match)
+    raise Problem(409, "Conflict", f"Another request created this course's template (version {row.version}) "
+                  "at the same moment, with a different content. Read it (GET) and send your change with "
+                  "If-Match set to its ETag.", kind="template-conflict", headers={"ETag": etag(row)},
+                  current_version=row.version, current_etag=etag(row))
+
+
+def _saved(row: CourseTemplate, esco: dict[str, Any], status: int, *, changed: bool) -> Saved:
+    answer = template_dict(row)
     answer["esco"] = esco
-    return answer, created
+    return Saved(answer, etag(row), status, changed)
 
 
 @operation(bp, "PUT", "/<source>/courses/<course_id>/template", auth="source", path=CoursePath,
-           body=TemplatePut, responses=(Answer(200, "Replaced"), Answer(201, "Created")), tags=("templates",))
-def put_template(principal: Principal, path: dict[str, str], body: TemplatePut) -> tuple[Response, int]:
+           headers=TemplateHeaders, body=TemplatePut,
+           responses=(Answer(200, "Replaced, or unchanged (same content: same version and ETag)", headers=_ETAG),
+                      Answer(201, "Created", headers=_ETAG),
+                      Answer(409, "Another request created the template at the same moment with a different "
+                             "content", PROBLEM_MEDIA),
+                      Answer(412, "If-Match / If-None-Match did not hold (the answer names the current ETag)",
+                             PROBLEM_MEDIA)),
+           tags=("templates",))
+def put_template(principal: Principal, path: dict[str, str], headers: dict[str, str],
+                 body: TemplatePut) -> tuple[Response, int, dict[str, str]]:
     """Create or replace a course's template and policy; reports unknown/obsolete ESCO skills.
 
-    The version increases on each replacement.
+    Optimistic concurrency: the answer's ``ETag`` names the stored content; send it back in
+    ``If-Match`` to replace only what you read (412 otherwise), or ``If-None-Match: *`` to create
+    only. The version increases by one on each change and never goes back; a template equal in
+    content to the stored one is answered 200 with the same version and ETag (no new version).
     """
     source, course_id = path["source"], path["course_id"]
     require(principal, source)
-    answer, created = save_template(source, course_id, request_json(), body)
-    return jsonify(answer), 201 if created else 200
+    saved = save_template(source, course_id, request_json(), body, if_match=headers.get("if_match"),
+                          if_none_match=headers.get("if_none_match"))
+    return jsonify(saved.answer), saved.status, {"ETag": saved.etag}
 
 
 @operation(bp, "GET", "/<source>/courses/<course_id>/template", auth="source", path=CoursePath,
-           tags=("templates",))
-def get_template(principal: Principal, path: dict[str, str]) -> Response:
-    """Read a course template and its policy."""
+           tags=("templates",), responses=(Answer(200, "The template, its policy and version", headers=_ETAG),))
+def get_template(principal: Principal, path: dict[str, str]) -> tuple[Response, int, dict[str, str]]:
+    """Read a course template and its policy; the ``ETag`` answered is what ``If-Match`` takes."""
     source, course_id = path["source"], path["course_id"]
     require(principal, source)
     with runtime().sessions() as session:
@@ -114,7 +230,7 @@ def get_template(principal: Principal, path: dict[str, str]) -> Response:
         if row is None:
             raise Problem(404, "Not Found", f"No template for course '{course_id}' of source '{source}'.",
                           kind="template-not-found")
-        return jsonify(template_dict(row))
+        return jsonify(template_dict(row)), 200, {"ETag": etag(row)}
 
 
 @operation(bp, "GET", "/<source>/courses", auth="source", path=SourcePath, tags=("templates",))

@@ -100,6 +100,11 @@ class CourseTemplate(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # Every ORM UPDATE of a template says "WHERE version = <the version read>": two writers that read
+    # the same version cannot both store the next one (StaleDataError for the second), even on a
+    # database without row locks. Writers set the new version themselves.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
 
 class Batch(Base):
     """One bulk intake; progress is counted live from its credentials."""
@@ -309,7 +314,8 @@ class TemplateRevision(Base):
     """Every stored version of a course template, with who stored it (diffs and history in the console)."""
 
     __tablename__ = "template_revisions"
-    __table_args__ = (Index("ix_template_revisions_course", "source", "course_id", "version"),)
+    # One revision per version of a course: the database refuses a version number written twice.
+    __table_args__ = (Index("uq_template_revisions_course_version", "source", "course_id", "version", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(64))

@@ -6,6 +6,8 @@ problem into one ValidationFailed so an admin fixes a template in one round trip
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -361,3 +363,15 @@ class CourseTemplate:
             for skill in outcome.esco_skills:
                 seen.setdefault(skill.uri, None)
         return list(seen)
+
+
+def content_digest(template: dict[str, Any], policy: dict[str, Any] | None = None) -> str:
+    """SHA-256 of a stored template (and its policy) in canonical JSON: what names its content.
+
+    Sorted keys and no spaces, so two documents equal as JSON have one digest whatever their key
+    order; the compiled-template cache and the API's ETag are keyed by it, never by the version
+    number alone (a number says when, not what).
+    """
+    document = template if policy is None else {"template": template, "policy": policy}
+    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -168,7 +168,7 @@ def _builder(ctx: Context, builders: dict[tuple[str, str], _Builder | PermanentI
     if key not in builders:
         try:
             builder = ctx.services.credential_builder(
-                template.template, (template.source, template.course_id, template.version))
+                template.template, (template.source, template.course_id))
             builders[key] = _Builder(builder, None if builder.dictionary is None else STORE.prepare(builder.dictionary))
         except PermanentIssueError as exc:
             builders[key] = exc

@@ -160,25 +160,28 @@ class Services:
 
     @cached_property
     def compiled(self) -> CompiledTemplates:
-        """Course templates compiled once per (source, course, version) and issuer; see README."""
+        """Course templates compiled once per content (digest), course and issuer; see README."""
         from bridge.elm.compiled import CompiledTemplates
 
         return CompiledTemplates(TEMPLATE_CACHE_SIZE, guard=self.guard)
 
     def build_credential(self, template: dict[str, Any], completion: dict[str, Any], *,
                          credential_id: str, issued: dt.datetime,
-                         template_key: tuple[str, str, int]) -> tuple[bytes, bytes | None]:
+                         course: tuple[str, str]) -> tuple[bytes, bytes | None]:
         """The credential's JSON text (and its JSON-escaped form), guaranteed to conform.
 
         One-off form of :meth:`credential_builder` (the pipeline keeps one builder per chunk).
         """
-        return self.credential_builder(template, template_key).build(completion, credential_id=credential_id,
+        return self.credential_builder(template, course).build(completion, credential_id=credential_id,
                                                                       issued=issued)
 
-    def credential_builder(self, template: dict[str, Any], template_key: tuple[str, str, int]) -> CredentialBuilder:
-        """A builder for the credentials of one template version (source, course, version).
+    def credential_builder(self, template: dict[str, Any], course: tuple[str, str]) -> CredentialBuilder:
+        """A builder for the credentials of one template of one course (source, course id).
 
-        The fast path renders from the template compiled for ``template_key``: byte-identical to
+        The compiled template is looked up by the digest of the template's content (with the course,
+        whose link it carries, and the issuer), never by version number: whatever a version says,
+        credentials are built from exactly the content they were given. The fast path renders from
+        it: byte-identical to
         ``assemble()`` output whose skeleton passed full SHACL, with the per-learner values
         type-checked. Should the template not compile, credentials are assembled and checked by the
         conformance guard instead — slower, equally guaranteed. Looking the compiled template up
@@ -189,15 +192,16 @@ class Services:
         from bridge.elm.conformance import NonConformant
         from bridge.elm.errors import ValidationFailed
         from bridge.elm.learning_opportunity import opportunity_url
-        from bridge.elm.template import CourseTemplate
+        from bridge.elm.template import CourseTemplate, content_digest
 
-        link = opportunity_url(self.settings.public_url, template_key[0], template_key[1])
+        link = opportunity_url(self.settings.public_url, course[0], course[1])
+        key = (course[0], course[1], content_digest(template))
         try:
-            compiled = self.compiled.get(template_key, lambda: CourseTemplate.from_dict(template), self.issuer,
+            compiled = self.compiled.get(key, lambda: CourseTemplate.from_dict(template), self.issuer,
                                          skill_labels=self.esco.labels, learning_opportunity=link)
         except CompileError:
-            logger.warning("template %s/%s v%s did not compile; assembling credentials one by one",
-                           *template_key)
+            logger.warning("template %s/%s (%s) did not compile; assembling credentials one by one",
+                           *key)
             compiled = None
         except ValidationFailed as exc:
             raise PermanentIssueError(f"cannot assemble the credential: {exc}") from None

@@ -42,7 +42,7 @@ def _reference(services: Services) -> bytes:
 
 def test_compiled_output_is_the_assembled_credential_and_seals(services: Services) -> None:
     payload, escaped = services.build_credential(example_template(), example_completion(), credential_id=CRED_ID,
-                                                 issued=ISSUED, template_key=("moodle-main", "42", 1))
+                                                 issued=ISSUED, course=("moodle-main", "42"))
     assert escaped is not None  # the fast path was taken
     assert payload == _reference(services)
     report = parse(services.seal(payload, escaped=escaped))
@@ -57,7 +57,7 @@ def test_a_template_that_does_not_compile_still_issues_a_conformant_credential(
 
     monkeypatch.setattr(CompiledTemplates, "get", refuse)
     payload, escaped = services.build_credential(example_template(), example_completion(), credential_id=CRED_ID,
-                                                 issued=ISSUED, template_key=("moodle-main", "42", 1))
+                                                 issued=ISSUED, course=("moodle-main", "42"))
     assert escaped is None and payload == _reference(services)
 
 
@@ -65,7 +65,7 @@ def test_a_bad_completion_is_a_permanent_failure_naming_the_field(services: Serv
     completion = example_completion(learner={"email": "camille@example.org\n"})
     with pytest.raises(PermanentIssueError, match="learner.email"):
         services.build_credential(example_template(), completion, credential_id=CRED_ID, issued=ISSUED,
-                                  template_key=("moodle-main", "42", 1))
+                                  course=("moodle-main", "42"))
 
 
 STORED_VARIANTS = [
@@ -93,3 +93,20 @@ def test_a_completion_not_in_stored_form_is_validated_in_full() -> None:
     for field, value in (("passed", "yes"), ("completed_at", "2026-11-20T10:00:00")):
         with pytest.raises(ValidationFailed, match=field):
             stored_completion({**Completion.from_dict(example_completion()).to_dict(), field: value})
+
+
+def test_compiled_templates_are_cached_by_content_not_by_version(services: Services) -> None:
+    """Two contents under one version number (what concurrent writers once stored) never share a compiled
+    template; the same content seen again is not compiled again."""
+    first = example_template()
+    changed = example_template()
+    changed["title"] = {"en": "Another course title", "fr": "Un autre intitulé"}
+    one, _ = services.build_credential(first, example_completion(), credential_id=CRED_ID, issued=ISSUED,
+                                       course=("moodle-main", "42"))
+    other, _ = services.build_credential(changed, example_completion(), credential_id=CRED_ID, issued=ISSUED,
+                                         course=("moodle-main", "42"))
+    assert b"Another course title" in other and b"Another course title" not in one
+    compiled = len(services.compiled)
+    again, _ = services.build_credential(json.loads(json.dumps(first)), example_completion(), credential_id=CRED_ID,
+                                         issued=ISSUED, course=("moodle-main", "42"))
+    assert again == one and len(services.compiled) == compiled

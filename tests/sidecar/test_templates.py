@@ -12,7 +12,9 @@ def test_put_get_list_and_versions(sidecar: Sidecar) -> None:
     created = sidecar.admin("PUT", URL.format("42"), {**example_template(), "policy": {"channels": ["email"]}})
     assert created.status_code == 201
     assert created.json["version"] == 1 and created.json["esco"] == {"unknown": [], "obsolete": []}
-    replaced = sidecar.signed("PUT", URL.format("42"), example_template(), key=key)
+    unchanged = sidecar.signed("PUT", URL.format("42"), example_template(), key=key)  # the same once normalised
+    assert unchanged.status_code == 200 and unchanged.json["version"] == 1
+    replaced = sidecar.signed("PUT", URL.format("42"), {**example_template(), "ects": 6}, key=key)
     assert replaced.status_code == 200 and replaced.json["version"] == 2
     assert replaced.json["policy"] == {"issue_when": "passed", "min_grade": None, "channels": ["email"]}
     sidecar.admin("PUT", URL.format("course-v1:Org+CS101+2026"), example_template())
@@ -70,3 +72,55 @@ def test_template_for_unregistered_source_is_404(sidecar: Sidecar) -> None:
     response = sidecar.admin("PUT", "/api/v1/sources/ghost/courses/1/template", example_template())
     assert response.status_code == 404
     assert "edc-bridge sources add" in response.json["detail"]
+
+
+def test_etag_if_match_and_identical_puts(sidecar: Sidecar) -> None:
+    from sqlalchemy import func, select
+
+    from bridge.db.models import TemplateRevision
+
+    key = sidecar.add_source()
+    created = sidecar.admin("PUT", URL.format("42"), example_template())
+    tag = created.headers["ETag"]
+    assert created.status_code == 201 and tag.startswith('"1-') and tag.endswith('"')
+    read = sidecar.signed("GET", URL.format("42"), key=key)
+    assert read.headers["ETag"] == tag
+    # The same content again (key order aside): no new version, same ETag, whoever sends it.
+    reordered = dict(reversed(list(example_template().items())))
+    same = sidecar.signed("PUT", URL.format("42"), reordered, key=key)
+    assert same.status_code == 200 and same.json["version"] == 1 and same.headers["ETag"] == tag
+    with sidecar.rt.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(TemplateRevision)) == 1
+    # A policy change is a change of content.
+    policy = sidecar.admin("PUT", URL.format("42"), {**example_template(), "policy": {"min_grade": 50}})
+    assert policy.status_code == 200 and policy.json["version"] == 2 and policy.headers["ETag"] != tag
+    changed = example_template()
+    changed["title"]["en"] = "Data Analysis with Python, second edition"
+
+    def put(headers: dict[str, str]) -> object:
+        return sidecar.client.put(URL.format("42"), json=changed,
+                                  headers={"Authorization": "Bearer test-admin-token-0123456789", **headers})
+
+    stale = put({"If-Match": tag})
+    assert stale.status_code == 412 and stale.mimetype == "application/problem+json"
+    assert stale.json["current_version"] == 2 and stale.json["current_etag"] == policy.headers["ETag"]
+    assert stale.headers["ETag"] == policy.headers["ETag"]
+    weak = put({"If-Match": f"W/{policy.headers['ETag']}"})  # If-Match compares strongly: a weak tag never matches
+    assert weak.status_code == 412
+    assert put({"If-None-Match": "*"}).status_code == 412  # create-only, and the course has a template
+    assert put({"If-Match": "not a tag"}).status_code == 400
+    fresh = put({"If-Match": f'"0-x", {policy.headers["ETag"]}'})
+    assert fresh.status_code == 200 and fresh.json["version"] == 3
+    assert sidecar.admin("GET", URL.format("42")).json["template"]["title"]["en"].endswith("second edition")
+    # If-Match on a course without a template: nothing to match.
+    missing = sidecar.client.put(URL.format("43"), json=changed, headers={
+        "Authorization": "Bearer test-admin-token-0123456789", "If-Match": "*"})
+    assert missing.status_code == 412 and missing.json["current_version"] is None
+    only = sidecar.client.put(URL.format("43"), json=changed, headers={
+        "Authorization": "Bearer test-admin-token-0123456789", "If-None-Match": "*"})
+    assert only.status_code == 201
+    spec = sidecar.client.get("/openapi.json").json["paths"]["/api/v1/sources/{source}/courses/{course_id}/template"]
+    names = {p["name"] for p in spec["put"]["parameters"]}
+    assert {"If-Match", "If-None-Match"} <= names
+    assert "ETag" in spec["put"]["responses"]["200"]["headers"] and "412" in spec["put"]["responses"]
+    assert "ETag" in spec["get"]["responses"]["200"]["headers"]

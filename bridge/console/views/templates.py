@@ -12,7 +12,7 @@ from werkzeug.exceptions import NotFound
 
 from bridge.api.common import runtime
 from bridge.api.inputs import parse_json
-from bridge.api.templates import save_template
+from bridge.api.templates import etag, save_template
 from bridge.console import audit, previews
 from bridge.console.nav import N_, Section, register_section
 from bridge.console.roles import TEMPLATES_EDIT, TEMPLATES_READ
@@ -86,6 +86,7 @@ def view(source: str, course_id: str, status: int = 200, **context: Any) -> Resp
     return render("template.html", status, row=row, title=_text(row.template.get("title"), lang),
                   outcomes=_skills(row.template, lang), revisions=_revisions(source, course_id),
                   can_edit=identity().can(TEMPLATES_EDIT, (source, course_id)),
+                  etag=context.pop("etag", None) or etag(row),
                   body=context.pop("body", None) or json.dumps({**row.template, "policy": row.policy},
                                                                ensure_ascii=False, indent=2), **context)
 
@@ -132,12 +133,13 @@ def save(source: str, course_id: str) -> Response:
         document = parse_json(body.encode("utf-8"))  # as strict as the API: duplicate keys, NaN... refused
         if not isinstance(document, dict):
             raise validation_problem([FieldProblem("", "the template must be a JSON object")])
-        answer, _ = save_template(source, course_id, document)
+        answer = save_template(source, course_id, document, if_match=request.form.get("etag") or None).answer
     except Problem as problem:
         errors = [(e.field, e.message) for e in problem.errors] or [("", problem.detail or problem.title)]
         audit.record(runtime().sessions, "template.save", target_type="template", target_id=f"{source}/{course_id}",
                      outcome="refused", detail={"errors": len(errors)})
-        return view(source, course_id, 422, body=body, errors=errors)
+        return view(source, course_id, 412 if problem.status == 412 else 422, body=body, errors=errors,
+                    etag=request.form.get("etag"))
     audit.record(runtime().sessions, "template.save", target_type="template", target_id=f"{source}/{course_id}",
                  detail={"version_before": before, "version": answer["version"]})
     return redirect(url_for("console_templates.view", source=source, course_id=course_id,  # type: ignore[return-value]
