@@ -1,32 +1,32 @@
 """Completions intake: stored first (the outbox row), processed afterwards, idempotent per learner.
 
 Idempotency is enforced by the database (unique source, course, learner), not by a read-then-write
-check, so concurrent duplicates from a retrying adapter still yield one credential.
+check, so concurrent duplicates from a retrying adapter still yield one credential. Both routes store
+through ``bridge.tasks.intake.store_completions``: repeats, resits and corrections behave alike.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bridge.api.common import runtime, status_url
-from bridge.api.inputs import MAX_LISTED, Answer, operation, request_json
+from bridge.api.inputs import MAX_LISTED, PROBLEM_MEDIA, Answer, operation, request_json
 from bridge.api.schemas import BatchBody, BatchPath
 from bridge.auth import Principal, require
-from bridge.db.bulk import insert_ignoring_conflicts
 from bridge.db.models import Batch, CourseTemplate, Credential, utcnow
 from bridge.elm.completion import DOCUMENT, Document
 from bridge.elm.errors import from_pydantic
 from bridge.problems import FieldProblem, Problem, validation_problem
-from bridge.tasks.policy import decide
+from bridge.tasks.intake import Stored, store_completions
 
 bp = Blueprint("completions", __name__, url_prefix="/api/v1")
 
@@ -81,20 +81,29 @@ def _check_source(principal: Principal, source: str, field: str) -> FieldProblem
     return FieldProblem(field, f"this request is signed by source '{principal.source}'")
 
 
-def _answer(cred: Credential, duplicate: bool) -> tuple[Response, int, dict[str, str]]:
-    url = status_url(f"/api/v1/credentials/{cred.id}")
-    body = {"id": cred.id, "status": cred.status, "status_url": url, "duplicate": duplicate}
-    if cred.status_reason:
-        body["reason"] = cred.status_reason
+def _answer(stored: Stored) -> tuple[Response, int, dict[str, str]]:
+    url = status_url(f"/api/v1/credentials/{stored.credential_id}")
+    body: dict[str, Any] = {"id": stored.credential_id, "status": stored.status, "status_url": url,
+                            "duplicate": stored.outcome == "duplicate", "replaced": stored.outcome == "replaced"}
+    if stored.outcome == "replaced":
+        body["changed"] = stored.changed
+    if stored.reason:
+        body["reason"] = stored.reason
     return jsonify(body), 202, {"Location": url}
 
 
-@operation(bp, "POST", "/completions", auth="source", body=Document, responses=(Answer(202, "Accepted"),),
+@operation(bp, "POST", "/completions", auth="source", body=Document,
+           responses=(Answer(202, "Accepted: stored, a duplicate, or the replacement of a completion not sealed yet"),
+                      Answer(409, "The credential was sealed from a different completion (credential_id, changed)",
+                             PROBLEM_MEDIA)),
            tags=("completions",))
 def post_completion(principal: Principal, body: dict[str, Any]) -> tuple[Response, int, dict[str, str]]:
     """Submit one completion; idempotent per (source, course, learner).
 
-    Answers 202 with the credential id; a repeat answers with the same id.
+    Answers 202 with the credential id; a repeat answers with the same id (``duplicate: true``). A
+    different completion for a credential not sealed yet replaces it (``replaced: true``; a resit
+    upgrades a skipped credential); for a sealed one it answers 409 with ``credential_id`` and the
+    ``changed`` fields, and changes nothing (re-issue it with ``POST /api/v1/credentials/{id}:reissue``).
     """
     completion = body
     source, course_id = completion["source"], completion["course_id"]
@@ -102,45 +111,46 @@ def post_completion(principal: Principal, body: dict[str, Any]) -> tuple[Respons
     problems = intake_problems(completion)
     if problems:
         raise validation_problem(problems, "The completion has invalid fields.")
-    learner_id = completion["learner"]["id"]
     rt = runtime()
     with rt.sessions() as session:
         template = _templates(session, [(source, course_id)]).get((source, course_id))
         if template is None:
             raise validation_problem([_missing_template("course_id", source, course_id)],
                                      "No credential is defined for this course.")
-        decision = decide(template.policy, completion)
-        now = utcnow()
-        cred = Credential(id=str(uuid.uuid4()), source=source, course_id=course_id, learner_id=learner_id,
-                          completion=completion, status="received" if decision.issue else "skipped",
-                          status_reason=decision.reason, attempts=0, created_at=now, updated_at=now)
-        session.add(cred)
-        try:
-            session.commit()
-            duplicate = False
-        except IntegrityError:
-            session.rollback()
-            duplicate = True
-            cred = session.scalars(select(Credential).where(
-                Credential.source == source, Credential.course_id == course_id,
-                Credential.learner_id == learner_id)).one()
-            if cred.status == "skipped" and decision.issue:
-                # Nothing was issued for the earlier attempt (e.g. failed, then passed a resit):
-                # this completion now qualifies, and it still yields the one credential of the learner.
-                cred.completion, cred.status, cred.status_reason = completion, "received", None
-                cred.updated_at = now
-                session.commit()
-                duplicate = False
-    rt.metrics.completions.labels("duplicate" if duplicate else cred.status).inc()
-    if cred.status == "received" and not duplicate:
-        rt.dispatcher.issue([cred.id])
-    return _answer(cred, duplicate)
+        [stored] = store_completions(session, [(completion, template.policy)])
+        session.commit()
+    rt.metrics.completions.labels(_metric(stored)).inc()
+    if stored.outcome == "conflict":
+        raise conflict_problem(stored)
+    if stored.to_issue:
+        rt.dispatcher.issue([stored.credential_id])
+    return _answer(stored)
+
+
+def _metric(stored: Stored) -> str:
+    return stored.outcome if stored.outcome in ("duplicate", "conflict") else stored.status
+
+
+def conflict_problem(stored: Stored) -> Problem:
+    """409 for a completion that differs from the one a sealed (or revoked) credential was issued from."""
+    return Problem(409, "Conflict", f"Credential {stored.credential_id} was already sealed from a different "
+                   f"completion (changed: {', '.join(stored.changed)}); it is left as it is. To issue the "
+                   "corrected credential, re-issue it: POST /api/v1/credentials/"
+                   f"{stored.credential_id}:reissue (the old one is revoked).", kind="completion-conflict",
+                   credential_id=stored.credential_id, status_value=stored.status, changed=stored.changed,
+                   status_url=status_url(f"/api/v1/credentials/{stored.credential_id}"))
 
 
 @operation(bp, "POST", "/completions:batch", auth="source", body=BatchBody, validate_body=False,
            responses=(Answer(202, "Accepted"),), tags=("completions",))
 def post_batch(principal: Principal) -> tuple[Response, int, dict[str, str]]:
-    """Submit up to EDC_MAX_BATCH_ITEMS (50,000) completions at once: all valid, or nothing is stored."""
+    """Submit up to EDC_MAX_BATCH_ITEMS (50,000) completions at once: all valid, or nothing is stored.
+
+    Each item is stored exactly as ``POST /completions`` stores it (one code path): new, duplicate,
+    replacing a completion not sealed yet (a resit upgrades a skipped credential), or a conflict with
+    a sealed credential. Conflicting items change nothing and are listed under ``conflicts`` (index,
+    credential id, changed fields), as the single route answers them 409; the others are stored.
+    """
     rt = runtime()
     document = request_json()
     items = document.get("completions") if isinstance(document, dict) else None
@@ -177,38 +187,28 @@ def post_batch(principal: Principal) -> tuple[Response, int, dict[str, str]]:
                                      "nothing was stored. Fix them and send the batch again.",
                                      error_count=len(errors), invalid_items=len(invalid))
         batch_id = str(uuid.uuid4())
-        now = utcnow()
         source = principal.source or valid[0][1]["source"]
-        rows = []
-        for _, completion in valid:
-            decision = decide(templates[(completion["source"], completion["course_id"])].policy, completion)
-            rows.append({"id": str(uuid.uuid4()), "source": completion["source"],
-                         "course_id": completion["course_id"], "learner_id": completion["learner"]["id"],
-                         "batch_id": batch_id, "completion": completion,
-                         "status": "received" if decision.issue else "skipped",
-                         "status_reason": decision.reason, "attempts": 0, "created_at": now,
-                         "updated_at": now})
         total = len(valid)
-        session.add(Batch(id=batch_id, source=source, total=total, accepted=0, duplicates=0, created_at=now))
+        session.add(Batch(id=batch_id, source=source, total=total, accepted=0, duplicates=0, created_at=utcnow()))
         session.flush()
-        insert_ignoring_conflicts(session, Credential, rows, ("source", "course_id", "learner_id"))
-        counts = dict(session.execute(select(Credential.status, func.count()).where(
-            Credential.batch_id == batch_id).group_by(Credential.status)).all())
-        accepted = sum(counts.values())
+        stored = store_completions(session, [(c, templates[(c["source"], c["course_id"])].policy) for _, c in valid],
+                                   batch_id=batch_id)
+        outcomes = Counter(s.outcome for s in stored)
         batch = session.get(Batch, batch_id)
         assert batch is not None  # noqa: S101 - added above
-        batch.accepted, batch.duplicates = accepted, total - accepted
+        batch.accepted, batch.duplicates = outcomes["new"], total - outcomes["new"]
         session.commit()
-        to_issue = list(session.scalars(select(Credential.id).where(
-            Credential.batch_id == batch_id, Credential.status == "received",
-        ).order_by(Credential.created_at)))
-    rt.metrics.completions.labels("received").inc(counts.get("received", 0))
-    rt.metrics.completions.labels("skipped").inc(counts.get("skipped", 0))
-    rt.metrics.completions.labels("duplicate").inc(total - accepted)
-    rt.dispatcher.issue(to_issue)
+    for item in stored:
+        rt.metrics.completions.labels(_metric(item)).inc()
+    rt.dispatcher.issue(list(dict.fromkeys(s.credential_id for s in stored if s.to_issue)))
+    conflicts = [{"index": valid[s.index][0], "id": s.credential_id, "status": s.status, "changed": s.changed,
+                  "status_url": status_url(f"/api/v1/credentials/{s.credential_id}")}
+                 for s in stored if s.outcome == "conflict"]
     url = status_url(f"/api/v1/batches/{batch_id}")
-    return jsonify({"batch_id": batch_id, "total": total, "accepted": accepted,
-                    "duplicates": total - accepted, "skipped": counts.get("skipped", 0),
+    skipped = len({s.credential_id for s in stored if s.outcome in ("new", "replaced") and s.status == "skipped"})
+    return jsonify({"batch_id": batch_id, "total": total, "accepted": outcomes["new"],
+                    "duplicates": outcomes["duplicate"], "replaced": outcomes["replaced"], "skipped": skipped,
+                    "conflict_count": len(conflicts), "conflicts": conflicts[:MAX_LISTED],
                     "status_url": url}), 202, {"Location": url}
 
 

@@ -1,4 +1,4 @@
-"""Credentials: status, the sealed file, listing, resend and revoke (revoked rows are kept)."""
+"""Credentials: status, the sealed file, listing, resend, revoke and re-issue (revoked rows are kept)."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bridge.api.common import runtime, status_url
 from bridge.api.inputs import Answer, operation
-from bridge.api.schemas import CredentialPath, CredentialQuery, ResendBody, RevokeBody
+from bridge.api.schemas import CredentialPath, CredentialQuery, ReissueBody, ResendBody, RevokeBody
 from bridge.auth import Principal, require
 from bridge.db.models import Credential
 from bridge.db.sealed_store import STORE, CorruptSealedFile
@@ -29,7 +29,7 @@ def credential_status(cred: Credential) -> dict[str, Any]:
         "batch_id": cred.batch_id, "status": cred.status, "reason": cred.status_reason, "error": cred.error,
         "issue_attempts": cred.attempts, "template_version": cred.template_version,
         "created_at": _iso(cred.created_at), "updated_at": _iso(cred.updated_at),
-        "sealed_at": _iso(cred.sealed_at), "revoked_at": _iso(cred.revoked_at),
+        "sealed_at": _iso(cred.sealed_at), "revoked_at": _iso(cred.revoked_at), "replaced_by": cred.replaced_by,
         "sealed_url": status_url(f"/api/v1/credentials/{cred.id}/sealed") if cred.sealed_zstd is not None else None,
         "deliveries": [{"channel": d.channel, "status": d.status, "attempts": d.attempts,
                         "last_error": d.last_error, "next_attempt_at": _iso(d.next_attempt_at),
@@ -113,6 +113,9 @@ def list_credentials(principal: Principal, query: dict[str, Any]) -> Response:
 
 def _refused(exc: ActionRefused) -> Problem:
     if exc.status == 422:
+        if exc.kind == "invalid-completion":
+            field, _, message = exc.message.partition(": ")
+            return validation_problem([FieldProblem(field, message)])
         field = "channels" if exc.kind == "invalid-channels" else "reason"
         return validation_problem([FieldProblem(field, exc.message)])
     return Problem(exc.status, "Not Found" if exc.status == 404 else "Conflict", exc.message, kind=exc.kind)
@@ -138,3 +141,47 @@ def revoke(principal: Principal, path: dict[str, str], body: dict[str, Any]) -> 
     except ActionRefused as exc:
         raise _refused(exc) from None
     return jsonify(credential_status(revocation.credential))
+
+
+@operation(bp, "POST", "/<cred_id>:reissue", auth="source", path=CredentialPath, body=ReissueBody,
+           body_required=False, responses=(Answer(202, "Accepted: the credential issued now (see replaces)"),),
+           tags=("credentials",))
+def reissue(principal: Principal, path: dict[str, str], body: dict[str, Any]) -> tuple[Response, int, dict[str, str]]:
+    """Issue a credential again, from the corrected ``completion`` or the stored one and the current template.
+
+    For the admin token or the source the credential belongs to. A credential nobody holds yet (not
+    sealed, or ``failed``: every delivery failed) is issued again under its id. One that was sealed
+    is revoked with ``reason`` (default "re-issued"; /verify and the learner's page then show it
+    revoked) and replaced by a new credential, whose status is answered with ``replaces`` (the old
+    id) and ``revoked`` (true). The completion must be the same source, course and learner. Audited.
+    """
+    from bridge.api.completions import intake_problems
+    from bridge.console import audit
+
+    rt = runtime()
+    cred_id = path["cred_id"]
+    with rt.sessions() as session:
+        source = session.scalar(select(Credential.source).where(Credential.id == cred_id)) \
+            if len(cred_id) <= 36 else None
+    if source is None:
+        raise Problem(404, "Not Found", "No credential with this id.", kind="credential-not-found")
+    require(principal, source)
+    completion = body.get("completion")
+    if completion is not None:
+        problems = intake_problems(completion, "completion")
+        if problems:
+            raise validation_problem(problems, "The completion has invalid fields.")
+    actor = ("api", None, "admin token (API)" if principal.is_admin else f"source {principal.source} (API)")
+    try:
+        done = actions.reissue(rt.context, cred_id, completion, body.get("reason"))
+    except ActionRefused as exc:
+        audit.record(rt.sessions, "credential.reissue", target_type="credential", target_id=cred_id,
+                     outcome="refused", detail={"reason": exc.message}, actor=actor)
+        raise _refused(exc) from None
+    audit.record(rt.sessions, "credential.reissue", target_type="credential", target_id=cred_id, actor=actor,
+                 detail={"status_before": done.old_status, "new_credential": done.credential.id,
+                         "revoked": done.revoked_id is not None, "corrected": completion is not None})
+    answer = credential_status(done.credential)
+    answer.update({"replaces": done.old_id, "revoked": done.revoked_id is not None})
+    url = status_url(f"/api/v1/credentials/{done.credential.id}")
+    return jsonify(answer), 202, {"Location": url}

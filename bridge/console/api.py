@@ -134,7 +134,7 @@ def revoke(path: dict[str, str], body: RevokeRequest) -> tuple[Response, int]:
            responses=(Answer(202, "Accepted"),), tags=("console",))
 @requires(CREDENTIALS_ACT)
 def reissue(path: dict[str, str]) -> tuple[Response, int]:
-    """Assemble, seal and deliver a failed credential again from its course's current template."""
+    """Re-issue (the API's service): in place when nobody holds it, else revoked and replaced by a new one."""
     cred_id = path["cred_id"]
     status = _credential(cred_id, CREDENTIALS_ACT).status
     db().rollback()

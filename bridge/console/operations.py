@@ -63,13 +63,15 @@ def revoke(cred_id: str, reason: str, notify: bool) -> Outcome:
     return _record("credential.revoke", cred_id, Outcome(True, detail=detail))
 
 
-def reissue(cred_id: str, status_before: str) -> Outcome:
-    queued = actions.reissue(runtime().context, [cred_id])
-    detail = {"status_before": status_before}
-    if not queued:
-        return _record("credential.reissue", cred_id,
-                       Outcome(False, f"only failed credentials are re-issued (status: {status_before})", 409,
-                               detail))
+def reissue(cred_id: str, status_before: str, reason: str | None = None) -> Outcome:
+    """Re-issue through the one service the API uses too: in place when nobody holds the credential,
+    otherwise revoked (with ``reason``) and replaced by a new credential."""
+    detail: dict[str, Any] = {"status_before": status_before}
+    try:
+        done = actions.reissue(runtime().context, cred_id, reason=reason)
+    except actions.ActionRefused as exc:
+        return _record("credential.reissue", cred_id, Outcome(False, exc.message, exc.status, detail))
+    detail.update({"new_credential": done.credential.id, "revoked": done.revoked_id is not None})
     return _record("credential.reissue", cred_id, Outcome(True, status=202, detail=detail))
 
 
@@ -79,7 +81,7 @@ def retry_failed(session: Session, who: Identity, flt: queries.CredentialFilter)
     ids = list(session.scalars(selected.with_only_columns(Credential.id).order_by(Credential.updated_at)
                                .limit(actions.MAX_BULK)))
     session.rollback()
-    queued = actions.reissue(runtime().context, ids)
+    queued = actions.retry_failed(runtime().context, ids)
     target = ",".join(f"{k}={v}" for k, v in flt.as_args().items()) or "all"
     audit.record(runtime().sessions, "credential.retry-failed", target_type="credentials", target_id=target,
                  detail={"selected": len(ids), "queued": len(queued)})

@@ -114,7 +114,9 @@ def _copy_insert(connection: Connection, table: Table, rows: Sequence[dict[str, 
     raw = connection.connection.driver_connection
     assert raw is not None  # noqa: S101 - a live connection inside a transaction
     with raw.cursor() as cursor:
-        cursor.execute(SQL("CREATE TEMPORARY TABLE {} (LIKE {}) ON COMMIT DROP").format(temp, target))
+        # INCLUDING DEFAULTS: columns the rows leave out (server defaults) are NOT NULL in the copy too.
+        cursor.execute(SQL("CREATE TEMPORARY TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP")
+                       .format(temp, target))
         cursor.execute(SQL("ALTER TABLE {} ADD COLUMN bulk_ordinal integer").format(temp))
         with cursor.copy(SQL("COPY {} ({}, bulk_ordinal) FROM STDIN").format(temp, listed)) as copy:
             for ordinal, row in enumerate(rows):
@@ -135,10 +137,11 @@ def _converter(column_type: Any, connection: Connection) -> Any:
     return None
 
 
-def compare_and_set_many(session: Session, table: Table, rows: Sequence[dict[str, Any]], *, key: str, guard: str,
-                         values: dict[str, Any]) -> set[Any]:
+def compare_and_set_many(session: Session, table: Table, rows: Sequence[dict[str, Any]], *, key: str,
+                         guard: str | tuple[str, ...], values: dict[str, Any]) -> set[Any]:
     """For each row: ``UPDATE table SET values, <row's other columns> WHERE key = row[key] AND guard =
-    row[guard]``. Returns the keys of the rows this call updated (those whose guard still held).
+    row[guard]`` (``guard`` may name several columns, all compared). Returns the keys of the rows this
+    call updated (those whose guard still held).
 
     ``values`` are the same for every row; each row dict holds ``key``, ``guard`` (the expected value)
     and the columns of its own to set. On PostgreSQL with psycopg the updates go out as one pipelined
@@ -149,22 +152,24 @@ def compare_and_set_many(session: Session, table: Table, rows: Sequence[dict[str
     """
     if not rows:
         return set()
-    own = [name for name in rows[0] if name not in (key, guard)]
+    guards = (guard,) if isinstance(guard, str) else guard
+    own = [name for name in rows[0] if name != key and name not in guards]
     connection = session.connection()
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
         dialect = connection.dialect
         fixed = {name: _bound(table, name, value, dialect) for name, value in values.items()}
-        convert = {name: process for name in (key, guard, *own)
+        convert = {name: process for name in (key, *guards, *own)
                    if (process := table.c[name].type.bind_processor(dialect)) is not None}
         assignments = SQL(", ").join(
             [SQL("{} = %(v_{})s").format(Identifier(name), SQL(name)) for name in values]
             + [SQL("{} = %(r_{})s").format(Identifier(name), SQL(name)) for name in own])
-        query = SQL("UPDATE {} SET {} WHERE {} = %(r_{})s AND {} = %(r_{})s RETURNING {}").format(
-            Identifier(table.name), assignments, Identifier(key), SQL(key), Identifier(guard), SQL(guard),
-            Identifier(key))
+        conditions = SQL(" AND ").join(SQL("{} = %(r_{})s").format(Identifier(name), SQL(name))
+                                       for name in (key, *guards))
+        query = SQL("UPDATE {} SET {} WHERE {} RETURNING {}").format(
+            Identifier(table.name), assignments, conditions, Identifier(key))
         params = [{**{f"v_{name}": value for name, value in fixed.items()},
                    **{f"r_{name}": convert[name](row[name]) if name in convert else row[name]
-                      for name in (key, guard, *own)}} for row in rows]
+                      for name in (key, *guards, *own)}} for row in rows]
         raw = connection.connection.driver_connection
         assert raw is not None  # noqa: S101 - a live connection inside a transaction
         won: set[Any] = set()
@@ -175,9 +180,9 @@ def compare_and_set_many(session: Session, table: Table, rows: Sequence[dict[str
                 if not cursor.nextset():
                     break
         return won
-    k, g = table.c[key], table.c[guard]
+    k = table.c[key]
     connection.execute(
-        table.update().where(k == bindparam(f"r_{key}"), g == bindparam(f"r_{guard}"))
+        table.update().where(k == bindparam(f"r_{key}"), *(table.c[g] == bindparam(f"r_{g}") for g in guards))
         .values(**values, **{name: bindparam(f"r_{name}") for name in own}),
         [{f"r_{name}": value for name, value in row.items()} for row in rows])
     markers = [table.c[name] == value for name, value in values.items() if value is not None]

@@ -122,14 +122,15 @@ class Batch(Base):
 class Credential(Base):
     """One completion and the credential issued for it.
 
-    The unique (source, course_id, learner_id) constraint is the idempotency guarantee: whatever
-    the adapters, retries or races do, the database cannot hold two credentials for one learner
-    and course.
+    The unique (source, course_id, learner_id, superseded) constraint is the idempotency guarantee:
+    whatever the adapters, retries or races do, the database cannot hold two *current* credentials
+    (``superseded = 0``) for one learner and course. A re-issued credential stays (revoked, so that
+    verifiers see it revoked) with ``superseded`` set to 1, 2… and ``replaced_by`` naming its successor.
     """
 
     __tablename__ = "credentials"
     __table_args__ = (
-        UniqueConstraint("source", "course_id", "learner_id", name="uq_credentials_source_course_learner"),
+        UniqueConstraint("source", "course_id", "learner_id", "superseded", name="uq_credentials_current"),
         Index("ix_credentials_status_updated", "status", "updated_at"),
         Index("ix_credentials_batch_status", "batch_id", "status"),
         Index("ix_credentials_created", "created_at"),
@@ -157,6 +158,12 @@ class Credential(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sealed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # 0 for the learner's current credential of the course; 1, 2… for those a re-issue replaced.
+    superseded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    replaced_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # Bumped when a new completion replaces the stored one before sealing: the pipeline's seal is a
+    # compare-and-set on (status, revision), so a credential built from the old completion is not stored.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="credential", order_by="Delivery.channel", lazy="selectin"

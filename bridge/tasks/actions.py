@@ -1,26 +1,35 @@
 """What staff do to credentials: resend, revoke (the learner told why), re-issue, retry failed.
 
-One implementation for the HTTP API (admin token) and the staff console, so both obey the same
-rules: revoked rows are kept and final; only sealed credentials are resent; re-issuing assembles
-and seals a failed credential again from the course's *current* template (after a fix), under the
-same credential id, and delivers it through the channels the template's policy names then.
+One implementation for the HTTP API and the staff console, so both obey the same rules: revoked
+rows are kept and final; only sealed credentials are resent. Re-issuing (:func:`reissue`) issues a
+credential again from the course's *current* template and the corrected completion (or the stored
+one): one that nobody holds (not sealed yet, or sealed but never delivered: ``failed``) is
+assembled and sealed again under the same id; one that was sealed and may have reached the learner
+is revoked with a reason (verifiers and the learner's page then say so) and a new credential, with
+a new id, replaces it.
 """
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bridge.db.models import CHANNELS, CourseTemplate, Credential, Delivery, utcnow
 from bridge.tasks.pipeline import Context
+from bridge.tasks.policy import decide
 
 log = logging.getLogger(__name__)
 
 RESENDABLE = ("sealed", "delivered", "partially_delivered", "failed")
-REISSUABLE = ("failed",)
+REISSUABLE = ("received", "assembled", "skipped", "failed", "sealed", "delivered", "partially_delivered", "revoked")
+IN_PLACE = ("received", "assembled", "skipped", "failed")
+"""Statuses re-issued under the same id: nobody holds a sealed file of them (a ``failed`` credential's
+deliveries all failed)."""
 MAX_REASON = 500
 MAX_BULK = 5000
 
@@ -123,7 +132,7 @@ def notify_revocation(ctx: Context, cred: Credential) -> str:
     return transport.send(message)
 
 
-def reissue(ctx: Context, cred_ids: Sequence[str]) -> list[str]:
+def retry_failed(ctx: Context, cred_ids: Sequence[str]) -> list[str]:
     """Assemble, seal and deliver failed credentials again from their course's current template.
 
     Returns the ids that were queued; credentials no longer failed (another click, a worker) are left
@@ -135,9 +144,10 @@ def reissue(ctx: Context, cred_ids: Sequence[str]) -> list[str]:
     now = utcnow()
     with ctx.sessions() as session:
         won = list(session.execute(
-            update(Credential).where(Credential.id.in_(ids), Credential.status.in_(REISSUABLE))
+            update(Credential).where(Credential.id.in_(ids), Credential.status == "failed")
             .values(status="received", status_reason=None, error=None, attempts=0, credential_json=None,
-                    sealed_zstd=None, sealed_dictionary_id=None, sealed_at=None, template_version=None, updated_at=now)
+                    sealed_zstd=None, sealed_dictionary_id=None, sealed_at=None, template_version=None,
+                    revision=Credential.revision + 1, updated_at=now)
             .returning(Credential.id).execution_options(synchronize_session=False)).scalars())
         if won:
             # Sealing writes the delivery rows afresh (their history stays in delivery_attempts).
@@ -147,3 +157,85 @@ def reissue(ctx: Context, cred_ids: Sequence[str]) -> list[str]:
         ctx.dispatcher.issue(won)
     log.info("re-issuing %d credential(s)", len(won))
     return won
+
+
+@dataclass(frozen=True)
+class Reissued:
+    """A re-issue: the credential acted on, the one issued now (the same row when ``in_place``)."""
+
+    old_id: str
+    old_status: str
+    credential: Credential
+    in_place: bool
+
+    @property
+    def revoked_id(self) -> str | None:
+        return None if self.in_place else self.old_id
+
+
+def reissue(ctx: Context, cred_id: str, completion: dict[str, Any] | None = None,
+            reason: str | None = None) -> Reissued:
+    """Issue a credential again from the course's current template and ``completion`` (validated,
+    normal form, same source, course and learner) or the stored completion (see the module docstring).
+
+    The revocation and the new credential are one transaction; ``reason`` (default "re-issued") is
+    the revocation's. Refused (:class:`ActionRefused`) for an unknown id, a credential already
+    replaced by a re-issue, a completion of another learner or course, and a course without template.
+    """
+    reason = check_reason(reason)
+    now = utcnow()
+    with ctx.sessions() as session:
+        cred = session.scalar(select(Credential).where(Credential.id == cred_id).with_for_update()) \
+            if len(cred_id) <= 36 else None
+        if cred is None:
+            raise ActionRefused("credential-not-found", "No credential with this id.", 404)
+        if cred.replaced_by is not None or cred.superseded:
+            raise ActionRefused("already-reissued", f"This credential was already re-issued as {cred.replaced_by}; "
+                                "re-issue that one.")
+        if completion is not None:
+            for name, mine, theirs in (("source", cred.source, completion["source"]),
+                                       ("course_id", cred.course_id, completion["course_id"]),
+                                       ("learner.id", cred.learner_id, completion["learner"]["id"])):
+                if mine != theirs:
+                    raise ActionRefused("invalid-completion", f"completion.{name}: expected {mine!r}, the "
+                                        "credential's own (a re-issue corrects a credential, it does not move it)",
+                                        422)
+        policy = session.scalar(select(CourseTemplate.policy).where(CourseTemplate.source == cred.source,
+                                                                    CourseTemplate.course_id == cred.course_id))
+        if policy is None:
+            raise ActionRefused("template-not-found", "The course has no credential template any more; PUT one "
+                                "first.")
+        document = completion if completion is not None else cred.completion
+        decision = decide(policy, document)
+        status = "received" if decision.issue else "skipped"
+        old_status = cred.status
+        if old_status in IN_PLACE:
+            cred.completion, cred.status, cred.status_reason = document, status, decision.reason
+            cred.error, cred.attempts, cred.credential_json, cred.template_version = None, 0, None, None
+            cred.sealed_zstd, cred.sealed_dictionary_id, cred.sealed_at = None, None, None
+            cred.revision, cred.updated_at = (cred.revision or 0) + 1, now
+            session.execute(delete(Delivery).where(Delivery.credential_id == cred.id))
+            new = cred
+        else:
+            taken = session.scalar(select(func.max(Credential.superseded)).where(
+                Credential.source == cred.source, Credential.course_id == cred.course_id,
+                Credential.learner_id == cred.learner_id)) or 0
+            new = Credential(id=str(uuid.uuid4()), source=cred.source, course_id=cred.course_id,
+                             learner_id=cred.learner_id, completion=document, status=status,
+                             status_reason=decision.reason, attempts=0, created_at=now, updated_at=now)
+            if cred.status != "revoked":
+                cred.status, cred.revoked_at = "revoked", now
+                cred.status_reason = reason or "re-issued"
+                for delivery in cred.deliveries:
+                    if delivery.status == "pending":
+                        delivery.status, delivery.updated_at = "cancelled", now
+            cred.superseded, cred.replaced_by, cred.updated_at = taken + 1, new.id, now
+            session.flush()  # the old row leaves the learner's "current" slot before the new one takes it
+            session.add(new)
+        session.commit()
+        session.refresh(new)
+        result = Reissued(cred_id, old_status, new, new is cred)
+    if result.credential.status == "received":
+        ctx.dispatcher.issue([result.credential.id])
+    log.info("credential re-issued (%s)", "in place" if result.in_place else "revoked and replaced")
+    return result

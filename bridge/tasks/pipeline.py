@@ -43,13 +43,15 @@ class Context:
     metrics: Any = field(default=None)
 
 
-def _set(session: Session, cred_id: str, expected: str, **values: Any) -> bool:
-    """Compare-and-set on the credential status; False when another run got there first."""
+def _set(session: Session, cred_id: str, expected: str, revision: int | None = None, **values: Any) -> bool:
+    """Compare-and-set on the credential status (and ``revision`` when given: the completion it was built
+    from is still the stored one); False when another run or a correction got there first."""
     values.setdefault("updated_at", utcnow())
     # Core UPDATE on the connection: the ORM's bulk-update machinery costs more than the write itself.
     table = Credential.__table__
-    result = session.connection().execute(table.update().where(table.c.id == cred_id, table.c.status == expected)
-                                          .values(**values))
+    same_revision = () if revision is None else (table.c.revision == revision,)
+    result = session.connection().execute(table.update().where(table.c.id == cred_id, table.c.status == expected,
+                                                               *same_revision).values(**values))
     return (result.rowcount or 0) == 1
 
 
@@ -57,6 +59,7 @@ def _set(session: Session, cred_id: str, expected: str, **values: Any) -> bool:
 class _Issued:
     cred_id: str
     expected: str
+    revision: int
     channels: list[str]
     dictionary: Dictionary | None
     values: dict[str, Any]
@@ -68,6 +71,7 @@ class _Built:
 
     cred_id: str
     status: str
+    revision: int
     template: Any
     dictionary: Dictionary | None
     version: int | None
@@ -101,7 +105,8 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
         # Core rows, not ORM entities: a chunk is hundreds of rows carrying their completion JSON.
         conn = session.connection()
         rows = conn.execute(select(table.c.id, table.c.source, table.c.course_id, table.c.status,
-                                   table.c.completion, table.c.credential_json, table.c.template_version)
+                                   table.c.completion, table.c.credential_json, table.c.template_version,
+                                   table.c.revision)
                             .where(_among(table.c.id, credential_ids))).all()
         keys = {(r.source, r.course_id) for r in rows if r.status in PENDING_CREDENTIAL_STATUSES}
         templates = {key: session.scalar(select(CourseTemplate).where(
@@ -121,28 +126,30 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
             if row.status == "received":
                 builder, dictionary = _builder(ctx, builders, template)
                 payload, escaped = builder.build(row.completion, credential_id=row.id, issued=utcnow())
-                built.append(_Built(row.id, row.status, template, dictionary, template.version, payload, escaped))
+                built.append(_Built(row.id, row.status, row.revision, template, dictionary, template.version,
+                                    payload, escaped))
             else:  # assembled earlier, sealing failed: seal the stored text as it is
-                built.append(_Built(row.id, row.status, template, None, row.template_version,
+                built.append(_Built(row.id, row.status, row.revision, template, None, row.template_version,
                                     row.credential_json.encode("utf-8"), None))
         except Exception as exc:
-            outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, exc, {}, retries)
+            outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, exc, {}, retries, row.revision)
     # The chunk is sealed together: at B-LT/B-LTA its validation data is gathered once (sealer.jades.bulk).
     try:
         sealed_files = ctx.services.seal_chunk([(item.payload, item.escaped) for item in built])
     except Exception as exc:
         for item in built:
             outcome[item.cred_id] = _record_issue_failure(ctx, item.cred_id, item.status, exc, item.assembled,
-                                                          retries)
+                                                          retries, item.revision)
         built, sealed_files = [], []
     for item, sealed in zip(built, sealed_files, strict=True):
         try:
             frame = STORE.pack(sealed, item.dictionary)
         except Exception as exc:
             outcome[item.cred_id] = _record_issue_failure(ctx, item.cred_id, item.status, exc, item.assembled,
-                                                          retries)
+                                                          retries, item.revision)
             continue
-        issued.append(_Issued(item.cred_id, item.status, list(item.template.policy.get("channels", ["email"])),
+        issued.append(_Issued(item.cred_id, item.status, item.revision,
+                              list(item.template.policy.get("channels", ["email"])),
                               item.dictionary,
                               {"template_version": item.version, "sealed_zstd": frame,
                                "sealed_dictionary_id": None if item.dictionary is None else item.dictionary.id}))
@@ -201,9 +208,10 @@ def _store_sealed(ctx: Context, issued: list[_Issued], outcome: dict[str, str]) 
     with ctx.sessions() as session:
         STORE.save_dictionaries(session, dictionaries)
         mine = compare_and_set_many(
-            session, table, [{"id": item.cred_id, "status": item.expected, **item.values} for item in issued],
-            key="id", guard="status", values={"status": "sealed", "sealed_at": now, "updated_at": now, "error": None,
-                                              "credential_json": None})
+            session, table, [{"id": item.cred_id, "status": item.expected, "revision": item.revision, **item.values}
+                             for item in issued],
+            key="id", guard=("status", "revision"),
+            values={"status": "sealed", "sealed_at": now, "updated_at": now, "error": None, "credential_json": None})
         won = [item for item in issued if item.cred_id in mine]
         # These credentials were unsealed until this transaction, so their delivery rows are new.
         delivery_ids = insert_returning(session, Delivery, [
@@ -225,7 +233,7 @@ def issue_one(ctx: Context, cred_id: str) -> str | None:
 
 
 def _record_issue_failure(ctx: Context, cred_id: str, expected: str, exc: Exception,
-                          assembled: dict[str, Any], retries: dict[int, list[str]]) -> str:
+                          assembled: dict[str, Any], retries: dict[int, list[str]], revision: int | None = None) -> str:
     """Permanent errors fail the credential; others are counted, and the id is added to ``retries``
     under its attempt number so the chunk can schedule it again (the sweep remains the safety net).
 
@@ -239,7 +247,7 @@ def _record_issue_failure(ctx: Context, cred_id: str, expected: str, exc: Except
         attempts = (session.scalar(select(Credential.attempts).where(Credential.id == cred_id)) or 0) + 1
         final = permanent or attempts >= MAX_ISSUE_ATTEMPTS
         status = "failed" if final else ("assembled" if assembled else expected)
-        changed = _set(session, cred_id, expected, attempts=attempts, error=message[:2000], status=status,
+        changed = _set(session, cred_id, expected, revision, attempts=attempts, error=message[:2000], status=status,
                        **({} if final else assembled))
         session.commit()
     if changed and not final:

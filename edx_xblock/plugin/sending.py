@@ -19,7 +19,9 @@ from edx_xblock.plugin.models import CourseCredential, OutboxCompletion
 
 log = logging.getLogger(__name__)
 
-PERMANENT_STATUSES = (400, 404, 413, 422)
+# 409: the learner's credential was sealed from a different completion (the problem names it); sending
+# again cannot change that, re-issuing it in the sidecar does.
+PERMANENT_STATUSES = (400, 404, 409, 413, 422)
 
 
 @dataclass(frozen=True)

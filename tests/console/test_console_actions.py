@@ -181,3 +181,26 @@ def test_search_filters(console_any: Console) -> None:
     assert found("until=2000-01-01") == set()
     bad = vera.client.get("/console/api/credentials?status=lost")
     assert bad.status_code == 400 and bad.json["errors"][0]["field"] == "status"
+
+
+def test_reissue_of_a_delivered_credential_revokes_it_and_issues_a_new_one(console: Console) -> None:
+    """The console's re-issue is the API's: a credential the learner holds is revoked (with the reason)
+    and a new one is issued and delivered; one audit entry names both."""
+    cred_id = console.issue()
+    assert _status(console, cred_id) == "delivered"
+    rita = console.browser("rita")
+    page = rita.get(f"/console/credentials/{cred_id}").get_data(as_text=True)
+    assert 'id="reissue"' in page and 'id="reissue-reason"' in page
+    answer = rita.post(f"/console/credentials/{cred_id}/reissue", {"reason": "name misspelt"})
+    assert answer.status_code == 302
+    new_id = console.car.admin("GET", f"/api/v1/credentials/{cred_id}").json["replaced_by"]
+    assert new_id and new_id != cred_id and new_id in answer.headers["Location"]
+    console.car.drain()
+    old = console.car.admin("GET", f"/api/v1/credentials/{cred_id}").json
+    assert old["status"] == "revoked" and old["reason"] == "name misspelt"
+    assert _status(console, new_id) == "delivered"
+    page = rita.get(f"/console/credentials/{cred_id}").get_data(as_text=True)
+    assert 'id="replaced-by"' in page and 'id="reissue"' not in page
+    [entry] = console.audit("credential.reissue")
+    assert (entry.actor_name, entry.target_id, entry.outcome) == ("Rita", cred_id, "ok")
+    assert entry.detail["new_credential"] == new_id and entry.detail["revoked"] is True

@@ -33,14 +33,14 @@ def test_first_row_wins_and_values_round_trip(db_url: str, copy_from: int, monke
         session.add(Batch(id="b1", source="moodle-main", total=0, accepted=0, duplicates=0, created_at=NOW))
         session.flush()
         bulk.insert_ignoring_conflicts(session, Credential, [_row("1", "Before")], ("source", "course_id",
-                                                                                     "learner_id"))
+                                                                                     "learner_id", "superseded"))
         session.commit()
     rows = [_row(str(i), f"Zoë \"{i}\"\t\\ 名") for i in range(2, 30)]
     rows += [_row("1", "Again"), _row("5", "Second"), _row("30", "Skipped", status="skipped",
                                                            status_reason="not passed", created_at=NOW
                                                            + dt.timedelta(hours=1))]
     with sessions() as session:
-        bulk.insert_ignoring_conflicts(session, Credential, rows, ("source", "course_id", "learner_id"))
+        bulk.insert_ignoring_conflicts(session, Credential, rows, ("source", "course_id", "learner_id", "superseded"))
         session.commit()
         stored = {c.learner_id: c for c in session.scalars(select(Credential))}
     assert len(stored) == 30
@@ -61,7 +61,7 @@ def test_a_failed_copy_leaves_nothing(db_url: str, monkeypatch: pytest.MonkeyPat
         session.commit()
     rows = [_row(str(i), "Name") for i in range(5)] + [_row("9", "Name", batch_id="no-such-batch")]
     with sessions() as session, pytest.raises(Exception, match="(?i)foreign key"):
-        bulk.insert_ignoring_conflicts(session, Credential, rows, ("source", "course_id", "learner_id"))
+        bulk.insert_ignoring_conflicts(session, Credential, rows, ("source", "course_id", "learner_id", "superseded"))
         session.commit()
     with sessions() as session:
         assert session.scalars(select(Credential)).all() == []
@@ -76,7 +76,7 @@ def test_insert_returning_gives_the_ids_of_inserted_rows_only(db_url: str) -> No
         session.add(Batch(id="b1", source="moodle-main", total=0, accepted=0, duplicates=0, created_at=NOW))
         session.flush()
         bulk.insert_ignoring_conflicts(session, Credential, [_row(str(i), "N") for i in range(3)],
-                                       ("source", "course_id", "learner_id"))
+                                       ("source", "course_id", "learner_id", "superseded"))
         first = bulk.insert_returning(session, Delivery, [
             {"credential_id": "id-0-N", "channel": "email", "status": "pending", "attempts": 0, "updated_at": NOW}],
             ("credential_id", "channel"), "id")

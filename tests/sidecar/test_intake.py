@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 from .conftest import Sidecar, example_completion, make_sidecar
@@ -76,11 +77,10 @@ def test_same_learner_twice_yields_the_same_credential(sidecar: Sidecar) -> None
     assert first.status_code == 202
     assert first.json["duplicate"] is False
     assert first.json["status_url"] == f"http://sidecar.test/api/v1/credentials/{first.json['id']}"
-    again = sidecar.signed("POST", PATH, example_completion(grade={"score": 90, "max": 100}), key=key,
-                           timestamp=None)
+    again = sidecar.signed("POST", PATH, example_completion(), key=key, timestamp=int(time.time()) + 1)
     assert again.status_code == 202
     assert again.json["id"] == first.json["id"]
-    assert again.json["duplicate"] is True
+    assert again.json["duplicate"] is True and again.json["replaced"] is False
     other = sidecar.signed("POST", PATH, example_completion(learner={"id": "18"}), key=key)
     assert other.json["id"] != first.json["id"]
     assert sidecar.count() == 2

@@ -72,7 +72,8 @@ def detail(cred_id: str, status: int = 200, **context: Any) -> Response:
                   events=queries.timeline(session, cred),
                   can_act=who.can(CREDENTIALS_ACT, course), can_revoke=who.can(CREDENTIALS_REVOKE, course),
                   resendable=cred.status in actions.RESENDABLE and cred.sealed_zstd is not None,
-                  reissuable=cred.status in actions.REISSUABLE, **context)
+                  reissuable=cred.status in actions.REISSUABLE and cred.replaced_by is None,
+                  reissue_in_place=cred.status in actions.IN_PLACE, **context)
 
 
 def _after(cred_id: str, message: str) -> Response:
@@ -105,8 +106,11 @@ def revoke(cred_id: str) -> Response:
 def reissue(cred_id: str) -> Response:
     status = _credential(cred_id, CREDENTIALS_ACT).status
     db().rollback()
-    outcome = operations.reissue(cred_id, status)
-    return _after(cred_id, "reissued") if outcome.ok else detail(cred_id, outcome.status, refused=outcome.message)
+    reason = (request.form.get("reason") or "").strip()[:actions.MAX_REASON] or None
+    outcome = operations.reissue(cred_id, status, reason)
+    if not outcome.ok:
+        return detail(cred_id, outcome.status, refused=outcome.message)
+    return _after((outcome.detail or {}).get("new_credential") or cred_id, "reissued")
 
 
 @bp.post("/credentials/retry-failed")

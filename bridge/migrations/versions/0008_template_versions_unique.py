@@ -3,14 +3,14 @@
 Before it, concurrent template PUTs could store one version number several times; of such
 duplicates the latest revision (highest id) is kept, the others are removed.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-06 04:00:00
 """
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

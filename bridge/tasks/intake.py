@@ -1,0 +1,160 @@
+"""Storing completions: new credentials, repeats, resits and corrections — one code path for the
+single route, the batch route and re-issuing.
+
+A learner has at most one *current* credential per course (the database's unique (source, course,
+learner, superseded), ``superseded = 0``). What a completion does to it depends on whether that
+credential has been sealed:
+
+- none yet: a new credential row (``received``, or ``skipped`` when the course's policy issues nothing);
+- the same completion again: a harmless duplicate (the existing credential is answered);
+- a different completion for a credential **not sealed yet** (received, assembled, failed before its
+  seal, skipped): the new completion **replaces** the stored one and the credential is issued from
+  it — a resit (failed, then passed) upgrades a ``skipped`` credential this way, and a ``skipped``
+  credential is upgraded even by an identical completion once the course's policy lets it issue;
+- a different completion for a credential **already sealed** (or revoked): a **conflict**, reported
+  with the credential's id and the fields that differ; nothing is changed. The registrar decides
+  whether to re-issue it (``POST /api/v1/credentials/{id}:reissue``).
+
+A replacement bumps the row's ``revision``: the issuing pipeline writes its seal with a
+compare-and-set on (status, revision), so a worker that built the credential from the replaced
+completion cannot store it.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from bridge.db.bulk import insert_ignoring_conflicts
+from bridge.db.models import Credential, utcnow
+from bridge.tasks.policy import decide
+
+Outcome = Literal["new", "duplicate", "replaced", "conflict"]
+IDEMPOTENCY_KEY = ("source", "course_id", "learner_id", "superseded")
+_KEY_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What one completion led to: the learner's current credential for the course and how it changed."""
+
+    index: int
+    credential_id: str
+    status: str
+    reason: str | None
+    outcome: Outcome
+    changed: list[str] = field(default_factory=list)
+    """For a conflict or a replacement: the fields of the completion that differ (``grade``,
+    ``learner.family_name``…)."""
+
+    @property
+    def to_issue(self) -> bool:
+        """The credential is to be issued now (new or replaced, and the policy issues it)."""
+        return self.outcome in ("new", "replaced") and self.status == "received"
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The fields of two completions (normal form) that differ, learner fields named one by one."""
+    found = []
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name), after.get(name)
+        if name == "learner" and isinstance(old, dict) and isinstance(new, dict):
+            found += [f"learner.{k}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+        elif old != new:
+            found.append(name)
+    return found
+
+
+def store_completions(session: Session, items: Sequence[tuple[dict[str, Any], dict[str, Any]]], *,
+                      batch_id: str | None = None) -> list[Stored]:
+    """Store ``(completion, course policy)`` pairs (validated, normal form) in the session's transaction.
+
+    New rows go in with one INSERT … ON CONFLICT DO NOTHING (COPY for large batches), so concurrent
+    senders of one completion still make one row; the rows that already existed are then read in
+    one query per 500 learners and each is judged as the module docstring says. The caller commits.
+    """
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for completion, policy in items:
+        decision = decide(policy, completion)
+        rows.append({"id": str(uuid.uuid4()), "source": completion["source"], "course_id": completion["course_id"],
+                     "learner_id": completion["learner"]["id"], "batch_id": batch_id, "completion": completion,
+                     "status": "received" if decision.issue else "skipped", "status_reason": decision.reason,
+                     "attempts": 0, "created_at": now, "updated_at": now})
+    insert_ignoring_conflicts(session, Credential, rows, IDEMPOTENCY_KEY)
+    inserted = _inserted(session, rows, batch_id)
+    keys = {(r["source"], r["course_id"], r["learner_id"]) for r in rows}
+    existing = _existing(session, keys - set(inserted))
+    results: list[Stored] = []
+    claimed: dict[str, int] = {}  # credential id → index of the item that created or replaced it in this call
+    for index, ((completion, policy), row) in enumerate(zip(items, rows, strict=True)):
+        key = (row["source"], row["course_id"], row["learner_id"])
+        new = inserted.get(key)
+        if new is not None and new[0] == row["id"]:
+            claimed[row["id"]] = index
+            results.append(Stored(index, row["id"], new[1], new[2], "new"))
+            continue
+        if new is not None:  # the same learner twice in one batch: the first item made the row
+            cred = existing.get(key) or session.get(Credential, new[0])
+            assert cred is not None  # noqa: S101 - inserted by this transaction
+            existing[key] = cred
+        results.append(_judge(session, index, existing[key], completion, policy, now, claimed))
+    return results
+
+
+def _inserted(session: Session, rows: list[dict[str, Any]], batch_id: str | None
+              ) -> dict[tuple[str, str, str], tuple[str, str, str | None]]:
+    """(id, status, reason) of the rows this call inserted, by learner key: read by batch id or by id,
+    never as whole entities (a 50,000-item batch must not load its completions back)."""
+    c = Credential.__table__.c
+    columns = (c.id, c.source, c.course_id, c.learner_id, c.status, c.status_reason)
+    if batch_id is not None:
+        found = session.execute(select(*columns).where(c.batch_id == batch_id)).all()
+    else:
+        ids = [r["id"] for r in rows]
+        found = [r for start in range(0, len(ids), _KEY_CHUNK)
+                 for r in session.execute(select(*columns).where(c.id.in_(ids[start:start + _KEY_CHUNK])))]
+    return {(r.source, r.course_id, r.learner_id): (r.id, r.status, r.status_reason) for r in found}
+
+
+def _existing(session: Session, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], Credential]:
+    """The current credential of each (source, course, learner) that existed before, row-locked on
+    PostgreSQL so two corrections of one credential are judged one after the other."""
+    found: dict[tuple[str, str, str], Credential] = {}
+    listed = sorted(keys)
+    for start in range(0, len(listed), _KEY_CHUNK):
+        chunk = listed[start:start + _KEY_CHUNK]
+        query = (select(Credential).where(
+            tuple_(Credential.source, Credential.course_id, Credential.learner_id).in_(chunk),
+            Credential.superseded == 0).with_for_update())
+        for cred in session.scalars(query):
+            found[(cred.source, cred.course_id, cred.learner_id)] = cred
+    return found
+
+
+def _judge(session: Session, index: int, cred: Credential, completion: dict[str, Any], policy: dict[str, Any],
+           now: Any, claimed: dict[str, int]) -> Stored:
+    """An existing credential meets a completion: duplicate, replacement (not sealed yet) or conflict."""
+    same = cred.completion == completion
+    decision = decide(policy, completion)
+    sealed = cred.sealed_zstd is not None or cred.sealed_at is not None or cred.status == "revoked"
+    if same and not (cred.status == "skipped" and decision.issue):
+        return Stored(index, cred.id, cred.status, cred.status_reason, "duplicate")
+    changed = changed_fields(cred.completion, completion)
+    if sealed:
+        return Stored(index, cred.id, cred.status, cred.status_reason, "conflict", changed)
+    # Not sealed: this completion is now the one to issue from (a resit, a corrected grade or name).
+    cred.completion = completion
+    cred.status = "received" if decision.issue else "skipped"
+    cred.status_reason = decision.reason
+    cred.credential_json, cred.error, cred.attempts, cred.template_version = None, None, 0, None
+    cred.revision = (cred.revision or 0) + 1
+    cred.updated_at = now
+    session.flush()
+    outcome: Outcome = "new" if cred.id in claimed else "replaced"
+    claimed[cred.id] = index
+    return Stored(index, cred.id, cred.status, cred.status_reason, outcome, changed)
