@@ -26,11 +26,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pydantic import ValidationError
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from bridge.db.bulk import insert_ignoring_conflicts
 from bridge.db.models import Credential, utcnow
+from bridge.elm.completion import DOCUMENT
 from bridge.tasks.policy import decide
 
 Outcome = Literal["new", "duplicate", "replaced", "conflict"]
@@ -136,15 +138,25 @@ def _existing(session: Session, keys: set[tuple[str, str, str]]) -> dict[tuple[s
     return found
 
 
+def _normal(completion: dict[str, Any]) -> dict[str, Any]:
+    """A stored completion in today's normal form (rows written by earlier versions may lack keys that
+    are None now), so an unchanged resend is never taken for a change; as stored if it no longer validates."""
+    try:
+        return DOCUMENT.validate_python(completion)
+    except ValidationError:
+        return completion
+
+
 def _judge(session: Session, index: int, cred: Credential, completion: dict[str, Any], policy: dict[str, Any],
            now: Any, claimed: dict[str, int]) -> Stored:
     """An existing credential meets a completion: duplicate, replacement (not sealed yet) or conflict."""
-    same = cred.completion == completion
+    stored = _normal(cred.completion)
+    same = stored == completion
     decision = decide(policy, completion)
     sealed = cred.sealed_zstd is not None or cred.sealed_at is not None or cred.status == "revoked"
     if same and not (cred.status == "skipped" and decision.issue):
         return Stored(index, cred.id, cred.status, cred.status_reason, "duplicate")
-    changed = changed_fields(cred.completion, completion)
+    changed = changed_fields(stored, completion)
     if sealed:
         return Stored(index, cred.id, cred.status, cred.status_reason, "conflict", changed)
     # Not sealed: this completion is now the one to issue from (a resit, a corrected grade or name).

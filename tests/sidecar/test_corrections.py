@@ -262,3 +262,19 @@ def test_reissue_of_a_credential_not_sealed_keeps_its_id(held: tuple[Sidecar, st
     assert answer.json["status"] == "received" and car.rt.dispatcher.issued[-1] == cred_id
     missing = car.admin("POST", "/api/v1/credentials/00000000-0000-4000-8000-000000000000:reissue")
     assert missing.status_code == 404
+
+
+def test_a_row_stored_in_an_older_form_is_not_taken_for_a_change(held: tuple[Sidecar, str]) -> None:
+    """Completions stored before every optional key was kept (None) still compare equal to a resend."""
+    car, key = held
+    cred_id = send(car, key, SINGLE, example_completion())[1]["id"]
+    issue_many(car.rt.context, [cred_id])
+    with car.rt.sessions() as session:
+        row = session.get(Credential, cred_id)
+        legacy = json.loads(json.dumps(row.completion))
+        legacy["grade"].pop("language")  # None in today's form: an older version left it out
+        legacy["completed_at"] = "2026-11-20T10:00:00+00:00"
+        row.completion = legacy
+        session.commit()
+    status, body = send(car, key, SINGLE, example_completion())
+    assert status == 202 and body["duplicate"] is True
