@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import select, tuple_
+from sqlalchemy import String, column, select, values
 from sqlalchemy.orm import Session
 
 from bridge.db.bulk import insert_ignoring_conflicts
@@ -38,6 +38,7 @@ from bridge.tasks.policy import decide
 Outcome = Literal["new", "duplicate", "replaced", "conflict"]
 IDEMPOTENCY_KEY = ("source", "course_id", "learner_id", "superseded")
 _KEY_CHUNK = 500
+_LEARNER_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -100,12 +101,23 @@ def store_completions(session: Session, items: Sequence[tuple[dict[str, Any], di
             claimed[row["id"]] = index
             results.append(Stored(index, row["id"], new[1], new[2], "new"))
             continue
-        if new is not None:  # the same learner twice in one batch: the first item made the row
-            cred = existing.get(key) or session.get(Credential, new[0])
-            assert cred is not None  # noqa: S101 - inserted by this transaction
-            existing[key] = cred
+        if key not in existing:  # the same learner twice in one batch: the first item made the row
+            existing.update(_existing(session, {key}))
         results.append(_judge(session, index, existing[key], completion, policy, now, claimed))
     return results
+
+
+@dataclass
+class _Current:
+    """What judging needs of an existing credential (read as plain columns: a nightly resend of a whole
+    cohort reads every row back, and neither sealed files nor ORM entities are needed for that)."""
+
+    id: str
+    status: str
+    reason: str | None
+    completion: dict[str, Any]
+    sealed: bool
+    revision: int
 
 
 def _inserted(session: Session, rows: list[dict[str, Any]], batch_id: str | None
@@ -123,18 +135,37 @@ def _inserted(session: Session, rows: list[dict[str, Any]], batch_id: str | None
     return {(r.source, r.course_id, r.learner_id): (r.id, r.status, r.status_reason) for r in found}
 
 
-def _existing(session: Session, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], Credential]:
+def _existing(session: Session, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], _Current]:
     """The current credential of each (source, course, learner) that existed before, row-locked on
-    PostgreSQL so two corrections of one credential are judged one after the other."""
-    found: dict[tuple[str, str, str], Credential] = {}
-    listed = sorted(keys)
-    for start in range(0, len(listed), _KEY_CHUNK):
-        chunk = listed[start:start + _KEY_CHUNK]
-        query = (select(Credential).where(
-            tuple_(Credential.source, Credential.course_id, Credential.learner_id).in_(chunk),
-            Credential.superseded == 0).with_for_update())
-        for cred in session.scalars(query):
-            found[(cred.source, cred.course_id, cred.learner_id)] = cred
+    PostgreSQL so two corrections of one credential are judged one after the other. ``sealed_at``
+    stays set while a sealed file exists; a revoked credential counts as sealed."""
+    c = Credential.__table__.c
+    found: dict[tuple[str, str, str], _Current] = {}
+    by_course: dict[tuple[str, str], list[str]] = {}
+    for source, course, learner in sorted(keys):
+        by_course.setdefault((source, course), []).append(learner)
+    # PostgreSQL: per course, the learners as a VALUES list joined on learner_id, a hash join over the
+    # course's rows (``learner_id IN (…)`` was planned as a filter over every row of the course, per
+    # chunk). SQLite has no column list on a VALUES alias, and its planner uses the index for IN.
+    postgres = session.connection().dialect.name == "postgresql"
+    queries = []
+    for (source, course), learners in by_course.items():
+        for i in range(0, len(learners), _LEARNER_CHUNK):
+            chunk = learners[i:i + _LEARNER_CHUNK]
+            query = select(c.id, c.source, c.course_id, c.learner_id, c.status, c.status_reason, c.completion,
+                           c.sealed_at, c.revision).where(c.source == source, c.course_id == course,
+                                                          c.superseded == 0)
+            if postgres:
+                wanted = values(column("learner_id", String), name="wanted").data([(x,) for x in chunk])
+                query = query.join_from(Credential.__table__, wanted, c.learner_id == wanted.c.learner_id)
+            else:
+                query = query.where(c.learner_id.in_(chunk))
+            queries.append(query.with_for_update(of=Credential.__table__))
+    for query in queries:
+        for r in session.execute(query):
+            found[(r.source, r.course_id, r.learner_id)] = _Current(
+                r.id, r.status, r.status_reason, r.completion, r.sealed_at is not None or r.status == "revoked",
+                r.revision or 0)
     return found
 
 
@@ -147,26 +178,23 @@ def _normal(completion: dict[str, Any]) -> dict[str, Any]:
         return completion
 
 
-def _judge(session: Session, index: int, cred: Credential, completion: dict[str, Any], policy: dict[str, Any],
+def _judge(session: Session, index: int, cred: _Current, completion: dict[str, Any], policy: dict[str, Any],
            now: Any, claimed: dict[str, int]) -> Stored:
     """An existing credential meets a completion: duplicate, replacement (not sealed yet) or conflict."""
-    stored = _normal(cred.completion)
-    same = stored == completion
+    stored = cred.completion if cred.completion == completion else _normal(cred.completion)
     decision = decide(policy, completion)
-    sealed = cred.sealed_zstd is not None or cred.sealed_at is not None or cred.status == "revoked"
-    if same and not (cred.status == "skipped" and decision.issue):
-        return Stored(index, cred.id, cred.status, cred.status_reason, "duplicate")
+    if stored == completion and not (cred.status == "skipped" and decision.issue):
+        return Stored(index, cred.id, cred.status, cred.reason, "duplicate")
     changed = changed_fields(stored, completion)
-    if sealed:
-        return Stored(index, cred.id, cred.status, cred.status_reason, "conflict", changed)
+    if cred.sealed:
+        return Stored(index, cred.id, cred.status, cred.reason, "conflict", changed)
     # Not sealed: this completion is now the one to issue from (a resit, a corrected grade or name).
-    cred.completion = completion
-    cred.status = "received" if decision.issue else "skipped"
-    cred.status_reason = decision.reason
-    cred.credential_json, cred.error, cred.attempts, cred.template_version = None, None, 0, None
-    cred.revision = (cred.revision or 0) + 1
-    cred.updated_at = now
-    session.flush()
+    cred.completion, cred.revision = completion, cred.revision + 1
+    cred.status, cred.reason = ("received" if decision.issue else "skipped"), decision.reason
+    table = Credential.__table__
+    session.execute(table.update().where(table.c.id == cred.id).values(
+        completion=completion, status=cred.status, status_reason=cred.reason, credential_json=None, error=None,
+        attempts=0, template_version=None, revision=cred.revision, updated_at=now))
     outcome: Outcome = "new" if cred.id in claimed else "replaced"
     claimed[cred.id] = index
-    return Stored(index, cred.id, cred.status, cred.status_reason, outcome, changed)
+    return Stored(index, cred.id, cred.status, cred.reason, outcome, changed)
