@@ -18,7 +18,7 @@ from typing_extensions import TypedDict
 
 from bridge.api.common import runtime
 from bridge.api.schemas import query_int
-from bridge.catalogue import search
+from bridge.catalogue import options, search
 from bridge.catalogue.search import OURS, Filters, Searchable
 from bridge.db.models import CatalogueEntry, CatalogueFeed
 from bridge.db.models import CourseTemplate as TemplateRow
@@ -181,7 +181,13 @@ def listing(lang: str, filters: Filters, page: int, values: dict[str, str]) -> d
         page = min(page, pages)
         courses = []
         for origin, row in matched[(page - 1) * PER_PAGE: page * PER_PAGE]:
-            card = (catalogue.course_view(row, lang) if origin == OURS else partner_card(row, by_name[origin], lang))
+            if origin == OURS:
+                card = catalogue.course_view(row, lang)
+                if card is not None:
+                    card["recognition"] = options.for_our_course(session, row.source, row.course_id)
+            else:
+                card = partner_card(row, by_name[origin], lang)
+                card["recognition"] = options.for_partner_course(session, row.iri, row.view)
             if card is not None:
                 courses.append(card)
     languages = sorted({code for code in codelists.LANGUAGES}, key=lambda c: catalogue.language_name(c, lang))

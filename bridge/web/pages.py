@@ -14,6 +14,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bridge.api.common import runtime
+from bridge.catalogue import options
 from bridge.catalogue.search import Filters
 from bridge.db.models import CourseTemplate as TemplateRow
 from bridge.web import catalogue, catalogue_search, feed
@@ -104,6 +105,8 @@ def catalogue_course(source: str, course: str) -> Response:
                 return catalogue.jsonld_response(row)
         row = _template(session, source, course)
         view = catalogue.course_view(row, lang) if row is not None else None
+        if view is not None and row is not None:
+            view["recognition"] = options.for_our_course(session, row.source, row.course_id)
     if view is None:
         return _page("catalogue.html", 404, courses=[], single=True)
     return _page("catalogue.html", courses=[view], single=True)

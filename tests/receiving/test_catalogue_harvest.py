@@ -410,6 +410,12 @@ def test_catalogue_search_in_a_real_browser(institution_a: Institution, tmp_path
             assert "Formation partenaire" in article.find_element(By.CSS_SELECTOR, "p.origin").text
             assert browser.find_element(By.ID, "f-q").get_attribute("value") == "océan"
             assert browser.execute_script("return document.scripts.length") == 0
+            # Once B signs an agreement with A, A's course shows what it counts as here.
+            _sign_agreement(b, institution_a.base)
+            browser.get(f"{base}/catalogue?lang=fr&partner=uni-a&q=marine")
+            option = browser.find_element(By.CSS_SELECTOR, "article.partner-course ul.recognition li")
+            assert option.text.startswith("Reconnue ici comme 4 crédits ECTS selon notre accord avec "
+                                          "Université de la Mer")
     finally:
         server.shutdown()
         dispose_engine(b.settings.database_url)
@@ -470,3 +476,63 @@ def test_embedded_serve_harvests_its_partners(institution_a: Institution, tmp_pa
                 process.kill()
                 process.wait(timeout=30)
     assert "Traceback" not in log.read_text(errors="replace")
+
+
+def _sign_agreement(car: Sidecar, a_base: str) -> None:
+    """B's register: institution A, and a two-way agreement signed by both, in force around today."""
+    import datetime as dt
+
+    from bridge.recognition.agreements import change_status, mark_signed, save_agreement, save_partner
+    from bridge.recognition.schemas import AgreementInput, PartnerInput
+
+    today = dt.date.today()
+    with car.rt.sessions() as session:
+        partner = save_partner(session, PartnerInput(name="Université de la Mer", country="FR",
+                                                     eidas_identifier="VATFR-11111111111"))
+        agreement = save_agreement(session, AgreementInput.model_validate({
+            "partner_id": partner.id, "title": "Marine sciences", "direction": "two_way",
+            "learning_kind": "non_formal_institution",
+            "valid_from": (today - dt.timedelta(days=30)).isoformat(),
+            "valid_until": (today + dt.timedelta(days=365)).isoformat(),
+            "courses": [
+                {"direction": "incoming", "their_lo_iri": f"{a_base}/catalogue/moodle-a/101.jsonld",
+                 "their_title": A_TITLES[0], "counts_as": "credits", "ects": 4},
+                {"direction": "incoming", "their_title": "ocean data SCIENCE", "their_eqf": 7,
+                 "counts_as": "elective", "elective_slot": "Free elective, semester 2"},
+                {"direction": "outgoing", "our_source": "moodle-b", "our_course_id": "7",
+                 "their_title": "Data for marine biologists", "counts_as": "equivalent", "min_grade": "12/20"},
+            ],
+            "signatories": [{"side": "ours", "name": "Registrar B"}, {"side": "theirs", "name": "Registrar A"}],
+        }))
+        change_status(agreement, "agreed")
+        mark_signed(agreement, b"%PDF-1.7 signed", [{"signer": "both", "intact": True}])
+        session.commit()
+
+
+def test_catalogue_shows_recognition_options_once_an_agreement_is_signed(
+        institution_a: Institution, tmp_path: Path, dev_seal: Any) -> None:
+    b = _institution_b(tmp_path, dev_seal, f"uni-a={institution_a.base}/catalogue.jsonld")
+    try:
+        b.add_course("moodle-b", "7")
+        assert harvest_all(b.rt.sessions, b.settings)[0].status == "harvested"
+        _status, before = _page(b, "")
+        assert before.xpath("//ul[@class='recognition']") == []
+        _sign_agreement(b, institution_a.base)
+        _status, after = _page(b, "")
+        ours, marine, ocean = after.xpath("//article")
+        options = [" ".join(li.text_content().split()) for li in ours.xpath(".//ul[@class='recognition']/li")]
+        assert options[0].startswith("Recognised by Université de la Mer as the course “Data for marine "
+                                     "biologists” (agreement valid until ")
+        assert options[0].endswith("; minimum grade 12/20)")
+        marine_text = " ".join(marine.xpath(".//ul[@class='recognition']")[0].text_content().split())
+        assert marine_text.startswith("Recognised here as 4 ECTS credits under our agreement with "
+                                      "Université de la Mer")
+        # A line without an IRI matches the partner's course by title (any case) and its EQF level.
+        ocean_text = " ".join(ocean.xpath(".//ul[@class='recognition']")[0].text_content().split())
+        assert ocean_text.startswith("Recognised here as an elective (Free elective, semester 2)")
+        _status, french = _page(b, "?partner=uni-a&lang=fr")
+        assert "Reconnue ici comme 4 crédits ECTS" in french.xpath("//ul[@class='recognition']")[0].text_content()
+        single = lxml_html.fromstring(b.client.get("/catalogue/moodle-b/7").data)
+        assert "Data for marine biologists" in single.xpath("//ul[@class='recognition']")[0].text_content()
+    finally:
+        dispose_engine(b.settings.database_url)
