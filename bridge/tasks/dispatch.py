@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol, TypeVar
@@ -37,33 +38,65 @@ class Dispatcher(Protocol):
     def deliver_many(self, delivery_ids: Sequence[int]) -> None: ...
 
 
+BROKER_PAUSE = 10.0
+"""Seconds during which a dispatcher that could not reach its broker stops trying (each try costs the
+request a connection attempt); the rows wait for the outbox sweep meanwhile."""
+BROKER_TIMEOUT = 3.0  # connecting to, and each command on, the broker: a hung broker costs a request this much
+
+
 class CeleryDispatcher:
     """Send Celery messages by task name; ids are grouped so a 50,000 batch is 1,000 messages.
 
     The web process only produces messages, so it uses its own small Celery client bound to the
     app's settings rather than the worker module (which reads the environment at import).
+
+    A broker that is down or hung never fails the caller: the rows are already committed (they are
+    the outbox), so a message that cannot be sent is logged and left to the sweep, which enqueues
+    every row still pending after ``EDC_SWEEP_GRACE``. Intake therefore answers 202 with Redis or
+    RabbitMQ down; after one failure the dispatcher skips the broker for ``BROKER_PAUSE`` seconds so
+    a 50,000 batch does not wait on 100 connection attempts.
     """
 
     def __init__(self, broker_url: str, queue: str) -> None:
         from celery import Celery
 
         self._client = Celery("edc_bridge_client", broker=broker_url)
-        self._client.conf.update(task_serializer="json", broker_connection_retry_on_startup=True,
-                                 broker_transport_options={"visibility_timeout": 3600})
+        self._client.conf.update(
+            task_serializer="json", broker_connection_retry_on_startup=True,
+            broker_connection_timeout=BROKER_TIMEOUT,
+            task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                                       "interval_max": 0.2},
+            broker_transport_options={"visibility_timeout": 3600, "socket_connect_timeout": BROKER_TIMEOUT,
+                                      "socket_timeout": BROKER_TIMEOUT})
         self._queue = queue
+        self._paused_until = 0.0
+
+    def _send(self, name: str, args: list[object], **options: object) -> bool:
+        """Publish one message; False (logged) when the broker cannot take it."""
+        from kombu.exceptions import OperationalError
+
+        if time.monotonic() < self._paused_until:
+            return False
+        try:
+            self._client.send_task(name, args=args, queue=self._queue, **options)
+        except (OperationalError, OSError) as exc:
+            self._paused_until = time.monotonic() + BROKER_PAUSE
+            log.warning("broker unreachable (%s): %s left to the outbox sweep", type(exc).__name__, name)
+            return False
+        return True
 
     def issue(self, credential_ids: Sequence[str], eta: dt.datetime | None = None) -> None:
         for group in chunks(credential_ids):
-            self._client.send_task("bridge.issue", args=[group], queue=self._queue, eta=eta)
+            if not self._send("bridge.issue", [group], eta=eta):
+                return
 
     def deliver(self, delivery_id: int, eta: dt.datetime | None = None) -> None:
-        self._client.send_task("bridge.deliver", args=[delivery_id], eta=eta, queue=self._queue,
-                               priority=DELIVERY_PRIORITY)
+        self._send("bridge.deliver", [delivery_id], eta=eta, priority=DELIVERY_PRIORITY)
 
     def deliver_many(self, delivery_ids: Sequence[int]) -> None:
         for group in chunks(delivery_ids, DELIVERY_CHUNK):
-            self._client.send_task("bridge.deliver_many", args=[group], queue=self._queue,
-                                   priority=DELIVERY_PRIORITY)
+            if not self._send("bridge.deliver_many", [group], priority=DELIVERY_PRIORITY):
+                return
 
 
 class InProcessDispatcher:
