@@ -16,8 +16,8 @@ The same registrations generate the OpenAPI description (``bridge/api/openapi.py
 included, so the description cannot drift from what is enforced.
 
 :func:`install` adds the guard every route of the app gets, declared or not (pages, static files):
-the path and the query string must be free of control characters, so a NUL never reaches the
-database.
+the path and the query string must be UTF-8 (no lone surrogate, no stray byte turned into U+FFFD)
+and free of control characters, so a NUL never reaches the database.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, Literal
+from urllib.parse import parse_qsl, unquote
 
 from flask import Blueprint, Flask, g, request
 from pydantic import TypeAdapter, ValidationError
@@ -278,10 +279,20 @@ def _short(path: str, limit: int = 200) -> str:
 
 
 def install(app: Flask) -> None:
-    """The guard of every route: no control characters (NUL included) in the path or the query string."""
+    """The guard of every route: UTF-8 without control characters (NUL included) in the path and query."""
 
     @app.before_request
     def _no_control_characters() -> None:
+        if not _utf8(request.environ.get("PATH_INFO", "")):
+            raise Problem(400, "Bad Request", "The URL path is not UTF-8.", kind="invalid-parameter",
+                          errors=[FieldProblem("path", "expected UTF-8 (a lone surrogate or a stray byte is not)")])
+        if not _utf8(unquote(request.query_string.decode("latin-1").replace("+", " "), encoding="latin-1")):
+            bad_names = [k for k, v in parse_qsl(request.query_string.decode("latin-1"), keep_blank_values=True,
+                                                 encoding="latin-1") if not (_utf8(k) and _utf8(v))]
+            raise Problem(400, "Bad Request", "The query string is not UTF-8.", kind="invalid-parameter",
+                          errors=[FieldProblem(_short(_CONTROL.sub("", k.encode("latin-1").decode("utf-8", "replace"))),
+                                               "expected UTF-8 (a lone surrogate or a stray byte is not)")
+                                  for k in bad_names or ["query"]])
         if _CONTROL.search(request.path):
             raise Problem(400, "Bad Request", "The URL path holds control characters.", kind="invalid-parameter",
                           errors=[FieldProblem("path", "control characters are not allowed")])
@@ -290,6 +301,17 @@ def install(app: Flask) -> None:
             raise Problem(400, "Bad Request", "The query string holds control characters.",
                           kind="invalid-parameter",
                           errors=[FieldProblem(_short(k), "control characters are not allowed") for k in bad])
+
+
+def _utf8(wsgi_text: str) -> bool:
+    """Whether a WSGI string (bytes as latin-1, per PEP 3333) is UTF-8: werkzeug would otherwise turn a
+    lone surrogate's or a stray byte's encoding into U+FFFD silently, and a filter would answer for
+    another value than the one sent."""
+    try:
+        wsgi_text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return False
+    return True
 
 
 def operations(app: Flask) -> list[tuple[str, Operation]]:
