@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 from flask import Flask, request
@@ -65,7 +66,9 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
         if settings.broker_url:
             dispatcher = CeleryDispatcher(settings.broker_url, settings.celery_queue)
         else:
-            dispatcher = InProcessDispatcher(issue=lambda ids: issue_many(context, list(ids)),
+            # A thread cannot be interrupted: the time limit is a deadline checked between credentials.
+            dispatcher = InProcessDispatcher(issue=lambda ids: issue_many(
+                context, list(ids), deadline=time.monotonic() + settings.task_time_limit),
                                              deliver=lambda delivery_id: deliver_one(context, delivery_id),
                                              deliver_many=lambda ids: deliver_many(context, list(ids)))
     context.dispatcher = dispatcher

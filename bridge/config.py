@@ -35,6 +35,7 @@ process environment.
 | `EDC_SWEEP_GRACE` | `300` | Seconds after which the outbox sweep re-enqueues work still pending. |
 | `EDC_SWEEP_INTERVAL` | `60` | Seconds between sweeps (Celery beat, or the in-process sweeper of `edc-bridge serve`). |
 | `EDC_DELIVERY_LEASE` | `600` | Seconds a delivery claimed by a worker stays claimed; the sweep hands it out again after that (a killed worker's). |
+| `EDC_TASK_TIME_LIMIT` | `600` | Soft time limit (seconds) of each worker task; the hard limit (the worker child is killed) is 10 % later. A credential whose assembly reaches it is failed with the reason; the rest of its chunk goes to a new task. |
 | `EDC_OUTBOX_DIR` | `$EDC_DATA_DIR/outbox` | Where email is written as `.eml` files when no SMTP host is set. |
 | `EDC_SMTP_*` | see `bridge.delivery` | SMTP host, port, security, user and password of the email channel. |
 | `EDC_CATALOGUE_PAGE_SIZE` | `50` | Courses per page (at most 500) of the published feed `/catalogue.jsonld`. |
@@ -182,6 +183,7 @@ class Settings:
     sweep_grace: int = 300
     sweep_interval: int = 60
     delivery_lease: int = 600
+    task_time_limit: int = 600
     outbox_dir: Path | None = None
     catalogue_page_size: int = 50
     catalogue_partners: tuple[tuple[str, str], ...] = ()
@@ -232,6 +234,7 @@ class Settings:
             sweep_grace=_int(env, "EDC_SWEEP_GRACE", 300),
             sweep_interval=_int(env, "EDC_SWEEP_INTERVAL", 60),
             delivery_lease=_int(env, "EDC_DELIVERY_LEASE", 600),
+            task_time_limit=_int(env, "EDC_TASK_TIME_LIMIT", 600),
             outbox_dir=Path(outbox).resolve() if outbox else data_dir / "outbox",
             catalogue_page_size=_int(env, "EDC_CATALOGUE_PAGE_SIZE", 50, maximum=500),
             catalogue_partners=catalogue_partners(env.get("EDC_CATALOGUE_PARTNERS")),

@@ -3,9 +3,11 @@
 Configuration comes from the same environment as the web process (``EDC_BROKER_URL``,
 ``EDC_DATABASE_URL`` …). Tasks are ``acks_late`` with ``reject_on_worker_lost``: a message is only
 acknowledged once its task has finished, so a killed worker's message is delivered again; the
-task bodies are idempotent, so that repeat is harmless. Beat runs the outbox sweep
-(``celery -A bridge.tasks.celery_app beat``, or ``worker -B`` on a single host), and, when
-``EDC_CATALOGUE_PARTNERS`` is set, the harvest of the partners' catalogue feeds.
+task bodies are idempotent, so that repeat is harmless. Every task has a soft time limit
+(``EDC_TASK_TIME_LIMIT``), which the issuing task turns into a failed credential with its reason, and
+a hard one 10 % later that kills the child (prefork pool), so no input can hold a worker for ever.
+Beat runs the outbox sweep (``celery -A bridge.tasks.celery_app beat``, or ``worker -B`` on a single
+host), and, when ``EDC_CATALOGUE_PARTNERS`` is set, the harvest of the partners' catalogue feeds.
 """
 from __future__ import annotations
 
@@ -47,6 +49,11 @@ if _settings.catalogue_partners:
 HARVEST_TIME_LIMIT = (_settings.catalogue_timeout + 120) * max(1, len(_settings.catalogue_partners))
 app = celery_app  # `celery -A bridge.tasks.celery_app` finds either name
 
+SOFT_LIMIT = _settings.task_time_limit
+HARD_LIMIT = SOFT_LIMIT + max(5, SOFT_LIMIT // 10)  # time for the soft limit's handler to record the failure
+LIMITS = {"soft_time_limit": SOFT_LIMIT, "time_limit": HARD_LIMIT}
+celery_app.conf.update(task_soft_time_limit=SOFT_LIMIT, task_time_limit=HARD_LIMIT)
+
 _ctx_lock = threading.Lock()
 _ctx: Context | None = None
 
@@ -79,25 +86,25 @@ def _before_exit(**_: object) -> None:
         ctx.services.mail_transport.close()
 
 
-@celery_app.task(name="bridge.issue", acks_late=True)
+@celery_app.task(name="bridge.issue", acks_late=True, **LIMITS)
 def issue_task(credential_ids: list[str]) -> None:
     """Assemble, check, seal and store a chunk of credentials, then enqueue their deliveries."""
     issue_many(context(), list(credential_ids))
 
 
-@celery_app.task(name="bridge.deliver", acks_late=True)
+@celery_app.task(name="bridge.deliver", acks_late=True, **LIMITS)
 def deliver_task(delivery_id: int) -> None:
     """One delivery attempt on one channel."""
     deliver_one(context(), int(delivery_id))
 
 
-@celery_app.task(name="bridge.deliver_many", acks_late=True)
+@celery_app.task(name="bridge.deliver_many", acks_late=True, **LIMITS)
 def deliver_many_task(delivery_ids: list[int]) -> None:
     """One delivery attempt for each of a chunk of deliveries (one channel each)."""
     deliver_many(context(), [int(i) for i in delivery_ids])
 
 
-@celery_app.task(name="bridge.sweep", acks_late=True)
+@celery_app.task(name="bridge.sweep", acks_late=True, **LIMITS)
 def sweep_task() -> None:
     """Re-enqueue work the database says is still pending (the outbox)."""
     ctx = context()

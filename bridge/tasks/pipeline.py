@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -94,10 +96,22 @@ class _Builder:
     dictionary: Dictionary | None
 
 
-def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
+OVER_TIME = ("assembling this credential reached the task time limit (EDC_TASK_TIME_LIMIT): its completion "
+             "or its course template makes the work unbounded")
+
+
+def issue_many(ctx: Context, credential_ids: list[str], deadline: float | None = None) -> dict[str, str]:
     """Issue a chunk of credentials: read them together, build and seal each, write them together.
 
     One bad credential never stops the others (its row records why). Returns each id's status.
+
+    Bounded in time: a Celery worker's soft time limit (``SoftTimeLimitExceeded``) raised while one
+    credential is assembled fails that credential with the reason and hands the rest of the chunk
+    to a new task, so one pathological input cannot hold a worker; raised while the template is
+    compiled or the chunk is sealed (a hung time-stamping authority), it is a transient failure
+    retried with back-off. The in-process
+    runner, which cannot interrupt a thread, passes a ``deadline`` (``time.monotonic()``) checked
+    between credentials instead.
     """
     outcome: dict[str, str] = {}
     table = Credential.__table__
@@ -115,22 +129,33 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
     issued: list[_Issued] = []
     retries: dict[int, list[str]] = {}
     built: list[_Built] = []
-    for row in rows:
+    for index, row in enumerate(rows):
         outcome[row.id] = row.status
         if row.status not in PENDING_CREDENTIAL_STATUSES:
             continue  # already sealed, skipped, failed or revoked: nothing to do
+        if deadline is not None and time.monotonic() > deadline:
+            return _hand_over(ctx, rows[index:], built, retries, outcome)
         try:
             template = templates.get((row.source, row.course_id))
             if template is None:
                 raise PermanentIssueError("the course template was deleted before issuance")
             if row.status == "received":
-                builder, dictionary = _builder(ctx, builders, template)
+                try:
+                    builder, dictionary = _builder(ctx, builders, template)
+                except SoftTimeLimitExceeded as exc:  # compiling the template: not this credential's doing
+                    outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, exc, {}, retries)
+                    return _hand_over(ctx, rows[index + 1:], built, retries, outcome)
                 payload, escaped = builder.build(row.completion, credential_id=row.id, issued=utcnow())
                 built.append(_Built(row.id, row.status, row.revision, template, dictionary, template.version,
                                     payload, escaped))
             else:  # assembled earlier, sealing failed: seal the stored text as it is
                 built.append(_Built(row.id, row.status, row.revision, template, None, row.template_version,
                                     row.credential_json.encode("utf-8"), None))
+        except SoftTimeLimitExceeded:
+            log.error("credential %s: assembly reached the task time limit", row.id)
+            outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, PermanentIssueError(OVER_TIME), {},
+                                                    retries)
+            return _hand_over(ctx, rows[index + 1:], built, retries, outcome)
         except Exception as exc:
             outcome[row.id] = _record_issue_failure(ctx, row.id, row.status, exc, {}, retries, row.revision)
     # The chunk is sealed together: at B-LT/B-LTA its validation data is gathered once (sealer.jades.bulk).
@@ -164,6 +189,19 @@ def issue_many(ctx: Context, credential_ids: list[str]) -> dict[str, str]:
         ctx.metrics.sealed.inc(len(won))
     if delivery_ids:
         ctx.dispatcher.deliver_many(delivery_ids)
+    return outcome
+
+
+def _hand_over(ctx: Context, rest: list[Any], built: list[_Built], retries: dict[int, list[str]],
+               outcome: dict[str, str]) -> dict[str, str]:
+    """Stop this chunk: what is not written yet (nothing of it is) goes to a new task with a full time budget."""
+    _schedule_retries(ctx, retries)
+    ids = [item.cred_id for item in built] + [row.id for row in rest if row.status in PENDING_CREDENTIAL_STATUSES]
+    for row in rest:
+        outcome.setdefault(row.id, row.status)
+    if ids:
+        log.warning("issuing chunk stopped at its time limit; %d credential(s) handed to a new task", len(ids))
+        ctx.dispatcher.issue(ids)
     return outcome
 
 
@@ -240,7 +278,10 @@ def _record_issue_failure(ctx: Context, cred_id: str, expected: str, exc: Except
     An assembled credential is kept (its id and issue date) so that the retry seals the same one.
     """
     permanent = isinstance(exc, PermanentIssueError)
-    message = str(exc) if permanent else f"{type(exc).__name__}: {ctx.services.safe_message(exc)}"
+    if isinstance(exc, SoftTimeLimitExceeded):
+        message = "the task time limit (EDC_TASK_TIME_LIMIT) was reached; retried with back-off"
+    else:
+        message = str(exc) if permanent else f"{type(exc).__name__}: {ctx.services.safe_message(exc)}"
     log.warning("credential %s: issuance %s (%s)", cred_id,
                 "failed" if permanent else "will be retried", type(exc).__name__)
     with ctx.sessions() as session:

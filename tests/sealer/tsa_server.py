@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import http.server
 import threading
+import time
 from dataclasses import dataclass, field
 
 from asn1crypto import cms, core, tsp
@@ -48,7 +49,8 @@ class LoopbackTsa:
     """The TSA identity and behaviour; ``url`` is set once :func:`serve` started it.
 
     ``mode``: ok, reject (PKIStatus rejection), wrong_nonce, wrong_imprint, bad_signature, http_500,
-    garbage (not a TimeStampResp), wrong_content_type.
+    garbage (not a TimeStampResp), wrong_content_type, trickle (answers one byte every half second while
+    the mode lasts: a hung authority that no per-read client timeout notices).
     """
 
     key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -139,6 +141,16 @@ def serve(tsa: LoopbackTsa) -> http.server.ThreadingHTTPServer:
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server naming
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if tsa.mode == "trickle":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/timestamp-reply")
+                self.send_header("Content-Length", "1000000")
+                self.end_headers()
+                while tsa.mode == "trickle":
+                    self.wfile.write(b"\x30")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+                return
             if self.headers.get("Content-Type") != "application/timestamp-query":
                 self._reply(415, "text/plain", b"expected application/timestamp-query")
             elif tsa.mode == "http_500":
