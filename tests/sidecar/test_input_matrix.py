@@ -132,3 +132,40 @@ def test_every_authentication_header_refuses_hostile_values(car: Sidecar, kind: 
         assert response.status_code in (400, 401), (header, response.status_code, response.get_data(as_text=True))
         assert response.mimetype == "application/problem+json"
     assert car.count() == 1
+
+
+# Every numeric member of the bodies, with where it sits in the document and the field the problem names.
+NUMBERS = [
+    ("template", ("ects",), "ects"),
+    ("template", ("eqf_level",), "eqf_level"),
+    ("template", ("assessment", "min_score"), "assessment.min_score"),
+    ("template", ("assessment", "max_score"), "assessment.max_score"),
+    ("template", ("assessment", "pass_score"), "assessment.pass_score"),
+    ("template", ("policy", "min_grade"), "policy.min_grade"),
+    ("completion", ("grade", "score"), "grade.score"),
+    ("completion", ("grade", "max"), "grade.max"),
+]
+HUGE_NUMBERS = ["1e400", "-1e309", "9" * 400, "9" * 4400, "-" + "9" * 4400, "1" + "0" * 30 + ".5"]
+
+
+@pytest.mark.parametrize(("kind", "where", "field"), NUMBERS)
+def test_every_number_out_of_range_is_refused(car: Sidecar, kind: str, where: tuple[str, ...], field: str) -> None:
+    import json
+
+    from .conftest import example_template
+
+    document = example_template() if kind == "template" else example_completion(learner={"id": "numbers"})
+    node = document
+    for key in where[:-1]:
+        node = node.setdefault(key, {})
+    node[where[-1]] = 123456789.125  # a marker replaced by each literal below
+    text = json.dumps(document)
+    url = "/api/v1/sources/moodle-main/courses/42/template" if kind == "template" else "/api/v1/completions"
+    for literal in HUGE_NUMBERS:
+        response = car.client.open(url, method="PUT" if kind == "template" else "POST",
+                                   data=text.replace("123456789.125", literal), content_type="application/json",
+                                   headers={"Authorization": f"Bearer {ADMIN}"})
+        assert response.status_code == 422, (field, literal[:20], response.get_data(as_text=True)[:300])
+        assert field in [e["field"] for e in response.json["errors"]], (field, response.json["errors"])
+    assert car.count() == 1
+    assert car.admin("GET", "/api/v1/sources/moodle-main/courses/42/template").json["version"] == 1
