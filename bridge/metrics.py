@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bridge.db.models import Credential, Delivery
+from bridge.db.models import PENDING_CREDENTIAL_STATUSES, Credential, Delivery, utcnow
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -58,6 +58,24 @@ class _DatabaseCollector(Collector):
                 deliveries.add_metric([channel, status], count)
         yield credentials
         yield deliveries
+        yield self._oldest()
+
+    def _oldest(self) -> GaugeMetricFamily:
+        """The watchdog: how long the oldest unfinished work has waited. A credential still unsealed
+        long after the sweep grace, or a delivery chunk claimed longer than the lease, means stalled
+        workers (or no beat running the sweep), whatever each process believes it is doing."""
+        oldest = GaugeMetricFamily("edc_oldest_unfinished_seconds",
+                                   "Age of the oldest credential not yet sealed (since intake) and of the "
+                                   "oldest delivery claimed by a worker (since its claim); 0 when none",
+                                   labels=["stage"])
+        now = utcnow()
+        with self._sessions() as session:
+            received = session.scalar(select(func.min(Credential.created_at)).where(
+                Credential.status.in_(PENDING_CREDENTIAL_STATUSES)))
+            claimed = session.scalar(select(func.min(Delivery.updated_at)).where(Delivery.status == "sending"))
+        for stage, since in (("issuance", received), ("delivery_claimed", claimed)):
+            oldest.add_metric([stage], max(0.0, (now - since).total_seconds()) if since is not None else 0.0)
+        return oldest
 
 
 class Metrics:

@@ -4,7 +4,9 @@ millennia-long validity, records why, and goes on issuing new completions; the i
 stops a chunk at its deadline and hands the rest to a new task."""
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -15,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text, update
 
-from bridge.db.models import Base, CourseTemplate, Credential
+from bridge.db.models import Base, CourseTemplate, Credential, Delivery
 from bridge.db.session import get_engine
 from bridge.tasks.pipeline import issue_many
 
@@ -136,3 +138,29 @@ def test_in_process_deadline_hands_the_rest_of_a_chunk_to_a_new_task(recorded: t
     assert car.count(status="received") == 5  # nothing failed, nothing lost: all handed over
     outcome = issue_many(car.rt.context, recording.issued[0], deadline=time.monotonic() + 600)
     assert set(outcome.values()) == {"sealed"}
+
+
+def _gauge(car: Sidecar, stage: str) -> float:
+    text_ = car.client.get("/metrics").get_data(as_text=True)
+    found = re.search(rf'^edc_oldest_unfinished_seconds{{stage="{stage}"}} (\S+)$', text_, re.MULTILINE)
+    assert found, text_[-2000:]
+    return float(found.group(1))
+
+
+def test_watchdog_metric_shows_stalled_work(recorded: tuple[Sidecar, Recording]) -> None:
+    car, _ = recorded
+    assert _gauge(car, "issuance") == 0.0 and _gauge(car, "delivery_claimed") == 0.0
+    cred_id = _post(car, "stalled")  # nothing runs it: the recording dispatcher only keeps the message
+    hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    with car.rt.sessions() as session:
+        session.execute(update(Credential).where(Credential.id == cred_id).values(created_at=hour_ago))
+        session.add(Delivery(credential_id=cred_id, channel="email", status="sending", attempts=0,
+                             updated_at=hour_ago - dt.timedelta(hours=1)))
+        session.commit()
+    assert 3600 <= _gauge(car, "issuance") < 3600 + 600
+    assert 7200 <= _gauge(car, "delivery_claimed") < 7200 + 600
+    with car.rt.sessions() as session:
+        session.execute(update(Credential).where(Credential.id == cred_id).values(status="failed"))
+        session.execute(update(Delivery).values(status="failed"))
+        session.commit()
+    assert _gauge(car, "issuance") == 0.0 and _gauge(car, "delivery_claimed") == 0.0
