@@ -1,6 +1,7 @@
 """Flask application factory of the sidecar."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Sequence
@@ -60,8 +61,10 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
         upgrade(settings.database_url)
     sessions = session_factory(settings.database_url)
     services = Services(settings, sessions)
-    metrics = Metrics(sessions)
-    context = Context(sessions=sessions, services=services, dispatcher=None, metrics=metrics)  # type: ignore[arg-type]
+    lease = dt.timedelta(seconds=settings.delivery_lease)
+    metrics = Metrics(sessions, lease=lease)
+    context = Context(sessions=sessions, services=services, dispatcher=None,  # type: ignore[arg-type]
+                      metrics=metrics, lease=lease)
     if dispatcher is None:
         if settings.broker_url:
             dispatcher = CeleryDispatcher(settings.broker_url, settings.celery_queue)

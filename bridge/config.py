@@ -34,7 +34,7 @@ process environment.
 | `EDC_SIGNATURE_WINDOW` | `300` | Accepted clock skew (seconds) of `X-EDC-Timestamp`. |
 | `EDC_SWEEP_GRACE` | `300` | Seconds after which the outbox sweep re-enqueues work still pending. |
 | `EDC_SWEEP_INTERVAL` | `60` | Seconds between sweeps (Celery beat, or the in-process sweeper of `edc-bridge serve`). |
-| `EDC_DELIVERY_LEASE` | `600` | Seconds a delivery claimed by a worker stays claimed; the sweep hands it out again after that (a killed worker's). |
+| `EDC_DELIVERY_LEASE` | `600` | Seconds a delivery claim lives without a heartbeat: a worker renews its claims every quarter lease and checks them before each send; the sweep hands out only claims silent for this long (a killed or frozen worker's). With SMTP it must be at least 1.5 × the per-message deadline (`EDC_SMTP_CONNECT_TIMEOUT` + 8 × `EDC_SMTP_TIMEOUT` + `EDC_SMTP_DATA_TIMEOUT`, 390 s by default); checked at start-up. |
 | `EDC_TASK_TIME_LIMIT` | `600` | Soft time limit (seconds) of each worker task; the hard limit (the worker child is killed) is 10 % later. A credential whose assembly reaches it is failed with the reason; the rest of its chunk goes to a new task. |
 | `EDC_OUTBOX_DIR` | `$EDC_DATA_DIR/outbox` | Where email is written as `.eml` files when no SMTP host is set. |
 | `EDC_SMTP_*` | see `bridge.delivery` | SMTP host, port, security, user and password of the email channel. |
@@ -133,6 +133,30 @@ def _int(env: Mapping[str, str], name: str, default: int, maximum: int | None = 
     return value
 
 
+LEASE_OVER_BUDGET = 1.5
+"""How much longer than one message's SMTP deadline the delivery lease must be: the claim is renewed
+right before a send, so the send's answer (or its abandonment) and the outcome's write fall inside it."""
+
+
+def _check_lease(env: Mapping[str, str], lease: int) -> None:
+    """Refuse an ``EDC_DELIVERY_LEASE`` that one SMTP message could outlive (see the table above)."""
+    if not (env.get("EDC_SMTP_HOST") or "").strip():
+        return
+    from bridge.delivery.email import message_budget, smtp_timeouts
+    from bridge.delivery.errors import DeliveryInputError
+
+    try:
+        command, connect, data = smtp_timeouts(env)
+    except DeliveryInputError as exc:
+        raise ConfigError(str(exc)) from None
+    budget = message_budget(connect, command, data)
+    if lease < LEASE_OVER_BUDGET * budget:
+        raise ConfigError(
+            f"EDC_DELIVERY_LEASE ({lease} s) must be at least {LEASE_OVER_BUDGET:g} × the SMTP deadline of one "
+            f"message ({budget:g} s = EDC_SMTP_CONNECT_TIMEOUT + 8 × EDC_SMTP_TIMEOUT + EDC_SMTP_DATA_TIMEOUT): "
+            "raise the lease or lower the timeouts")
+
+
 def normalise_database_url(url: str) -> str:
     """Select the installed psycopg 3 driver for plain ``postgresql://`` URLs (Heroku-style too)."""
     for prefix in ("postgres://", "postgresql://"):
@@ -209,6 +233,8 @@ class Settings:
         dev_raw = env.get("EDC_DEV_SEAL")
         dev_seal = (dev_raw.strip().lower() in ("1", "true", "yes")) if dev_raw else not has_real_key
         outbox = env.get("EDC_OUTBOX_DIR")
+        delivery_lease = _int(env, "EDC_DELIVERY_LEASE", 600)
+        _check_lease(env, delivery_lease)
         return cls(
             data_dir=data_dir,
             database_url=normalise_database_url(db_url),
@@ -233,7 +259,7 @@ class Settings:
             signature_window=_int(env, "EDC_SIGNATURE_WINDOW", 300),
             sweep_grace=_int(env, "EDC_SWEEP_GRACE", 300),
             sweep_interval=_int(env, "EDC_SWEEP_INTERVAL", 60),
-            delivery_lease=_int(env, "EDC_DELIVERY_LEASE", 600),
+            delivery_lease=delivery_lease,
             task_time_limit=_int(env, "EDC_TASK_TIME_LIMIT", 600),
             outbox_dir=Path(outbox).resolve() if outbox else data_dir / "outbox",
             catalogue_page_size=_int(env, "EDC_CATALOGUE_PAGE_SIZE", 50, maximum=500),

@@ -8,6 +8,7 @@ every scrape adds up all processes, whichever one answers it.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import time
@@ -23,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.db.models import PENDING_CREDENTIAL_STATUSES, Credential, Delivery, utcnow
+from bridge.tasks.claims import stale_claims
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -41,8 +43,9 @@ def prepare_multiprocess(folder: Path) -> None:
 
 
 class _DatabaseCollector(Collector):
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], lease: dt.timedelta) -> None:
         self._sessions = sessions
+        self._lease = lease
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         credentials = GaugeMetricFamily("edc_credentials", "Credentials by status", labels=["status"])
@@ -56,8 +59,16 @@ class _DatabaseCollector(Collector):
                     select(Delivery.channel, Delivery.status, func.count())
                     .group_by(Delivery.channel, Delivery.status)):
                 deliveries.add_metric([channel, status], count)
+            # Heartbeats come every quarter lease: two missed beats mean the chunk's worker is stuck or gone.
+            stuck, oldest = stale_claims(session, utcnow(), self._lease / 2)
         yield credentials
         yield deliveries
+        yield GaugeMetricFamily("edc_delivery_claims_stale",
+                                "Deliveries being sent whose claim's heartbeat is older than half the lease "
+                                "(stuck or dead worker; the sweep releases them after the whole lease)",
+                                value=stuck)
+        yield GaugeMetricFamily("edc_delivery_claim_stale_seconds",
+                                "Age of the oldest stale claim's heartbeat (0 when none)", value=oldest)
         yield self._oldest()
 
     def _oldest(self) -> GaugeMetricFamily:
@@ -81,7 +92,7 @@ class _DatabaseCollector(Collector):
 class Metrics:
     """The registry of one app and the counters its handlers and in-process tasks update."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], lease: dt.timedelta = dt.timedelta(minutes=10)) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("edc_http_requests", "HTTP requests", ["endpoint", "method", "status"],
                                 registry=self.registry)
@@ -93,7 +104,11 @@ class Metrics:
                               registry=self.registry)
         self.deliveries = Counter("edc_delivery_attempts", "Delivery attempts by this process",
                                   ["channel", "outcome"], registry=self.registry)
-        self._database = _DatabaseCollector(sessions)
+        self.claims_lost = Counter("edc_delivery_claims_lost",
+                                   "Deliveries this process stopped handling because their claim had gone to "
+                                   "another run (before_send: not sent; after_send: outcome not recorded)",
+                                   ["channel", "stage"], registry=self.registry)
+        self._database = _DatabaseCollector(sessions, lease)
         self.registry.register(self._database)
 
     def install(self, app: Flask) -> None:

@@ -184,7 +184,12 @@ class SealedDictionary(Base):
 
 
 class Delivery(Base):
-    """One channel's delivery of one credential; retried on transient failures until its cap."""
+    """One channel's delivery of one credential; retried on transient failures until its cap.
+
+    While ``sending``, the row belongs to the run holding ``claim_token``: that run keeps
+    ``heartbeat_at`` fresh and is the only one allowed to record the outcome (see ``bridge.tasks.claims``).
+    ``message_id`` is the e-mail's Message-ID, chosen at the first attempt and reused by every retry.
+    """
 
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -201,6 +206,9 @@ class Delivery(Base):
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    message_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     credential: Mapped[Credential] = relationship(back_populates="deliveries")
 

@@ -16,12 +16,20 @@ Configuration read by :func:`transport_from_config` (environment variables or an
 | `EDC_SMTP_SECURITY` | `starttls` | `starttls` (upgrade after connecting), `ssl` (implicit TLS) or `none` (loopback only when a password is set). |
 | `EDC_SMTP_USERNAME` | unset | SMTP AUTH user; set it together with the password. |
 | `EDC_SMTP_PASSWORD` / `EDC_SMTP_PASSWORD_FILE` | unset | SMTP AUTH password, or a file holding it (trailing newline ignored). |
-| `EDC_SMTP_TIMEOUT` | `30` | Seconds to wait for the SMTP server before the attempt counts as transient failure. |
+| `EDC_SMTP_CONNECT_TIMEOUT` | `EDC_SMTP_TIMEOUT` | Seconds to open the connection and get the server's greeting. |
+| `EDC_SMTP_TIMEOUT` | `30` | Seconds to wait for the answer to each SMTP command (EHLO, STARTTLS, AUTH, MAIL, RCPT, NOOP). |
+| `EDC_SMTP_DATA_TIMEOUT` | `120` | Seconds for the message itself: from DATA to the server's answer after the final ".". |
 | `EDC_SMTP_KEEPALIVE` | `30` | Seconds an idle SMTP connection stays open for the next message of the same worker thread; `0` opens one connection per message. |
 | `EDC_SMTP_MAX_PER_CONNECTION` | `100` | Messages sent over one SMTP connection before it is closed and a new one opened. |
 | `EDC_SMTP_IDLE_CHECK` | `5` | A kept connection idle longer than this many seconds is probed with `NOOP` before reuse; `0` probes before every reuse. |
 | `EDC_MAIL_FROM` | required with SMTP; `EDC Bridge <no-reply@edc-bridge.localhost>` for the outbox | `From:` of credential e-mails, `Name <address>` or a bare address. |
 | `EDC_OUTBOX_DIR` | `$EDC_DATA_DIR/outbox`, else `./var/outbox` | Folder receiving one `.eml` file per message when no SMTP host is set. |
+
+Every message also has a hard deadline, :func:`message_budget`: connect timeout + 8 × command
+timeout + DATA timeout (390 s by default). Past it the connection is cut and the attempt counts as
+transient, or as an unknown outcome once the message was sent. The delivery lease
+(``EDC_DELIVERY_LEASE``) must be at least 1.5 times this budget, so a message never outlives the
+claim it was sent under; the settings are checked together at start-up (``bridge.config``).
 """  # noqa: E501  (a Markdown table meant to be copied into the README)
 from __future__ import annotations
 
@@ -32,6 +40,7 @@ import logging
 import math
 import os
 import smtplib
+import socket
 import ssl
 import tempfile
 import threading
@@ -48,6 +57,7 @@ from bridge.delivery.addresses import mailbox
 from bridge.delivery.errors import (
     DeliveryError,
     DeliveryInputError,
+    OutcomeUnknown,
     PermanentDeliveryError,
     TransientDeliveryError,
     redact,
@@ -147,18 +157,46 @@ def classify_smtp_error(exc: BaseException) -> DeliveryError:
     return TransientDeliveryError(f"SMTP failure ({type(exc).__name__})")
 
 
+COMMANDS_PER_MESSAGE = 8
+"""Command answers one message may wait for in the worst case (NOOP probe or QUIT, EHLO, STARTTLS,
+EHLO, AUTH, MAIL, RCPT, DATA): the part of :func:`message_budget` that is ``EDC_SMTP_TIMEOUT``'s."""
+
+
+def message_budget(connect_timeout: float, command_timeout: float, data_timeout: float) -> float:
+    """The hard deadline of one message, in seconds: connect + commands + DATA."""
+    return connect_timeout + COMMANDS_PER_MESSAGE * command_timeout + data_timeout
+
+
 class _MarksData:
-    """Mixin for smtplib's classes: remembers whether the current message got as far as ``DATA``.
+    """Mixin for smtplib's classes: remembers how far the current message got.
 
     ``sendmail`` calls ``self.data()`` only after MAIL and every RCPT were answered; before that
     point the server holds no copy of the message, so a failure there can be retried safely.
+    ``payload_sent`` turns true as the message and its final "." are handed to the socket: from then
+    on, a connection lost before the answer leaves the outcome unknown. DATA runs under its own
+    (longer) socket timeout, ``data_timeout``.
     """
 
     data_started = False
+    payload_sent = False
+    data_timeout: float | None = None
 
     def data(self, msg):  # type: ignore[no-untyped-def]
         self.data_started = True
-        return super().data(msg)  # type: ignore[misc]
+        sock = getattr(self, "sock", None)
+        if sock is not None and self.data_timeout is not None:
+            sock.settimeout(self.data_timeout)
+        try:
+            return super().data(msg)  # type: ignore[misc]
+        finally:
+            sock = getattr(self, "sock", None)
+            if sock is not None:
+                sock.settimeout(self.timeout)  # type: ignore[attr-defined]
+
+    def send(self, s):  # type: ignore[no-untyped-def]
+        if self.data_started and isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.payload_sent = True  # before sending: a failure half-way may still have delivered it
+        return super().send(s)  # type: ignore[misc]
 
 
 class _SMTP(_MarksData, smtplib.SMTP):
@@ -170,6 +208,54 @@ class _SMTPSSL(_MarksData, smtplib.SMTP_SSL):
 
 
 _now = time.monotonic  # a module attribute so tests can move the clock without sleeping
+
+
+class _Deadline:
+    """The hard deadline of one message: when it passes, the socket in use is shut down.
+
+    Socket timeouts bound each wait, but not a server that trickles one byte at a time, nor the sum
+    of the waits; this does. The blocked read then fails at once, and ``fired`` says why.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._smtp: smtplib.SMTP | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._timer.cancel()
+
+    def watch(self, smtp: smtplib.SMTP | None) -> None:
+        """Shut ``smtp``'s socket when the deadline passes (at once if it has passed already)."""
+        with self._lock:
+            self._smtp = smtp
+            if self.fired and smtp is not None:
+                _shutdown(smtp)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            if self._smtp is not None:
+                _shutdown(self._smtp)
+
+
+def _shutdown(smtp: smtplib.SMTP) -> None:
+    sock = getattr(smtp, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class _Unanswered(Exception):
+    """The message was handed over but its answer never came (see :class:`OutcomeUnknown`)."""
 
 
 class _Connection:
@@ -245,6 +331,8 @@ class SmtpTransport(MailTransport):
         password: str | None = None,
         timeout: float = 30.0,
         *,
+        connect_timeout: float | None = None,
+        data_timeout: float = 120.0,
         sender: str = OUTBOX_SENDER,
         ssl_context: ssl.SSLContext | None = None,
         keepalive: float = 30.0,
@@ -264,6 +352,11 @@ class SmtpTransport(MailTransport):
             raise DeliveryInputError("security", "refusing to send the SMTP password without TLS")
         if timeout <= 0:
             raise DeliveryInputError("timeout", "must be positive")
+        connect_timeout = timeout if connect_timeout is None else connect_timeout
+        if connect_timeout <= 0:
+            raise DeliveryInputError("connect_timeout", "must be positive")
+        if data_timeout <= 0:
+            raise DeliveryInputError("data_timeout", "must be positive")
         if keepalive < 0:
             raise DeliveryInputError("keepalive", "must be zero (no reuse) or a positive number of seconds")
         if max_per_connection < 1:
@@ -277,6 +370,8 @@ class SmtpTransport(MailTransport):
         self.username = username
         self._password = password
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.data_timeout = data_timeout
         self.sender = sender
         self._ssl_context = ssl_context or ssl.create_default_context()
         self.keepalive = keepalive
@@ -296,10 +391,23 @@ class SmtpTransport(MailTransport):
         auth = f", username={self.username!r}, password='***'" if self.username else ""
         return f"SmtpTransport({self.host!r}, {self.port}, security={self.security!r}{auth})"
 
+    @property
+    def budget(self) -> float:
+        """The hard deadline of one message (see :func:`message_budget`)."""
+        return message_budget(self.connect_timeout, self.timeout, self.data_timeout)
+
     def _open(self) -> _SMTP | _SMTPSSL:
+        """Connect and read the greeting within the connect timeout; later waits get the command timeout."""
+        smtp: _SMTP | _SMTPSSL
         if self.security == "ssl":
-            return _SMTPSSL(self.host, self.port, timeout=self.timeout, context=self._ssl_context)
-        return _SMTP(self.host, self.port, timeout=self.timeout)
+            smtp = _SMTPSSL(self.host, self.port, timeout=self.connect_timeout, context=self._ssl_context)
+        else:
+            smtp = _SMTP(self.host, self.port, timeout=self.connect_timeout)
+        smtp.timeout = self.timeout  # used by starttls() for the wrapped socket too
+        smtp.data_timeout = self.data_timeout
+        if smtp.sock is not None:
+            smtp.sock.settimeout(self.timeout)
+        return smtp
 
     def _connect(self) -> _SMTP | _SMTPSSL:
         """A new session, upgraded to TLS and authenticated as configured."""
@@ -367,7 +475,7 @@ class SmtpTransport(MailTransport):
         SMTPNotSupportedError before MAIL when the server does not offer it, as ``send_message`` did.
         """
         try:
-            conn.smtp.data_started = False
+            conn.smtp.data_started = conn.smtp.payload_sent = False
             try:
                 refused = conn.smtp.sendmail(msg.mail_from, list(msg.recipients), data, msg.mail_options)
             except BaseException:
@@ -381,27 +489,50 @@ class SmtpTransport(MailTransport):
         finally:
             conn.lock.release()
 
-    def _deliver(self, msg: OutgoingMessage, msgid: str) -> dict[str, tuple[int, bytes]]:
+    def _deliver(self, msg: OutgoingMessage, msgid: str, deadline: _Deadline) -> dict[str, tuple[int, bytes]]:
         data = msg.as_bytes()
         conn, reused = self._checkout()
         try:
-            return self._transact(conn, msg, data)
+            return self._attempt(conn, msg, data, deadline)
         except Exception as exc:
-            if not (reused and _stale_connection(exc, conn.smtp)):
+            if not (reused and _stale_connection(exc, conn.smtp)) or deadline.fired:
                 raise
             log.info("reused SMTP connection to %s:%d was lost before sending %s (%s); retrying on a new one",
                      self.host, self.port, msgid, type(exc).__name__)
         conn, _ = self._checkout()  # the dead one was retired: this is a new connection
-        return self._transact(conn, msg, data)
+        return self._attempt(conn, msg, data, deadline)
+
+    def _attempt(self, conn: _Connection, msg: OutgoingMessage, data: bytes,
+                 deadline: _Deadline) -> dict[str, tuple[int, bytes]]:
+        """:meth:`_transact` under the message's deadline; a lost answer to a sent message is :class:`_Unanswered`."""
+        deadline.watch(conn.smtp)
+        try:
+            return self._transact(conn, msg, data)
+        except Exception as exc:
+            # A reply (even 4xx/5xx) is an answer; anything else after the final "." leaves it unknown.
+            if conn.smtp.payload_sent and not isinstance(exc, smtplib.SMTPResponseException):
+                raise _Unanswered(type(exc).__name__) from exc
+            raise
+        finally:
+            deadline.watch(None)
 
     def send(self, msg: OutgoingMessage) -> str:
         msgid = message_id(msg, self.sender)
+        deadline = _Deadline(self.budget)
         try:
-            refused = self._deliver(msg, msgid)
+            with deadline:
+                refused = self._deliver(msg, msgid, deadline)
         except DeliveryError:
             raise
+        except _Unanswered:
+            log.warning("SMTP delivery of %s: the message was sent but the server's answer was lost; "
+                        "it will be retried with the same Message-ID", msgid)
+            raise OutcomeUnknown("the connection to the mail server was lost after the message was sent; "
+                                 "whether it was accepted is unknown") from None
         except Exception as exc:
             error = classify_smtp_error(exc)
+            if deadline.fired:
+                error = TransientDeliveryError(f"the mail server did not finish within {self.budget:g} s")
             log.warning("SMTP delivery of %s failed: %s", msgid, error.message)
             raise error from None  # the original may quote the recipient's address
         if refused:
@@ -535,9 +666,7 @@ def transport_from_config(config: Mapping[str, str]) -> MailTransport:
     port = _int_setting(config, "EDC_SMTP_PORT", DEFAULT_PORTS[security])
     if not 0 < port < 65536:
         raise DeliveryInputError("EDC_SMTP_PORT", "must be between 1 and 65535")
-    timeout = _int_setting(config, "EDC_SMTP_TIMEOUT", 30)
-    if timeout <= 0:
-        raise DeliveryInputError("EDC_SMTP_TIMEOUT", "must be a positive number of seconds")
+    timeout, connect_timeout, data_timeout = smtp_timeouts(config)
     username = _setting(config, "EDC_SMTP_USERNAME")
     password = _secret(config, "EDC_SMTP_PASSWORD")
     if (username is None) != (password is None):
@@ -559,8 +688,21 @@ def transport_from_config(config: Mapping[str, str]) -> MailTransport:
         raise DeliveryInputError("EDC_SMTP_IDLE_CHECK", "must be 0 or a positive number of seconds")
     return SmtpTransport(
         host, port, security, username, password, timeout, sender=sender,  # type: ignore[arg-type]
-        keepalive=keepalive, max_per_connection=max_per_connection, idle_check=idle_check,
+        connect_timeout=connect_timeout, data_timeout=data_timeout, keepalive=keepalive,
+        max_per_connection=max_per_connection, idle_check=idle_check,
     )
+
+
+def smtp_timeouts(config: Mapping[str, str]) -> tuple[float, float, float]:
+    """``EDC_SMTP_TIMEOUT`` (commands), ``EDC_SMTP_CONNECT_TIMEOUT`` and ``EDC_SMTP_DATA_TIMEOUT``, checked."""
+    values = []
+    for name, default in (("EDC_SMTP_TIMEOUT", 30.0), ("EDC_SMTP_CONNECT_TIMEOUT", None),
+                          ("EDC_SMTP_DATA_TIMEOUT", 120.0)):
+        value = _number_setting(config, name, values[0] if default is None else default)
+        if value <= 0:
+            raise DeliveryInputError(name, "must be a positive number of seconds")
+        values.append(value)
+    return values[0], values[1], values[2]
 
 
 def _int_setting(config: Mapping[str, str], name: str, default: int) -> int:

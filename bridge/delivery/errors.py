@@ -56,3 +56,12 @@ class DeliveryInputError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class OutcomeUnknown(TransientDeliveryError):
+    """The message went out but no answer came back (connection lost after the final "." of DATA).
+
+    The server may hold a copy or not (RFC 5321 §4.1.1.4 and RFC 1047): the pipeline records the
+    attempt as unknown and retries later with the same Message-ID, so a copy that did arrive twice is
+    recognisable as one message.
+    """

@@ -68,8 +68,12 @@ def build_credential_message(
     wallet: str | None = None,
     colour: str = "#003399",
     accent: str = "#ffcc00",
+    message_id: str | None = None,
 ) -> OutgoingMessage:
     """Return a ready-to-send message in the learner's language (English when we have no catalogue).
+
+    ``message_id``: the Message-ID to carry (``<…@…>``), fixed per delivery so that every attempt
+    sends the same one; a new one is made when None.
 
     ``page_url``: the learner's credential page (the "View your credential" button, and where "Verify"
     points); ``manage_url``: their link to hide the page; ``verify_url``: the public verification page,
@@ -130,12 +134,13 @@ def build_credential_message(
         subject=subject, language=language, from_box=from_box, recipient=recipient, reply_box=reply_box,
         text_body=text_body, html_body=html_body, sealed_bytes=bytes(sealed_bytes), attachment=attachment,
         utf8=utf8, pdf=(pdf_attachment, bytes(pdf_bytes)) if pdf_attachment and pdf_bytes else None,
+        message_id=message_id,
     )
 
 
 def _assemble(*, subject: str, language: str, from_box: Address, recipient: Address, reply_box: Address | None,
               text_body: str, html_body: str, sealed_bytes: bytes, attachment: str, utf8: bool,
-              pdf: tuple[str, bytes] | None = None) -> OutgoingMessage:
+              pdf: tuple[str, bytes] | None = None, message_id: str | None = None) -> OutgoingMessage:
     """multipart/mixed [multipart/alternative [text/plain, text/html], application/ld+json attachment,
     application/pdf attachment when there is one]."""
     alternative_type, alternative = mime.multipart(
@@ -146,7 +151,7 @@ def _assemble(*, subject: str, language: str, from_box: Address, recipient: Addr
     if pdf is not None:
         parts.append(mime.attachment_part("application/pdf", pdf[0], pdf[1]))
     mixed_type, body = mime.multipart("mixed", parts)
-    msgid = make_msgid(domain=from_box.domain)
+    msgid = message_id or make_msgid(domain=from_box.domain)
     date = format_datetime(datetime.now(UTC))
     from_line, from_text = _mailbox_header("From", from_box, utf8)
     to_line, to_text = _mailbox_header("To", recipient, utf8)

@@ -68,6 +68,7 @@ def resend(ctx: Context, cred_id: str, channels: Sequence[str] | None = None) ->
             elif delivery.status != "sending":
                 delivery.status, delivery.attempts, delivery.next_attempt_at = "pending", 0, None
                 delivery.last_error, delivery.updated_at = None, now
+                delivery.message_id = None  # a new message on purpose: mail systems must not merge it with the first
         cred.status, cred.updated_at = "sealed", now
         session.commit()
         ids = list(session.scalars(select(Delivery.id).where(Delivery.credential_id == cred.id,

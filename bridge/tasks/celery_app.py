@@ -66,7 +66,8 @@ def context() -> Context:
             sessions = session_factory(_settings.database_url)
             _ctx = Context(sessions=sessions, services=Services(_settings, sessions),
                            dispatcher=CeleryDispatcher(_settings.broker_url or "memory://",
-                                                                _settings.celery_queue))
+                                                                _settings.celery_queue),
+                           lease=dt.timedelta(seconds=_settings.delivery_lease))
         return _ctx
 
 

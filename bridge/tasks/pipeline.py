@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.db.bulk import compare_and_set_many, insert_returning
@@ -23,6 +23,7 @@ from bridge.db.history import AttemptRecord, record_delivery_attempts
 from bridge.db.models import PENDING_CREDENTIAL_STATUSES, CourseTemplate, Credential, Delivery, utcnow
 from bridge.db.sealed_store import STORE, CorruptSealedFile, Dictionary
 from bridge.delivery.retry import RetryPolicy
+from bridge.tasks.claims import ClaimKeeper, ClaimLost
 from bridge.tasks.dispatch import Dispatcher
 from bridge.tasks.services import CredentialBuilder, DeliveryOutcome, PermanentIssueError, Services
 
@@ -43,6 +44,7 @@ class Context:
     services: Services
     dispatcher: Dispatcher
     metrics: Any = field(default=None)
+    lease: dt.timedelta = DELIVERY_LEASE
 
 
 def _set(session: Session, cred_id: str, expected: str, revision: int | None = None, **values: Any) -> bool:
@@ -323,22 +325,21 @@ class _Attempt:
 
 
 def deliver_many(ctx: Context, delivery_ids: list[int]) -> dict[int, str]:
-    """Send a chunk of deliveries, each at most once per pending state; returns each id's status.
+    """Send a chunk of deliveries, each at most once per claim; returns each id's status.
 
-    The rows are claimed together by moving them to ``sending`` (compare-and-set), so two workers
-    cannot send the same delivery concurrently; a worker killed while sending leaves ``sending`` rows
-    that the sweep returns to ``pending`` after the lease. Outcomes are recorded every
-    ``RECORD_EVERY`` messages: one transaction for several instead of one each, while a crash can
-    leave at most that many sent-but-unrecorded messages to be sent again.
+    The rows are claimed together by moving them to ``sending`` under this run's token
+    (:class:`~bridge.tasks.claims.ClaimKeeper`): a heartbeat keeps the claim alive while the run
+    works, each send is preceded by a check that the row is still this run's, and outcomes are
+    written only to rows still holding the token. A worker killed while sending leaves ``sending``
+    rows whose heartbeat stops; the sweep returns them to ``pending`` one lease later. Outcomes are
+    recorded every ``RECORD_EVERY`` messages: one transaction for several instead of one each, while
+    a crash can leave at most that many sent-but-unrecorded messages to be sent again (with the same
+    Message-ID).
     """
-    now = utcnow()
     d, c = Delivery.__table__, Credential.__table__
+    keeper = ClaimKeeper(ctx.sessions, ctx.lease)
     with ctx.sessions() as session:
-        conn = session.connection()
-        claimed = set(conn.execute(d.update().where(
-            _among(d.c.id, delivery_ids), d.c.status == "pending",
-            or_(d.c.next_attempt_at.is_(None), d.c.next_attempt_at <= now),
-        ).values(status="sending", updated_at=now).returning(d.c.id)).scalars())
+        claimed = keeper.claim(session, delivery_ids)
         session.commit()
         rows = session.execute(
             select(d.c.id.label("delivery_id"), d.c.status, d.c.channel, d.c.attempts, c.c.id,
@@ -354,32 +355,45 @@ def deliver_many(ctx: Context, delivery_ids: list[int]) -> dict[int, str]:
     outcome: dict[int, str] = {row.delivery_id: str(row.status) for row in rows}
     done: list[_Attempt] = []
     rows = sorted(rows, key=lambda row: row.channel != "wallet")
-    for row in rows:
-        if row.delivery_id not in claimed:
-            continue  # claimed by another run, finished already, or not due yet: its status stands
-        if row.channel != "wallet" and done and done[-1].channel == "wallet":
-            # The e-mail says what became of the wallet deposit (in it, or upload it by hand): record
-            # the chunk's deposits before its e-mails are written.
-            _finish_deliveries(ctx, done, outcome)
-            done = []
-        file = sealed.get(row.delivery_id)
-        if row.credential_status == "revoked" or file is None:
-            done.append(_Attempt(row.delivery_id, row.id, row.channel, row.attempts,
-                                 DeliveryOutcome("cancelled", error="the credential was revoked")))
-        elif isinstance(file, CorruptSealedFile):
-            log.error("credential %s: %s", row.id, file)
-            done.append(_Attempt(row.delivery_id, row.id, row.channel, row.attempts + 1,
-                                 DeliveryOutcome("failed", error=str(file))))
-        else:
-            attempt = row.attempts + 1
-            done.append(_Attempt(row.delivery_id, row.id, row.channel, attempt, ctx.services.deliver(
-                row.channel, credential_id=row.id, completion=dict(row.completion),
-                credential_json=sealed_payload(file), sealed=file, attempt=attempt)))
-        if len(done) >= RECORD_EVERY:
-            _finish_deliveries(ctx, done, outcome)
-            done = []
-    if done:
-        _finish_deliveries(ctx, done, outcome)
+    with keeper:
+        for row in rows:
+            if row.delivery_id not in claimed:
+                continue  # claimed by another run, finished already, or not due yet: its status stands
+            if row.channel != "wallet" and done and done[-1].channel == "wallet":
+                # The e-mail says what became of the wallet deposit (in it, or upload it by hand): record
+                # the chunk's deposits before its e-mails are written.
+                _finish_deliveries(ctx, keeper, done, outcome)
+                done = []
+            keeper.progress()
+            file = sealed.get(row.delivery_id)
+            if row.credential_status == "revoked" or file is None:
+                done.append(_Attempt(row.delivery_id, row.id, row.channel, row.attempts,
+                                     DeliveryOutcome("cancelled", error="the credential was revoked")))
+            elif isinstance(file, CorruptSealedFile):
+                log.error("credential %s: %s", row.id, file)
+                done.append(_Attempt(row.delivery_id, row.id, row.channel, row.attempts + 1,
+                                     DeliveryOutcome("failed", error=str(file))))
+            else:
+                attempt = row.attempts + 1
+                try:
+                    result = ctx.services.deliver(
+                        row.channel, credential_id=row.id, completion=dict(row.completion),
+                        credential_json=sealed_payload(file), sealed=file, attempt=attempt,
+                        claim=keeper.guard(row.delivery_id))
+                except ClaimLost:
+                    log.warning("credential %s: %s delivery no longer claimed by this run; not sent",
+                                row.id, row.channel)
+                    if ctx.metrics is not None:
+                        ctx.metrics.claims_lost.labels(channel=row.channel, stage="before_send").inc()
+                    continue
+                done.append(_Attempt(row.delivery_id, row.id, row.channel, attempt, result))
+            keeper.settled(row.delivery_id)
+            keeper.progress()
+            if len(done) >= RECORD_EVERY:
+                _finish_deliveries(ctx, keeper, done, outcome)
+                done = []
+        if done:
+            _finish_deliveries(ctx, keeper, done, outcome)
     return outcome
 
 
@@ -397,8 +411,12 @@ def sealed_payload(sealed: bytes) -> str:
     return payload
 
 
-def _finish_deliveries(ctx: Context, attempts: list[_Attempt], outcome: dict[int, str]) -> None:
+def _finish_deliveries(ctx: Context, keeper: ClaimKeeper, attempts: list[_Attempt], outcome: dict[int, str]) -> None:
     """Record the attempts and, for credentials with no channel left pending, their overall status.
+
+    Only rows still claimed by ``keeper``'s token are written (locked, then updated where the token
+    matches): an outcome whose claim was lost is logged and counted, never written over another
+    run's work. Every attempt goes into the history, since it did happen.
 
     The credential rows are locked first (PostgreSQL ``FOR UPDATE``, in id order so concurrent
     workers cannot deadlock; SQLite has one writer anyway), so the email and wallet deliveries of one
@@ -412,14 +430,19 @@ def _finish_deliveries(ctx: Context, attempts: list[_Attempt], outcome: dict[int
         conn = session.connection()
         current = dict(conn.execute(select(c.c.id, c.c.status).where(_among(c.c.id, cred_ids))
                                     .order_by(c.c.id).with_for_update()).all())
-        conn.execute(d.update().where(d.c.id == bindparam("b_id")).values(
-            status=bindparam("b_status"), attempts=bindparam("b_attempts"), last_error=bindparam("b_error"),
-            next_attempt_at=bindparam("b_next", type_=d.c.next_attempt_at.type), updated_at=now,
-            result=func.coalesce(bindparam("b_result", type_=d.c.result.type), d.c.result)),
-            [{"b_id": a.delivery_id, "b_status": a.outcome.status, "b_attempts": a.attempts,
-              "b_error": a.outcome.error, "b_next": a.outcome.retry_at, "b_result": a.outcome.result}
-             for a in attempts])
-        record_delivery_attempts(conn, [AttemptRecord(a.cred_id, a.channel, a.attempts, a.outcome.status,
+        mine = keeper.mine(conn, [a.delivery_id for a in attempts])
+        owned = [a for a in attempts if a.delivery_id in mine]
+        if owned:
+            conn.execute(d.update().where(d.c.id == bindparam("b_id"), d.c.claim_token == keeper.token).values(
+                status=bindparam("b_status"), attempts=bindparam("b_attempts"), last_error=bindparam("b_error"),
+                next_attempt_at=bindparam("b_next", type_=d.c.next_attempt_at.type), updated_at=now,
+                claim_token=None, heartbeat_at=None,
+                result=func.coalesce(bindparam("b_result", type_=d.c.result.type), d.c.result)),
+                [{"b_id": a.delivery_id, "b_status": a.outcome.status, "b_attempts": a.attempts,
+                  "b_error": a.outcome.error, "b_next": a.outcome.retry_at, "b_result": a.outcome.result}
+                 for a in owned])
+        record_delivery_attempts(conn, [AttemptRecord(a.cred_id, a.channel, a.attempts,
+                                                      "unknown" if a.outcome.unknown else a.outcome.status,
                                                       a.outcome.error, a.outcome.result) for a in attempts])
         siblings: dict[str, list[str]] = {}
         for cred_id, status in conn.execute(select(d.c.credential_id, d.c.status)
@@ -433,6 +456,13 @@ def _finish_deliveries(ctx: Context, attempts: list[_Attempt], outcome: dict[int
                          .values(status=bindparam("b_status"), updated_at=now), settled)
         session.commit()
     for a in attempts:
+        if a.delivery_id not in mine:
+            # Only a worker frozen for longer than the lease gets here: the row went to another run.
+            log.error("credential %s: %s delivery was released while this run held its outcome (%s); "
+                      "not recorded", a.cred_id, a.channel, a.outcome.status)
+            if ctx.metrics is not None:
+                ctx.metrics.claims_lost.labels(channel=a.channel, stage="after_send").inc()
+            continue
         outcome[a.delivery_id] = a.outcome.status
         log.info("credential %s: %s delivery %s (attempt %d)", a.cred_id, a.channel, a.outcome.status, a.attempts)
         if ctx.metrics is not None:

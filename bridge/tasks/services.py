@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+Claim = Callable[[str | None], str | None]
+"""Called right before a delivery leaves: raises when the caller's claim is lost; returns the
+delivery's Message-ID (the stored one, else the one offered, stored now)."""
+
 
 class PermanentIssueError(Exception):
     """Issuance cannot succeed by retrying (invalid template or completion, non-conformant output)."""
@@ -45,6 +50,7 @@ class DeliveryOutcome:
     error: str | None = None
     retry_at: dt.datetime | None = None
     result: dict[str, Any] | None = None
+    unknown: bool = False  # sent, but whether it arrived is not known: retried with the same Message-ID
 
 
 TEMPLATE_CACHE_SIZE = 256
@@ -242,12 +248,34 @@ class Services:
         return RetryPolicy()
 
     def deliver(self, channel: str, *, credential_id: str, completion: dict[str, Any], credential_json: str,
-                sealed: bytes, attempt: int) -> DeliveryOutcome:
-        """One attempt on one channel, turned into the next state of the delivery row."""
-        from bridge.delivery.errors import DeliveryInputError, PermanentDeliveryError, TransientDeliveryError
+                sealed: bytes, attempt: int, claim: Claim | None = None) -> DeliveryOutcome:
+        """One attempt on one channel, turned into the next state of the delivery row.
 
+        ``claim`` is called right before anything leaves (after the slow preparation, the PDF): it
+        raises ``ClaimLost`` when the delivery is no longer the caller's, and gives the delivery's
+        fixed Message-ID for the one it is offered. An unknown outcome (sent, answer lost) stays
+        pending, recorded as unknown, and is retried later with that same Message-ID.
+        """
+        from bridge.delivery.errors import (
+            DeliveryInputError,
+            OutcomeUnknown,
+            PermanentDeliveryError,
+            TransientDeliveryError,
+        )
+
+        sent: dict[str, Any] = {}
         try:
-            result = self._send(channel, credential_id, completion, credential_json, sealed)
+            result = self._send(channel, credential_id, completion, credential_json, sealed,
+                                claim or (lambda proposed: proposed), sent)
+        except OutcomeUnknown as exc:
+            delay = self.retry_policy.next_delay(attempt, exc.retry_after)
+            if delay is None:
+                return DeliveryOutcome("failed", error=f"gave up after {attempt} attempts; the last one's outcome "
+                                       f"is unknown: {exc.message}", result={**sent, "outcome": "unknown"},
+                                       unknown=True)
+            return DeliveryOutcome("pending", error=f"outcome unknown: {exc.message}",
+                                   retry_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay),
+                                   result={**sent, "outcome": "unknown"}, unknown=True)
         except PermanentDeliveryError as exc:
             # ``result`` says what the learner's page offers instead (e.g. no wallet: the manual upload).
             return DeliveryOutcome("failed", error=str(exc), result=getattr(exc, "result", None))
@@ -262,24 +290,32 @@ class Services:
         return DeliveryOutcome("delivered", result=result)
 
     def _send(self, channel: str, credential_id: str, completion: dict[str, Any], credential_json: str,
-              sealed: bytes) -> dict[str, Any]:
+              sealed: bytes, claim: Claim, sent: dict[str, Any]) -> dict[str, Any]:
         from bridge.delivery.errors import PermanentDeliveryError
 
         learner = completion["learner"]
         lang = learner.get("language") or "en"
         filename = f"credential-{credential_id}"
         if channel == "email":
-            return self._email(credential_id, completion, credential_json, sealed)
+            return self._email(credential_id, completion, credential_json, sealed, claim, sent)
         if channel == "wallet":
             if self.wallet is None:
                 raise PermanentDeliveryError("the wallet channel is not configured (EDC_WALLET_URL)")
+            claim(None)  # the deposit is the wallet's to deduplicate (409 for a credential it holds)
             deposit = self.wallet.deposit(learner["email"], sealed, filename, locale=lang)
             return {"wallet_status": deposit.status, "viewer_url": deposit.viewer_url}
         raise PermanentDeliveryError(f"unknown channel {channel!r}")
 
     def _email(self, credential_id: str, completion: dict[str, Any], credential_json: str,
-               sealed: bytes) -> dict[str, Any]:
-        """The learner's e-mail: the page's link, the sealed file and the sealed PDF, the wallet's status."""
+               sealed: bytes, claim: Claim, sent: dict[str, Any]) -> dict[str, Any]:
+        """The learner's e-mail: the page's link, the sealed file and the sealed PDF, the wallet's status.
+
+        Its Message-ID is the delivery's own (``claim`` stores the first one offered and returns it
+        on every later attempt), so a copy sent again after an unknown outcome is the same message.
+        """
+        from email.utils import make_msgid
+
+        from bridge.delivery.addresses import mailbox
         from bridge.delivery.message import build_credential_message
         from bridge.elm.summary import summarise
 
@@ -296,11 +332,15 @@ class Services:
             pdf = self._pdf(credential_id, sealed) if self.email_pdf else None
             wallet = self._wallet_status(credential_id)
         transport = self.mail_transport
+        domain = mailbox(transport.sender, "sender").domain
+        message_id = claim(make_msgid(idstring=f"edc.{credential_id}", domain=domain))
+        sent["message_id"] = message_id
         message = build_credential_message(
             to_email=learner["email"], learner_name=f"{learner['given_name']} {learner['family_name']}",
             lang=lang, summary=summarise(json.loads(credential_json), lang),
             sealed_bytes=sealed, filename=f"credential-{credential_id}", sender=transport.sender,
-            page_url=page_url, manage_url=manage_url, verify_url=f"{base}/verify", pdf_bytes=pdf, wallet=wallet)
+            page_url=page_url, manage_url=manage_url, verify_url=f"{base}/verify", pdf_bytes=pdf, wallet=wallet,
+            message_id=message_id)
         return {"message_id": transport.send(message)}
 
     @property

@@ -2,8 +2,9 @@
 
 Messages can be lost (broker restart, worker killed between ack and commit, embedded process
 stopped); rows cannot. Every ``EDC_SWEEP_INTERVAL`` the sweep looks for credentials still
-``received``/``assembled`` and deliveries still ``pending`` (or stuck ``sending``) for longer than
-``EDC_SWEEP_GRACE`` and enqueues them again; the tasks' compare-and-set makes repeats harmless.
+``received``/``assembled`` and deliveries still ``pending`` for longer than ``EDC_SWEEP_GRACE``, and
+deliveries ``sending`` under a claim whose heartbeat stopped for ``EDC_DELIVERY_LEASE``, and enqueues
+them again; the tasks' compare-and-set on states and claim tokens makes repeats harmless.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.auth import prune_seen_signatures
 from bridge.db.models import PENDING_CREDENTIAL_STATUSES, Credential, Delivery, StaffSession, utcnow
+from bridge.tasks.claims import release_expired
 from bridge.tasks.dispatch import Dispatcher
 from bridge.tasks.pipeline import DELIVERY_LEASE, MAX_ISSUE_ATTEMPTS
 
@@ -37,7 +39,8 @@ def sweep(sessions: sessionmaker[Session], dispatcher: Dispatcher, *, grace: int
           lease: dt.timedelta = DELIVERY_LEASE) -> SweepReport:
     """Re-enqueue stale work; ``retries_due_now`` for dispatchers that do not honour an ETA themselves.
 
-    Deliveries claimed longer than ``lease`` ago are released: their worker died mid-chunk.
+    Deliveries whose claim's heartbeat is older than ``lease`` are released: their worker died (or
+    froze) mid-chunk. A live claim is renewed by its worker and never released.
     """
     now = now or utcnow()
     stale = now - dt.timedelta(seconds=grace)
@@ -48,9 +51,7 @@ def sweep(sessions: sessionmaker[Session], dispatcher: Dispatcher, *, grace: int
         if cred_ids:
             # Touch the rows so the next sweep waits a full grace period for this attempt.
             session.execute(update(Credential).where(Credential.id.in_(cred_ids)).values(updated_at=now))
-        unstuck = session.execute(update(Delivery).where(
-            Delivery.status == "sending", Delivery.updated_at < now - lease,
-        ).values(status="pending", updated_at=stale - dt.timedelta(seconds=1))).rowcount or 0
+        unstuck = release_expired(session, now, lease, released_at=stale - dt.timedelta(seconds=1))
         retry_due = Delivery.next_attempt_at <= (now if retries_due_now else stale)
         delivery_ids = list(session.scalars(select(Delivery.id).where(
             Delivery.status == "pending",

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -170,8 +173,60 @@ def test_silent_server_times_out_as_transient(silent_server, summary, sealed_byt
         transport.send(message(summary, sealed_bytes))
 
 
+class _TricklingServer:
+    """Greets, then answers every command one byte every 50 ms, never finishing the line: each read
+    succeeds within any socket timeout, so only the message's deadline can end the wait."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn:
+            conn.sendall(b"220 slow.example ESMTP\r\n")
+            conn.recv(1024)
+            conn.sendall(b"250-")
+            while not self.stop.wait(0.05):
+                try:
+                    conn.sendall(b"x")
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+def test_a_trickling_server_is_cut_at_the_message_deadline(summary, sealed_bytes):
+    server = _TricklingServer()
+    transport = SmtpTransport("127.0.0.1", server.port, security="none", sender=SENDER, timeout=0.25,
+                              connect_timeout=0.25, data_timeout=0.5)
+    assert transport.budget == 0.25 + 8 * 0.25 + 0.5
+    started = time.monotonic()
+    try:
+        with pytest.raises(TransientDeliveryError, match="did not finish within 2.75 s"):
+            transport.send(message(summary, sealed_bytes))
+    finally:
+        server.close()
+    assert time.monotonic() - started < 60  # cut, not left hanging on a server that never ends its answer
+
+
+def test_connect_command_and_data_timeouts_are_separate(smtp_server, summary, sealed_bytes):
+    transport = SmtpTransport("127.0.0.1", smtp_server.port, security="none", sender=SENDER, timeout=3,
+                              connect_timeout=2, data_timeout=7, keepalive=30)
+    transport.send(message(summary, sealed_bytes))
+    conn = transport._local.conn  # the kept connection: its socket waits for commands for 3 s
+    assert conn.smtp.sock.gettimeout() == 3 and conn.smtp.data_timeout == 7
+    transport.close()
+
+
 @pytest.mark.parametrize(("kwargs", "field"), [
     ({"host": ""}, "host"),
+    ({"connect_timeout": 0}, "connect_timeout"),
+    ({"data_timeout": -1}, "data_timeout"),
     ({"security": "tls"}, "security"),
     ({"port": 70000}, "port"),
     ({"username": "u"}, "username"),
