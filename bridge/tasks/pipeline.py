@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 MAX_ISSUE_ATTEMPTS = 8
 DELIVERY_LEASE = dt.timedelta(minutes=10)
 RECORD_EVERY = 20
+# A send slower than this (a PDF to make, a slow relay) is recorded at once: batching saves nothing
+# worth having then, and a worker killed later cannot leave it unrecorded to be sent again.
+RECORD_SLOW_STEP = 0.05
 # Transient issuance failures (TSA, HSM, database hiccup): 30 s, 1 min, 2 min … 30 min at most.
 ISSUE_RETRY = RetryPolicy(max_attempts=MAX_ISSUE_ATTEMPTS, base_delay=30.0, max_delay=1800.0)
 
@@ -334,7 +337,8 @@ def deliver_many(ctx: Context, delivery_ids: list[int]) -> dict[int, str]:
     rows whose heartbeat stops; the sweep returns them to ``pending`` one lease later. Outcomes are
     recorded every ``RECORD_EVERY`` messages: one transaction for several instead of one each, while
     a crash can leave at most that many sent-but-unrecorded messages to be sent again (with the same
-    Message-ID).
+    Message-ID). When sends are slow (``RECORD_SLOW_STEP``: sealed PDFs, a slow relay) each outcome
+    is recorded right away, so a crash can repeat only the message it was sending.
     """
     d, c = Delivery.__table__, Credential.__table__
     keeper = ClaimKeeper(ctx.sessions, ctx.lease)
@@ -365,6 +369,7 @@ def deliver_many(ctx: Context, delivery_ids: list[int]) -> dict[int, str]:
                 _finish_deliveries(ctx, keeper, done, outcome)
                 done = []
             keeper.progress()
+            step_started = time.monotonic()
             file = sealed.get(row.delivery_id)
             if row.credential_status == "revoked" or file is None:
                 done.append(_Attempt(row.delivery_id, row.id, row.channel, row.attempts,
@@ -389,7 +394,7 @@ def deliver_many(ctx: Context, delivery_ids: list[int]) -> dict[int, str]:
                 done.append(_Attempt(row.delivery_id, row.id, row.channel, attempt, result))
             keeper.settled(row.delivery_id)
             keeper.progress()
-            if len(done) >= RECORD_EVERY:
+            if len(done) >= RECORD_EVERY or time.monotonic() - step_started >= RECORD_SLOW_STEP:
                 _finish_deliveries(ctx, keeper, done, outcome)
                 done = []
         if done:

@@ -111,6 +111,7 @@ def test_a_crash_mid_chunk_leaves_at_most_the_unrecorded_messages_to_resend(
         return real(channel, **kwargs)
 
     monkeypatch.setattr(services, "deliver", crash_after)
+    monkeypatch.setattr(pipeline, "RECORD_SLOW_STEP", 3600.0)  # fast sends, however loaded the machine
     with pytest.raises(KeyboardInterrupt):
         deliver_many(car.rt.context, emails)
     with car.rt.sessions() as session:
@@ -118,6 +119,34 @@ def test_a_crash_mid_chunk_leaves_at_most_the_unrecorded_messages_to_resend(
     assert sum(s == "delivered" for s in rows.values()) == RECORD_EVERY  # recorded before the crash
     assert sum(s == "sending" for s in rows.values()) == 5  # 3 sent but unrecorded + 2 never sent
     assert len(list(car.settings.outbox_dir.glob("*.eml"))) == RECORD_EVERY + 3
+
+
+def test_slow_sends_are_recorded_one_by_one(held: tuple[Sidecar, HoldDeliveries],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sends slower than RECORD_SLOW_STEP (sealed PDFs): a crash leaves no sent message unrecorded."""
+    car, hold = held
+    _issue(car, 5)
+    with car.rt.sessions() as session:
+        emails = list(session.scalars(select(Delivery.id).where(Delivery.channel == "email").order_by(Delivery.id)))
+    services = car.rt.context.services
+    real = services.deliver
+    sent: list[str] = []
+
+    def crash_after(channel: str, **kwargs: Any) -> Any:
+        if len(sent) == 3:
+            raise KeyboardInterrupt("worker killed")
+        sent.append(kwargs["credential_id"])
+        return real(channel, **kwargs)
+
+    monkeypatch.setattr(services, "deliver", crash_after)
+    monkeypatch.setattr(pipeline, "RECORD_SLOW_STEP", 0.0)  # every send counts as slow
+    with pytest.raises(KeyboardInterrupt):
+        deliver_many(car.rt.context, emails)
+    with car.rt.sessions() as session:
+        rows = dict(session.execute(select(Delivery.id, Delivery.status).where(Delivery.id.in_(emails))).all())
+    assert sum(s == "delivered" for s in rows.values()) == 3  # each recorded as soon as it was sent
+    assert sum(s == "sending" for s in rows.values()) == 2  # never sent: the sweep hands them out again
+    assert len(list(car.settings.outbox_dir.glob("*.eml"))) == 3
 
 
 def test_deliveries_queue_behind_issuance_on_redis() -> None:
