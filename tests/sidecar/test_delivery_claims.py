@@ -18,6 +18,7 @@ from bridge.tasks.claims import ClaimKeeper, ClaimLost
 from bridge.tasks.pipeline import _Attempt, _finish_deliveries, deliver_many, deliver_one, issue_many
 from bridge.tasks.services import DeliveryOutcome
 from bridge.tasks.sweep import sweep
+from tests.fakes.wallet import WalletStub
 
 from .conftest import ADMIN, Sidecar, example_completion, make_sidecar
 
@@ -215,3 +216,33 @@ def test_smtp_timeouts_must_fit_inside_the_lease(env: dict[str, str], ok: bool) 
         with pytest.raises(ConfigError, match="EDC_SMTP_CONNECT_TIMEOUT|EDC_DELIVERY_LEASE"):
             Settings.from_env(values)
     Settings.from_env({k: v for k, v in values.items() if k != "EDC_SMTP_HOST"})  # the outbox has no timeouts
+
+
+def test_a_wallet_deposit_whose_claim_was_taken_is_not_made(tmp_path: Path, db_url: str, dev_seal_p12: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wallet channel follows the same claims: checked right before the deposit, recorded by the owner."""
+    with WalletStub() as wallet:
+        wallet.open_wallet("camille@example.org")
+        car = make_sidecar(tmp_path, db_url, dev_seal_p12, dispatcher=_Holding(), EDC_WALLET_URL=wallet.base_url)
+        car.add_source()
+        car.put_template(policy={"channels": ["wallet"]})
+        [delivery_id] = _sealed_pending(car, 1)
+        keeper = ClaimKeeper(car.rt.sessions, dt.timedelta(seconds=60))
+        with car.rt.sessions() as session:
+            keeper.claim(session, [delivery_id])
+            session.commit()
+        # The claim was taken over (the sweep released it, another run claimed it) before the deposit.
+        with car.rt.sessions() as session:
+            session.execute(update(Delivery).where(Delivery.id == delivery_id).values(claim_token="another-run"))
+            session.commit()
+        with pytest.raises(ClaimLost):
+            car.rt.context.services.deliver("wallet", credential_id=_cred(car, delivery_id),
+                                            completion=example_completion(), credential_json="{}", sealed=b"{}",
+                                            attempt=1, claim=keeper.guard(delivery_id))
+        assert wallet.requests == []
+        with car.rt.sessions() as session:  # the owner delivers it, once
+            session.execute(update(Delivery).where(Delivery.id == delivery_id)
+                            .values(status="pending", claim_token=None))
+            session.commit()
+        assert deliver_one(car.rt.context, delivery_id) == "delivered"
+        assert len(wallet.requests) == 1
