@@ -41,7 +41,9 @@ sys.path.insert(0, str(ROOT / "tests" / "sealer"))
 from tsa_server import LoopbackTsa, make_tsa_identity, serve  # noqa: E402
 
 MAIL_FROM = "EDC Bridge <credentials@univ.example>"
-TIMINGS = {"EDC_SWEEP_INTERVAL": "1", "EDC_SWEEP_GRACE": "2", "EDC_DELIVERY_LEASE": "8", "EDC_SMTP_TIMEOUT": "3"}
+# The SMTP deadline of one message (2 + 8 × 1 + 3 = 13 s) fits 1.5 times in the lease, as the sidecar demands.
+TIMINGS = {"EDC_SWEEP_INTERVAL": "1", "EDC_SWEEP_GRACE": "2", "EDC_DELIVERY_LEASE": "20",
+           "EDC_SMTP_CONNECT_TIMEOUT": "2", "EDC_SMTP_TIMEOUT": "1", "EDC_SMTP_DATA_TIMEOUT": "3"}
 
 
 def free_port() -> int:
