@@ -30,6 +30,8 @@ class Runtime:
     metrics: Metrics
     clock: Callable[[], dt.datetime] = field(default=utcnow)
     """Intake's idea of now (completion dates may not lie in the future); tests pin it."""
+    verify_clock: Callable[[], dt.datetime] = field(default=utcnow)
+    """The validation time of verification reports (``/verify``, the API, learners' pages); tests pin it."""
 
 
 def runtime() -> Runtime:

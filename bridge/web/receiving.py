@@ -79,9 +79,10 @@ def recognise_upload(data: bytes, lang: str) -> dict[str, Any]:
     """The verification report of an uploaded file, with revocation looked up in our database.
 
     The anchors are ``EDC_VERIFY_TRUST`` (certificates, or the folder ``edc-bridge trust update``
-    writes); unset, no seal is ever called valid (the report says indeterminate and why).
+    writes); unset, no seal is ever called valid (the report says indeterminate and why). The
+    validation time is ``Runtime.verify_clock`` (now; tests pin it).
     """
     rt = runtime()
     configured = rt.settings.env.get("EDC_VERIFY_TRUST") or None
     return verify_credential(data, trust=configured, lang=lang, lookup=issued_lookup(rt.sessions),
-                             skill_labels=_skill_labels())
+                             skill_labels=_skill_labels(), at=rt.verify_clock())
