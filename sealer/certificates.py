@@ -67,8 +67,17 @@ class IssuerSerial(core.Sequence):
     _fields = [("issuer", asn1_x509.GeneralNames), ("serial_number", core.Integer)]
 
 
+@functools.lru_cache(maxsize=512)
 def der(cert: x509.Certificate) -> bytes:
+    """The certificate's DER (kept: chain checks key their answers by it, several times per seal)."""
     return cert.public_bytes(Encoding.DER)
+
+
+@functools.lru_cache(maxsize=512)
+def load_der(data: bytes) -> x509.Certificate:
+    """A DER certificate, parsed once per exact byte string: the credentials of one issuer all carry the
+    same chain (x5c, xVals), and the parsed object is immutable. Raises ValueError like cryptography."""
+    return x509.load_der_x509_certificate(data)
 
 
 @functools.lru_cache(maxsize=64)

@@ -16,13 +16,12 @@ import urllib.parse
 from dataclasses import dataclass
 
 import requests
-from asn1crypto import algos, cms, core, tsp
+from asn1crypto import algos, cms, core, parser, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
@@ -194,59 +193,80 @@ def verify_token(token_der: bytes, data: bytes | None = None) -> TimestampToken:
         der=token_der,
         gen_time=gen_time.astimezone(dt.UTC),
         tsa_name=tsa_name,
-        signer=signer,
+        signer=signer.certificate,
         hash_algorithm=hash_algorithm,
         imprint=hashed,
         serial_number=serial,
-        certificates=_embedded_certificates(signed_data),
+        certificates=_embedded_certificates(signed_data["certificates"]),
     )
 
 
-def _embedded_certificates(signed_data: cms.SignedData) -> tuple[x509.Certificate, ...]:
+def _embedded_certificates(certificate_set: cms.CertificateSet | core.Void) -> tuple[x509.Certificate, ...]:
     """Every certificate the token carries (the TSA's chain, when the TSA sends it)."""
-    return tuple(_certificate_facts(choice.chosen.dump()).certificate
-                 for choice in signed_data["certificates"] or [] if choice.name == "certificate")
+    if isinstance(certificate_set, core.Void):
+        return ()
+    return tuple(f.certificate for f in _certificate_set_facts(certificate_set.contents or b""))
 
 
-def _general_name(value: core.Asn1Value, signer: x509.Certificate) -> str:
+@functools.lru_cache(maxsize=64)
+def _certificate_set_facts(contents: bytes) -> tuple[_CertificateFacts, ...]:
+    """The certificates of a token's ``certificates`` field, keyed by its exact bytes: a TSA sends the
+    same set with every token, so it is read once rather than once per token."""
+    certificate_set = cms.CertificateSet.load(b"\x31" + _der_length(len(contents)) + contents)
+    return tuple(_certificate_facts(choice.chosen.dump()) for choice in certificate_set
+                 if choice.name == "certificate")
+
+
+def _general_name(value: core.Asn1Value, signer: _CertificateFacts) -> str:
     """The TSA's name from TSTInfo, or the signer's subject when the TSA does not name itself."""
-    subject = _certificate_facts(signer.public_bytes(Encoding.DER)).subject
     if isinstance(value, core.Void):  # absent (optional); .native would convert the whole name
-        return subject
+        return signer.subject
     if value.name == "directory_name":
         # Byte equality first: asn1crypto's RFC 5280 name comparison (stringprep) is slow.
-        if value.chosen.untag().dump() == signer.subject.public_bytes() or \
-                value.chosen == asn1_x509.Name.load(signer.subject.public_bytes()):
-            return subject
+        if value.chosen.contents == signer.subject_contents or \
+                value.chosen == asn1_x509.Name.load(signer.subject_der):
+            return signer.subject
         return value.chosen.human_friendly
     return str(value.native)
 
 
-def _find_signer(signed_data: cms.SignedData, signer_info: cms.SignerInfo) -> x509.Certificate:
+def _find_signer(signed_data: cms.SignedData, signer_info: cms.SignerInfo) -> _CertificateFacts:
+    certificate_set = signed_data["certificates"]
+    if isinstance(certificate_set, core.Void):
+        raise TimestampError("timestamp token does not embed the TSA certificate that signed it")
     sid = signer_info["sid"]
+    # Tokens of one TSA carry the same certificates and signer identifier: the match is kept, keyed by
+    # the exact bytes of both.
+    return _match_signer(certificate_set.contents or b"", sid.dump())
+
+
+@functools.lru_cache(maxsize=64)
+def _match_signer(certificate_set: bytes, sid_der: bytes) -> _CertificateFacts:
+    sid = cms.SignerIdentifier.load(sid_der)
     if sid.name == "issuer_and_serial_number":
         wanted = sid.chosen
         wanted_key: tuple[str, object] = ("issuer_serial", (wanted["issuer"].dump(), wanted["serial_number"].native))
     else:
         wanted_key = ("key_id", sid.chosen.native)
-    for choice in signed_data["certificates"]:
-        if choice.name != "certificate":
-            continue
-        facts = _certificate_facts(choice.chosen.dump())
+    for facts in _certificate_set_facts(certificate_set):
         if wanted_key in (("issuer_serial", facts.issuer_serial), ("key_id", facts.key_id)):
-            return facts.certificate
-        if wanted_key[0] == "issuer_serial" and _same_issuer_serial(choice.chosen, sid.chosen):
-            return facts.certificate
+            return facts
+        if wanted_key[0] == "issuer_serial" and _same_issuer_serial(asn1_x509.Certificate.load(facts.der),
+                                                                     sid.chosen):
+            return facts
     raise TimestampError("timestamp token does not embed the TSA certificate that signed it")
 
 
 @dataclass(frozen=True)
 class _CertificateFacts:
     certificate: x509.Certificate
+    der: bytes
     issuer_serial: tuple[bytes, int]
     key_id: bytes | None
     time_stamping: bool
     subject: str
+    subject_der: bytes
+    subject_contents: bytes
 
 
 @functools.lru_cache(maxsize=256)
@@ -262,8 +282,9 @@ def _certificate_facts(der: bytes) -> _CertificateFacts:
         time_stamping = ExtendedKeyUsageOID.TIME_STAMPING in usages
     except x509.ExtensionNotFound:
         time_stamping = False
-    return _CertificateFacts(cert, (cert.issuer.public_bytes(), cert.serial_number), key_id, time_stamping,
-                             cert.subject.rfc4514_string())
+    return _CertificateFacts(cert, der, (cert.issuer.public_bytes(), cert.serial_number), key_id, time_stamping,
+                             cert.subject.rfc4514_string(), cert.subject.public_bytes(),
+                             asn1_x509.Name.load(cert.subject.public_bytes()).contents)
 
 
 def _same_issuer_serial(cert: asn1_x509.Certificate, wanted: cms.IssuerAndSerialNumber) -> bool:
@@ -271,44 +292,110 @@ def _same_issuer_serial(cert: asn1_x509.Certificate, wanted: cms.IssuerAndSerial
     return cert.serial_number == wanted["serial_number"].native and cert.issuer == wanted["issuer"]
 
 
-def _attributes(signed_attrs: cms.CMSAttributes) -> dict[str, core.Asn1Value]:
-    """The first value of each signed attribute, by name (one pass: asn1crypto's accessors are slow)."""
-    out: dict[str, core.Asn1Value] = {}
-    for attr in signed_attrs:
-        out.setdefault(attr["type"].native, attr["values"][0])
+# The attribute types a token check reads, by the bytes of their OID (no dotted-string conversion).
+_ATTRIBUTE_TYPES = {core.ObjectIdentifier(oid).dump(): name for oid, name in (
+    ("1.2.840.113549.1.9.3", "content_type"), ("1.2.840.113549.1.9.4", "message_digest"),
+    ("1.2.840.113549.1.9.16.2.47", "signing_certificate_v2"))}
+_TST_INFO_TYPE = core.ObjectIdentifier("1.2.840.113549.1.9.16.1.4").dump()
+_SET, _SEQUENCE = (0, 1, 17), (0, 1, 16)  # (class, constructed, tag) of a universal SET / SEQUENCE
+
+
+def _elements(data: bytes) -> list[tuple[tuple[int, int, int], bytes, bytes]]:
+    """The ((class, method, tag), encoding, content) of each DER value concatenated in ``data``."""
+    out = []
+    while data:
+        size = parser.peek(data)
+        cls, method, tag, _header, content, _trailer = parser.parse(data[:size], strict=True)
+        out.append(((cls, method, tag), data[:size], content))
+        data = data[size:]
     return out
 
 
-def _verify_signed_data(signed_data: cms.SignedData) -> x509.Certificate:
+def _attributes(signed_attrs_der: bytes) -> dict[str, bytes]:
+    """The DER of the first value of each signed attribute a token check reads, by name.
+
+    Read with asn1crypto's DER parser alone: building asn1crypto objects for the attributes (each value's
+    type worked out from its attribute type, by OID conversions) took most of a token check's time.
+    """
+    out: dict[str, bytes] = {}
+    try:
+        (kind, _encoding, attrs), = _elements(signed_attrs_der)
+        if kind != _SET:
+            raise ValueError
+        for kind, _encoding, attribute in _elements(attrs):
+            if kind != _SEQUENCE:
+                raise ValueError
+            (_oid_kind, oid, _oid), (values_kind, _values, values) = _elements(attribute)
+            if values_kind != _SET:
+                raise ValueError
+            name = _ATTRIBUTE_TYPES.get(oid)
+            if name is not None and name not in out:
+                first = _elements(values)[:1]
+                if not first:
+                    raise TimestampError(f"timestamp token signed attribute {name} has no value")
+                out[name] = first[0][1]
+    except (ValueError, TypeError):
+        raise TimestampError("timestamp token signed attributes cannot be read") from None
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _algorithm_name(der: bytes) -> str:
+    """The name of a DigestAlgorithmIdentifier, kept by its exact bytes (the same in every token of a TSA)."""
+    try:
+        return str(algos.DigestAlgorithm.load(der)["algorithm"].native)
+    except (ValueError, TypeError):
+        raise TimestampError("timestamp token digest algorithm cannot be read") from None
+
+
+@functools.lru_cache(maxsize=64)
+def _signature_algorithm(der: bytes) -> tuple[str, str, str | None, int | None]:
+    """(name, signature algorithm, PSS hash, PSS salt length) of a SignedDigestAlgorithm, kept by its
+    exact bytes."""
+    try:
+        algorithm = algos.SignedDigestAlgorithm.load(der)
+        name = str(algorithm["algorithm"].native)
+        algo = algorithm.signature_algo
+        if algo != "rsassa_pss":
+            return name, algo, None, None
+        params = algorithm["parameters"]
+        return name, algo, params["hash_algorithm"]["algorithm"].native, params["salt_length"].native
+    except (ValueError, TypeError, KeyError):
+        raise TimestampError("timestamp token signature algorithm is not supported") from None
+
+
+def _verify_signed_data(signed_data: cms.SignedData) -> _CertificateFacts:
     """RFC 5652 signature check of the token, plus the RFC 3161 rules on the signer certificate."""
     signer_infos = signed_data["signer_infos"]
     if len(signer_infos) != 1:
         raise TimestampError("timestamp token must have exactly one signer")
     signer_info = signer_infos[0]
     signer = _find_signer(signed_data, signer_info)
-    digest_name = signer_info["digest_algorithm"]["algorithm"].native
+    digest_name = _algorithm_name(signer_info["digest_algorithm"].dump())
     if digest_name not in _HASHES:
         raise TimestampError(f"timestamp token digest {digest_name} is not supported")
     content = signed_data["encap_content_info"]["content"].contents
-    signed_attrs = signer_info["signed_attrs"]
     # The signature covers the attributes DER-encoded as a SET OF, not with their [0] IMPLICIT tag.
-    # Taken from the received bytes before anything reads the attributes: once parsed, asn1crypto
-    # re-encodes them on every access (slow, and it could alter them).
-    raw_attrs = signed_attrs.contents or b""
-    to_be_signed = b"\x31" + _der_length(len(raw_attrs)) + raw_attrs
-    if not signed_attrs:
+    # Taken from the received bytes, never re-encoded (asn1crypto could alter them).
+    raw_attrs = signer_info["signed_attrs"].contents or b""
+    if not raw_attrs:
         raise TimestampError("timestamp token has no signed attributes (RFC 3161 requires them)")
-    attributes = _attributes(signed_attrs)
+    to_be_signed = b"\x31" + _der_length(len(raw_attrs)) + raw_attrs
+    attributes = _attributes(to_be_signed)
     message_digest = attributes.get("message_digest")
-    if message_digest is None or message_digest.native != digest(content, digest_name):
+    try:
+        expected = message_digest is not None and core.OctetString.load(message_digest).native
+    except (ValueError, TypeError):
+        expected = None
+    if expected != digest(content, digest_name):
         raise TimestampError("timestamp token content does not match its signed message digest")
-    content_type = attributes.get("content_type")
-    if content_type is None or content_type.native != "tst_info":
+    if attributes.get("content_type") != _TST_INFO_TYPE:
         raise TimestampError("timestamp token signed content type is not TSTInfo")
-    _check_signing_certificate(attributes.get("signing_certificate_v2"), signer)
-    _verify_cms_signature(signer, signer_info["signature_algorithm"], digest_name,
+    if "signing_certificate_v2" in attributes:
+        _check_signing_certificate(attributes["signing_certificate_v2"], signer.der)
+    _verify_cms_signature(signer.certificate, signer_info["signature_algorithm"].dump(), digest_name,
                           signer_info["signature"].native, to_be_signed)
-    if not _certificate_facts(signer.public_bytes(Encoding.DER)).time_stamping:
+    if not signer.time_stamping:
         raise TimestampError("the TSA certificate lacks the timeStamping extended key usage")
     return signer
 
@@ -320,42 +407,38 @@ def _der_length(size: int) -> bytes:
     return bytes([0x80 | len(raw)]) + raw
 
 
-def _check_signing_certificate(value: core.Asn1Value | None, signer: x509.Certificate) -> None:
-    """When the token binds its certificate (ESS signing-certificate-v2), it must be this one."""
-    if value is None:
-        return
-    cert_der = signer.public_bytes(Encoding.DER)
-    first = value["certs"][0]
-    hash_name = first["hash_algorithm"]["algorithm"].native
+@functools.lru_cache(maxsize=64)
+def _check_signing_certificate(value: bytes, cert_der: bytes) -> None:
+    """When the token binds its certificate (ESS signing-certificate-v2), it must be this one. The
+    attribute is the same in every token of a TSA, so a passed check is kept by the exact bytes."""
+    try:
+        first = tsp.SigningCertificateV2.load(value)["certs"][0]
+        hash_name = first["hash_algorithm"]["algorithm"].native
+        cert_hash = first["cert_hash"].native
+    except (ValueError, TypeError, KeyError, IndexError):
+        raise TimestampError("timestamp token signing-certificate-v2 attribute cannot be read") from None
     if hash_name not in _HASHES and hash_name != "sha1":
         raise TimestampError(f"timestamp token certificate hash {hash_name} is not supported")
-    if hashlib.new(hash_name, cert_der).digest() != first["cert_hash"].native:
+    if hashlib.new(hash_name, cert_der).digest() != cert_hash:
         raise TimestampError("timestamp token names a different TSA certificate than the one embedded")
 
 
-def _verify_cms_signature(
-    signer: x509.Certificate,
-    algorithm: algos.SignedDigestAlgorithm,
-    digest_name: str,
-    signature: bytes,
-    data: bytes,
-) -> None:
+def _verify_cms_signature(signer: x509.Certificate, algorithm_der: bytes, digest_name: str, signature: bytes,
+                          data: bytes) -> None:
     key = signer.public_key()
-    algo = algorithm.signature_algo
+    name, algo, pss_hash_name, salt = _signature_algorithm(algorithm_der)
     try:
         if algo == "rsassa_pss":
-            params = algorithm["parameters"]
-            pss_hash = _HASHES.get(params["hash_algorithm"]["algorithm"].native)
-            if pss_hash is None or not isinstance(key, rsa.RSAPublicKey):
+            pss_hash = _HASHES.get(pss_hash_name or "")
+            if pss_hash is None or salt is None or not isinstance(key, rsa.RSAPublicKey):
                 raise TimestampError("timestamp token uses an unsupported RSASSA-PSS variant")
-            key.verify(signature, data, padding.PSS(padding.MGF1(pss_hash()), params["salt_length"].native),
-                       pss_hash())
+            key.verify(signature, data, padding.PSS(padding.MGF1(pss_hash()), salt), pss_hash())
         elif algo == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPublicKey):
             key.verify(signature, data, padding.PKCS1v15(), _HASHES[digest_name]())
         elif algo == "ecdsa" and isinstance(key, ec.EllipticCurvePublicKey):
             key.verify(signature, data, ec.ECDSA(_HASHES[digest_name]()))
         else:
-            raise TimestampError(f"timestamp token signature algorithm {algorithm['algorithm'].native} "
+            raise TimestampError(f"timestamp token signature algorithm {name} "
                                  "is not supported or does not fit the TSA key")
     except InvalidSignature:
         raise TimestampError("timestamp token signature is not valid") from None

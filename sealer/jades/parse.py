@@ -27,7 +27,7 @@ from sealer.findings import FORMAT_FAILURE, HASH_FAILURE, SIG_CRYPTO_FAILURE, Si
 from sealer.jose import JoseFormatError, algorithm, b64_decode, b64url_decode, verify_signature
 
 SIGT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-_SIGT_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+_SIGT_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 # Header parameters this implementation understands and processes, so they may appear in "crit".
 UNDERSTOOD_CRIT = frozenset({"b64", "sigT", "adoTst"})
 _GENERAL_MEMBERS = frozenset({"payload", "signatures"})
@@ -192,7 +192,7 @@ def _leaf_and_chain(header: dict[str, Any], found: SignatureFindings) -> list[x5
     chain: list[x509.Certificate] = []
     for index, item in enumerate(chain_b64):
         try:
-            chain.append(x509.load_der_x509_certificate(b64_decode(item, f"x5c[{index}]")))
+            chain.append(certificates.load_der(b64_decode(item, f"x5c[{index}]")))
         except (JoseFormatError, ValueError):
             found.fail(FORMAT_FAILURE, f"x5c[{index}] is not a base64 DER certificate")
             return []
@@ -223,11 +223,12 @@ def _check_kid(kid: Any, leaf: x509.Certificate, found: SignatureFindings) -> No
 
 
 def _parse_sigt(value: Any, found: SignatureFindings) -> dt.datetime | None:
-    if not isinstance(value, str) or not _SIGT_PATTERN.match(value):
+    if not isinstance(value, str) or not _SIGT_PATTERN.fullmatch(value):
         found.fail(FORMAT_FAILURE, "sigT must be a UTC time 'YYYY-MM-DDThh:mm:ssZ'")
         return None
-    try:
-        return dt.datetime.strptime(value, SIGT_FORMAT).replace(tzinfo=dt.UTC)
+    try:  # the pattern fixed the layout; datetime checks the values (strptime is ten times slower)
+        return dt.datetime(int(value[0:4]), int(value[5:7]), int(value[8:10]), int(value[11:13]),
+                           int(value[14:16]), int(value[17:19]), tzinfo=dt.UTC)
     except ValueError:
         found.fail(FORMAT_FAILURE, f"sigT {value!r} is not a valid date and time")
         return None
@@ -308,8 +309,7 @@ def _timestamps(
 def _x_vals(value: Any, found: SignatureFindings) -> None:
     try:
         for item in _array(value):
-            found.validation_certs.append(
-                x509.load_der_x509_certificate(b64_decode(item["x509Cert"]["val"], "xVals")))
+            found.validation_certs.append(certificates.load_der(b64_decode(item["x509Cert"]["val"], "xVals")))
     except (JoseFormatError, ValueError, TypeError, KeyError):
         found.fail(FORMAT_FAILURE, "the certificates in xVals cannot be read")
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import (
     DisallowedAlgorithmError,
@@ -33,6 +32,7 @@ from pyhanko_certvalidator.errors import (
 )
 from pyhanko_certvalidator.path import ValidationPath
 
+from sealer import certificates
 from sealer.ltv import asn1, shared_fetchers
 
 OK = "ok"
@@ -87,8 +87,9 @@ def check_chain(
     if fetch or not anchors:
         return _check_chain(cert, anchors=anchors, intermediates=intermediates, moment=moment, crls=crls,
                             ocsps=ocsps, fetch=fetch, retroactive=retroactive)
-    key = (cert.public_bytes(Encoding.DER), tuple(c.public_bytes(Encoding.DER) for c in anchors),
-           tuple(c.public_bytes(Encoding.DER) for c in intermediates), tuple(crls), tuple(ocsps), retroactive)
+    der = certificates.der
+    key = (der(cert), tuple(der(c) for c in anchors), tuple(der(c) for c in intermediates), tuple(crls),
+           tuple(ocsps), retroactive)
     events = _events(key, cert, anchors, intermediates, crls, ocsps)
     index = bisect.bisect_left(events, moment)
     # A moment between two instants shares its answer with that whole interval; a moment exactly on one
