@@ -20,6 +20,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import requests
 from cryptography import x509
 
 from sealer import certificates, timestamps
@@ -161,17 +162,22 @@ def long_term_entries(data: ValidationData, x5c: list[x509.Certificate]) -> list
     return entries
 
 
-def archive_entry(tsa_url: str, payload: bytes, protected: bytes, signature: bytes, etsi_u: list[str]) -> str:
-    """The ``arcTst`` entry: a time-stamp over payload, protected header, signature and the ``etsiU``
+def archive_input(payload: bytes, protected: bytes, signature: bytes, etsi_u: list[str]) -> bytes:
+    """What the ``arcTst`` time-stamp covers: payload, protected header, signature and the ``etsiU``
     entries before it (ETSI TS 119 182-1 5.3.6.3, base64url-encoded components)."""
-    covered = payload + b"." + protected + b"." + signature + b"." + "".join(etsi_u).encode("ascii")
+    return payload + b"." + protected + b"." + signature + b"." + "".join(etsi_u).encode("ascii")
+
+
+def archive_entry(tsa_url: str, payload: bytes, protected: bytes, signature: bytes, etsi_u: list[str]) -> str:
+    """The ``arcTst`` entry: a time-stamp over :func:`archive_input`."""
+    covered = archive_input(payload, protected, signature, etsi_u)
     return b64url_encode(compact_json({"arcTst": tst_tokens(timestamp(tsa_url, covered))}))
 
 
-def timestamp(url: str, data: bytes) -> timestamps.TimestampToken:
+def timestamp(url: str, data: bytes, *, session: requests.Session | None = None) -> timestamps.TimestampToken:
     """A token from the TSA at ``url`` over ``data``; a TSA failure becomes a SealingError."""
     try:
-        return timestamps.request_timestamp(url, data)
+        return timestamps.request_timestamp(url, data, session=session)
     except timestamps.TimestampError as exc:
         raise SealingError(f"timestamp failed: {exc}") from None
 

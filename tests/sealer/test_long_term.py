@@ -17,7 +17,7 @@ from pki import PINNED, Pki, Responder, make_pki, serve
 from tsa_server import LoopbackTsa
 from tsa_server import serve as serve_tsa
 
-from sealer.jades import JadesSealer, dumps, seal_jades
+from sealer.jades import JadesSealer, SealingError, dumps, seal_jades
 from sealer.jose import b64url_decode
 from sealer.ltv import Collector, reset_fetchers
 from sealer.validation import validate_seal
@@ -106,6 +106,33 @@ def test_bulk_sealer_shares_validation_data_across_a_chunk(world) -> None:
     for sealed in chunk:
         report = validate_seal(sealed, trust=[pki.root], at=PINNED + YEARS, fetch=False)
         assert report.verdict == "valid", report.errors
+
+
+def test_chunk_time_stamps_are_asked_concurrently_and_each_covers_its_own_seal(world) -> None:
+    pki, responder, tsa = world
+    tsa.delay = 0.2  # a TSA across the network: requests overlap only if they are sent together
+    sealer = JadesSealer(pki.seal, tsa_url=tsa.url, level="B-LTA", tsa_concurrency=4,
+                         validation_data=Collector([pki.root], at=PINNED))
+    payloads = [PAYLOAD.replace(b"Camille", f"Camille{i:02d}".encode()) for i in range(10)]
+    chunk = sealer.seal_chunk([(p, None) for p in payloads], signing_time=PINNED)
+    assert tsa.requests_seen == 30 and 1 < tsa.most_in_flight <= 4  # bounded, and concurrent
+    assert responder.asked == 1
+    signature_tokens = set()
+    for payload, sealed in zip(payloads, chunk, strict=True):
+        report = validate_seal(sealed, trust=[pki.root], at=PINNED + YEARS, fetch=False)
+        assert report.verdict == "valid", report.errors
+        assert report.payload == payload  # each seal in its item's place, its time-stamps over its own bytes
+        assert [t.covers_data for t in report.timestamps] == [True, True, True]
+        signature_tokens.add(_entries(sealed)[0]["sigTst"]["tstTokens"][0]["val"])
+    assert len(signature_tokens) == 10
+
+
+def test_a_failing_time_stamp_fails_the_whole_chunk(world) -> None:
+    pki, _responder, tsa = world
+    sealer = JadesSealer(pki.seal, tsa_url=tsa.url, level="B-LTA", validation_data=Collector([pki.root], at=PINNED))
+    tsa.mode = "wrong_imprint"
+    with pytest.raises(SealingError, match="imprint"):
+        sealer.seal_chunk([(PAYLOAD, None)] * 5, signing_time=PINNED)
 
 
 def test_revoked_certificate(world) -> None:

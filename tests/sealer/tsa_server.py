@@ -59,6 +59,9 @@ class LoopbackTsa:
     url: str = ""
     requests_seen: int = 0
     gen_time: dt.datetime | None = None
+    delay: float = 0.0  # seconds each answer waits, like a TSA across the network
+    in_flight: int = 0
+    most_in_flight: int = 0  # the most requests this TSA was answering at once
     _serial: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -141,6 +144,18 @@ def serve(tsa: LoopbackTsa) -> http.server.ThreadingHTTPServer:
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server naming
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with tsa._lock:
+                tsa.in_flight += 1
+                tsa.most_in_flight = max(tsa.most_in_flight, tsa.in_flight)
+            try:
+                if tsa.delay:
+                    time.sleep(tsa.delay)
+                self._answer(body)
+            finally:
+                with tsa._lock:
+                    tsa.in_flight -= 1
+
+        def _answer(self, body: bytes) -> None:
             if tsa.mode == "trickle":
                 self.send_response(200)
                 self.send_header("Content-Type", "application/timestamp-reply")
