@@ -1,4 +1,5 @@
-"""Local accounts: argon2id password hashes, lockout after repeated failures, optional TOTP.
+"""Local accounts: argon2id password hashes, lockout after repeated failures, optional TOTP
+(each code accepted once: the account keeps the time-step of the last one).
 
 Small set-ups without an identity provider sign in here. Passwords are hashed with argon2id
 (argon2-cffi's defaults, RFC 9106's second recommended profile) and re-hashed when those defaults
@@ -9,13 +10,14 @@ timing does not tell which names exist.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import secrets
 from dataclasses import dataclass
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bridge.console.roles import Grant, Identity
@@ -74,11 +76,13 @@ def check_password(session: Session, username: str, password: str, totp_code: st
         raise SignInRefused("account locked", user)
     ok = _verify(user.password_hash, password)
     if ok and user.totp_secret:
-        ok = bool(totp_code) and pyotp.TOTP(user.totp_secret).verify((totp_code or "").strip(), for_time=now,
-                                                                     valid_window=1)
-        if not ok:
+        step = totp_step(user.totp_secret, totp_code or "", now)
+        if step is None:
             _fail(session, user, policy, now)
             raise SignInRefused("wrong or missing TOTP code", user)
+        if not claim_totp_step(session, user, step):
+            _fail(session, user, policy, now)
+            raise SignInRefused("TOTP code already used", user)
     if not ok:
         _fail(session, user, policy, now)
         raise SignInRefused("wrong password", user)
@@ -113,8 +117,28 @@ def totp_uri(secret: str, username: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
 
 
-def verify_totp(secret: str, code: str, now: dt.datetime | None = None) -> bool:
-    return pyotp.TOTP(secret).verify(code.strip(), for_time=now or utcnow(), valid_window=1)
+def totp_step(secret: str, code: str, now: dt.datetime | None = None) -> int | None:
+    """The time-step (RFC 6238 T) whose code ``code`` is — now's, or the one before or after (clock
+    drift) — or None when it is none of them."""
+    totp = pyotp.TOTP(secret)
+    code = code.strip()
+    current = totp.timecode(now or utcnow())
+    for step in (current - 1, current, current + 1):
+        if code and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def claim_totp_step(session: Session, user: StaffUser, step: int) -> bool:
+    """Record ``step`` as the user's last accepted TOTP step, unless it or a later one was accepted
+    already (RFC 6238 5.2: a code is accepted once). One conditional UPDATE, so of two sign-ins racing
+    with the same code only one wins. Commits."""
+    claimed = session.execute(
+        update(StaffUser).where(StaffUser.id == user.id,
+                                or_(StaffUser.totp_last_step.is_(None), StaffUser.totp_last_step < step))
+        .values(totp_last_step=step).execution_options(synchronize_session=False)).rowcount == 1
+    session.commit()
+    return claimed
 
 
 def identity_of(user: StaffUser) -> Identity:

@@ -80,11 +80,17 @@ def test_totp_set_up_then_required(console: Console) -> None:
     page = browser.get("/console/account").get_data(as_text=True)
     secret = page.split('id="totp-secret">')[1].split("<")[0]
     assert browser.post("/console/account/totp", {"step": "confirm", "code": "000000"}).status_code == 422
-    answer = browser.post("/console/account/totp", {"step": "confirm", "code": pyotp.TOTP(secret).now()})
+    enrolled = pyotp.TOTP(secret).now()
+    answer = browser.post("/console/account/totp", {"step": "confirm", "code": enrolled})
     assert answer.status_code == 200 and "Two-step sign-in is on" in answer.get_data(as_text=True)
     assert console.browser().login("vera").status_code == 401  # the code is now required
     assert console.browser().login("vera", totp="123456").status_code in (401,)
-    assert console.browser().login("vera", totp=pyotp.TOTP(secret).now()).status_code == 302
+    # The code typed to enrol was used once already; the next time-step's code (clock drift allowance)
+    # signs in once.
+    assert console.browser().login("vera", totp=enrolled).status_code == 401
+    following = pyotp.TOTP(secret).at(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30))
+    assert console.browser().login("vera", totp=following).status_code == 302
+    assert console.browser().login("vera", totp=following).status_code == 401
     with console.car.rt.sessions() as session:
         user = session.scalar(select(StaffUser).where(StaffUser.username == "vera"))
         assert user is not None
@@ -94,6 +100,37 @@ def test_totp_set_up_then_required(console: Console) -> None:
             assert exc.reason == "wrong or missing TOTP code"
         else:
             raise AssertionError("a TOTP account signed in without a code")
+
+
+def test_a_totp_code_is_accepted_once(console: Console) -> None:
+    """RFC 6238 5.2, at pinned times: a code (or an older one) is refused once a code of its time-step was
+    accepted, for the whole window it would otherwise stay valid in."""
+    secret = pyotp.random_base32()
+    totp = pyotp.TOTP(secret)
+    t0 = dt.datetime(2026, 3, 2, 9, 30, 5, tzinfo=dt.UTC)
+    policy = LockoutPolicy(attempts=50)
+    with console.car.rt.sessions() as session:
+        user = session.scalar(select(StaffUser).where(StaffUser.username == "vera"))
+        assert user is not None
+        user.totp_secret, user.totp_last_step = secret, None
+        session.commit()
+
+        def refused(code: str, at: dt.datetime) -> str:
+            try:
+                check_password(session, "vera", PASSWORD, code, policy, now=at)
+            except SignInRefused as exc:
+                return exc.reason
+            raise AssertionError("a used TOTP code was accepted again")
+
+        assert check_password(session, "vera", PASSWORD, totp.at(t0), policy, now=t0).username == "vera"
+        assert refused(totp.at(t0), t0 + dt.timedelta(seconds=5)) == "TOTP code already used"
+        assert refused(totp.at(t0), t0 + dt.timedelta(seconds=30)) == "TOTP code already used"  # still in window
+        assert refused(totp.at(t0 - dt.timedelta(seconds=30)), t0) == "TOTP code already used"  # older step
+        assert refused("", t0) == "wrong or missing TOTP code"
+        later = t0 + dt.timedelta(seconds=31)
+        assert check_password(session, "vera", PASSWORD, totp.at(later), policy, now=later).username == "vera"
+        session.refresh(user)
+        assert user.totp_last_step == totp.timecode(later)
 
 
 def test_every_form_needs_its_csrf_token(console: Console) -> None:

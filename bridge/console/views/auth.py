@@ -15,8 +15,8 @@ from bridge.console.accounts import (
     check_password,
     hash_password,
     new_totp_secret,
+    totp_step,
     totp_uri,
-    verify_totp,
 )
 from bridge.console.config import ConsoleSettings
 from bridge.console.web import console_blueprint, db, identity, refresh_generation, render, safe_next, sign_in
@@ -160,15 +160,16 @@ def totp() -> Response:
         return redirect(url_for("console_auth.account"))  # type: ignore[return-value]
     if step == "confirm":
         pending = session.get("totp_pending")
-        if not pending or not verify_totp(pending, request.form.get("code") or ""):
+        used = totp_step(pending, request.form.get("code") or "") if pending else None
+        if used is None:
             audit.record(runtime().sessions, "account.totp", target_type="user", target_id=user.username,
                          outcome="failed", detail={"step": "confirm"})
             return render("account.html", 422, user=user, min_password=MIN_PASSWORD, problem="totp-code",
                           totp_pending=pending, totp_uri=totp_uri(pending, user.username) if pending else None)
-        user.totp_secret = pending
+        user.totp_secret, user.totp_last_step = pending, used  # the code just typed cannot sign in
         session.pop("totp_pending", None)
     elif step == "disable":
-        user.totp_secret = None
+        user.totp_secret, user.totp_last_step = None, None
     else:
         return redirect(url_for("console_auth.account"))  # type: ignore[return-value]
     db().commit()
