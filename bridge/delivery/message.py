@@ -151,6 +151,16 @@ def _assemble(*, subject: str, language: str, from_box: Address, recipient: Addr
     if pdf is not None:
         parts.append(mime.attachment_part("application/pdf", pdf[0], pdf[1]))
     mixed_type, body = mime.multipart("mixed", parts)
+    return outgoing(subject=subject, language=language, from_box=from_box, recipient=recipient, reply_box=reply_box,
+                    content_type=mixed_type, body=body, utf8=utf8, message_id=message_id)
+
+
+def outgoing(*, subject: str, language: str, from_box: Address, recipient: Address, reply_box: Address | None,
+             content_type: str, body: bytes, utf8: bool, message_id: str | None = None) -> OutgoingMessage:
+    """The message to a learner around a MIME ``body``: the one place our headers are written (Subject,
+    From, To, Reply-To, Date, Message-ID, Auto-Submitted, MIME-Version, Content-Type, Content-Language),
+    for credential e-mails and notices alike. ``utf8``: headers in raw UTF-8 (RFC 6532, sent with
+    SMTPUTF8), needed when a mailbox name is not ASCII. ``message_id``: a Message-ID chosen beforehand."""
     msgid = message_id or make_msgid(domain=from_box.domain)
     date = format_datetime(datetime.now(UTC))
     from_line, from_text = _mailbox_header("From", from_box, utf8)
@@ -168,7 +178,7 @@ def _assemble(*, subject: str, language: str, from_box: Address, recipient: Addr
         ("Message-ID", msgid, mime.unstructured("Message-ID", msgid)),
         ("Auto-Submitted", "auto-generated", b"Auto-Submitted: auto-generated\r\n"),
         ("MIME-Version", "1.0", b"MIME-Version: 1.0\r\n"),
-        ("Content-Type", mixed_type, mime.fold("Content-Type", mixed_type.split(" "))),
+        ("Content-Type", content_type, mime.fold("Content-Type", content_type.split(" "))),
         ("Content-Language", language, mime.unstructured("Content-Language", language)),
     ]
     return OutgoingMessage(mail_from=from_box.addr_spec, recipients=(recipient.addr_spec,), headers=headers,

@@ -5,12 +5,10 @@ sent through the same transport as credentials (SMTP or the ``.eml`` outbox).
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.utils import format_datetime, make_msgid
-
 from bridge.delivery import mime
 from bridge.delivery.addresses import check_display_name, mailbox, make_address
 from bridge.delivery.i18n import negotiate
+from bridge.delivery.message import outgoing
 from bridge.delivery.mime import OutgoingMessage
 from bridge.l10n import translations
 
@@ -31,20 +29,5 @@ def build_revocation_notice(*, to_email: str, learner_name: str | None, lang: st
     subject = _("Your credential was revoked: %(title)s") % {"title": " ".join(what.split())[:150]}
     content_type, body = mime.multipart("alternative", [mime.text_part("plain", "\n".join(lines))])
     utf8 = not (recipient.username.isascii() and from_box.username.isascii())
-    from_line, from_text = mime.address("From", from_box.display_name, from_box.addr_spec, utf8=utf8)
-    to_line, to_text = mime.address("To", recipient.display_name, recipient.addr_spec, utf8=utf8)
-    msgid = make_msgid(domain=from_box.domain)
-    date = format_datetime(datetime.now(UTC))
-    headers = [
-        ("Subject", subject, mime.unstructured("Subject", subject, utf8=utf8)),
-        ("From", from_text, from_line),
-        ("To", to_text, to_line),
-        ("Date", date, mime.unstructured("Date", date)),
-        ("Message-ID", msgid, mime.unstructured("Message-ID", msgid)),
-        ("Auto-Submitted", "auto-generated", b"Auto-Submitted: auto-generated\r\n"),
-        ("MIME-Version", "1.0", b"MIME-Version: 1.0\r\n"),
-        ("Content-Type", content_type, mime.fold("Content-Type", content_type.split(" "))),
-        ("Content-Language", language, mime.unstructured("Content-Language", language)),
-    ]
-    return OutgoingMessage(mail_from=from_box.addr_spec, recipients=(recipient.addr_spec,), headers=headers,
-                           body=body, smtputf8=utf8)
+    return outgoing(subject=subject, language=language, from_box=from_box, recipient=recipient, reply_box=None,
+                    content_type=content_type, body=body, utf8=utf8)

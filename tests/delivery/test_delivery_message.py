@@ -247,3 +247,18 @@ def test_message_from_a_credential_assembled_and_summarised_by_bridge_elm(sealed
     text, html = bodies(msg)
     for snippet in expected:
         assert snippet in text
+
+
+def test_revocation_notice_is_written_by_the_same_header_builder(summary, sealed_bytes):
+    from bridge.delivery.notice import build_revocation_notice
+
+    credential = build(summary, sealed_bytes, lang="fr")
+    notice = build_revocation_notice(to_email="camille@example.org", learner_name="Camille Martin", lang="fr",
+                                     title="Analyse de données", reason="note saisie par erreur",
+                                     issuer="Université Exemple", sender=SENDER)
+    assert notice.keys() == credential.keys()
+    parsed = roundtrip(notice)
+    assert parsed["Content-Language"] == "fr" and parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed["From"] == SENDER and parsed["To"] == "Camille Martin <camille@example.org>"
+    assert parsed["Message-ID"] != roundtrip(credential)["Message-ID"]
+    assert "note saisie par erreur" in parsed.get_body(("plain",)).get_content()
