@@ -299,7 +299,8 @@ class EdcCredentialBlock(XBlock):
             state = "not_published" if row is None else row.status
             errors, version = (row.errors or []) if row else [], row.version if row else None
         html = self._render("author.html", title=_pick(self.title, lang, list(self.languages)) or self.display_name,
-                            outcomes=self._outcomes(lang), state=state, errors=errors,
+                            outcomes=self._outcomes(lang), no_outcomes=messages.no_outcomes(_), state=state,
+                            errors=errors,
                             message=texts.get(state, "").format(version=version), lang=lang)
         frag = Fragment(html)
         frag.add_css(_static("css/edc_credential.css"))
@@ -386,6 +387,8 @@ class EdcCredentialBlock(XBlock):
             pass  # labels stay as chosen; the sidecar labels skills from its own ESCO data
         for name, value in form.values.items():
             setattr(self, name, value)
+        if not form.values["outcomes"]:
+            return {"result": "saved", "warnings": [{"field": "learning_outcomes", "message": messages.no_outcomes(_)}]}
         return {"result": "saved"}
 
     # ----- OLX ---------------------------------------------------------------------------------

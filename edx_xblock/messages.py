@@ -57,6 +57,12 @@ def author(_: Translate) -> dict[str, str]:
     }
 
 
+def no_outcomes(_: Translate) -> str:
+    """The hint shown while a credential has no learning outcome (allowed: it still issues)."""
+    return _("No learning outcome: the credential will be issued without learning outcomes or ESCO skills. "
+             "Add outcomes so that employers and the Europass wallet see what learners can do.")
+
+
 def studio_labels(_: Translate) -> dict[str, str]:
     return {"heading": _("European Digital Credential"), "display_name": _("Block name"),
             "languages": _("Languages of the credential (two-letter codes, separated by spaces)"),
@@ -65,6 +71,7 @@ def studio_labels(_: Translate) -> dict[str, str]:
             "mode": _("Mode of learning"), "learning_setting": _("Learning setting"),
             "volume": _("Volume of learning (hours)"), "outcomes": _("Learning outcomes"),
             "outcomes_help": _("Describe what learners can do, and tag each outcome with 1 to 3 ESCO skills."),
+            "no_outcomes": no_outcomes(_),
             "save": _("Save"), "cancel": _("Cancel"), "version": _("Template version in the credential service:")}
 
 

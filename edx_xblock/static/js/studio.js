@@ -209,6 +209,8 @@ function EdcCredentialStudio(runtime, element, args) {
     renumber();
   }
   function renumber() {
+    /* Saving without outcomes is allowed; the hint says what the credential then lacks. */
+    form.querySelector(".edc-no-outcomes").hidden = form.querySelectorAll(".edc-outcome-item").length > 0;
     form.querySelectorAll(".edc-outcome-item").forEach(function (item, i) {
       var texts = item.querySelector(".edc-outcome-texts");
       var current = texts.querySelector("[data-lang]") ? readTexts(texts) : item._texts;
@@ -228,6 +230,7 @@ function EdcCredentialStudio(runtime, element, args) {
       langInputs(fs, fs.getAttribute("data-name"), values[fs.getAttribute("data-name")], fs.hasAttribute("data-multiline"));
     });
     (values.outcomes || []).forEach(addOutcome);
+    renumber();
   }
   function collect() {
     var data = {display_name: form.elements.display_name.value, languages: languages(), outcomes: []};
@@ -302,7 +305,8 @@ function EdcCredentialStudio(runtime, element, args) {
       saving = false;
       if (answer.result === "saved") {
         showErrors([]);
-        message.textContent = S.saved;
+        message.textContent = [S.saved].concat((answer.warnings || []).map(function (w) { return w.message; }))
+          .join(" ");
         /* Studio's "Saving" notice is opened only once the save succeeded, and closed at once with the
            editor; a refused or failed save never leaves it open. */
         if (runtime.notify) { runtime.notify("save", {state: "start"}); runtime.notify("save", {state: "end"}); }

@@ -149,6 +149,28 @@ def test_save_stores_the_fields_and_pushes_nothing(bridge: dict[str, Any], sidec
     assert sidecar_template(sidecar) == before  # Studio pushes on publish, never on a draft save
 
 
+def test_saving_without_learning_outcomes_is_allowed_with_a_hint(bridge: dict[str, Any], sidecar: Any) -> None:
+    """Courses without ESCO tagging still issue: the form saves, says what the credential lacks, and the
+    published template (no learning outcomes) is accepted by the sidecar."""
+    usage = new_block()
+    studio = block(usage).render("studio_view").body_html()
+    hint = "No learning outcome: the credential will be issued without learning outcomes or ESCO skills."
+    assert 'class="edc-hint edc-no-outcomes" role="note"' in studio and hint in studio
+    answer = call(usage, "save_settings", valid_form(outcomes=[]))
+    assert answer["result"] == "saved"
+    assert [w["field"] for w in answer["warnings"]] == ["learning_outcomes"]
+    assert hint in answer["warnings"][0]["message"]
+    assert block(usage, "someone_else").outcomes == []
+    version = push(usage, bridge)
+    status, stored = sidecar_template(sidecar)
+    assert status == 200 and stored["version"] == version and stored["template"]["learning_outcomes"] == []
+    author = block(usage).render("author_view").body_html()
+    assert hint in author and "edc-outcomes" not in author.replace("edc-outcomes-", "")
+    with translation.override("fr"):
+        french = block(usage).render("author_view").body_html()
+    assert "Aucun acquis" in french
+
+
 def test_sidecar_down_still_saves_and_pages_render(sidecar: Any) -> None:
     usage = new_block()
     with override_settings(XBLOCK_SETTINGS={"EdcCredentialBlock": bridge_settings("http://127.0.0.1:9")}):
