@@ -6,6 +6,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import func, select
 
+from bridge import audit
 from bridge.api.common import runtime, status_url
 from bridge.api.inputs import Answer, operation
 from bridge.api.schemas import CredentialPath, CredentialQuery, ReissueBody, ResendBody, RevokeBody
@@ -125,10 +126,14 @@ def _refused(exc: ActionRefused) -> Problem:
            body_required=False, responses=(Answer(202, "Accepted"),), tags=("credentials",))
 def resend(principal: Principal, path: dict[str, str], body: dict[str, Any]) -> tuple[Response, int]:
     """Deliver a sealed credential again (all its channels, or those listed in ``channels``)."""
+    channels = body.get("channels")
+    detail = {"channels": list(channels)} if channels else {}
     try:
-        cred = actions.resend(runtime().context, path["cred_id"], body.get("channels"))
+        cred = actions.resend(runtime().context, path["cred_id"], channels)
     except ActionRefused as exc:
+        _audit(principal, "credential.resend", path["cred_id"], {**detail, "reason": exc.message}, refused=True)
         raise _refused(exc) from None
+    _audit(principal, "credential.resend", cred.id, detail)
     return jsonify(credential_status(cred)), 202
 
 
@@ -139,7 +144,10 @@ def revoke(principal: Principal, path: dict[str, str], body: dict[str, Any]) -> 
     try:
         revocation = actions.revoke(runtime().context, path["cred_id"], body.get("reason"))
     except ActionRefused as exc:
+        _audit(principal, "credential.revoke", path["cred_id"], {"reason": exc.message}, refused=True)
         raise _refused(exc) from None
+    _audit(principal, "credential.revoke", revocation.credential.id,
+           {"revocation_reason": revocation.credential.status_reason, "changed": revocation.changed})
     return jsonify(credential_status(revocation.credential))
 
 
@@ -156,7 +164,6 @@ def reissue(principal: Principal, path: dict[str, str], body: dict[str, Any]) ->
     id) and ``revoked`` (true). The completion must be the same source, course and learner. Audited.
     """
     from bridge.api.completions import intake_problems
-    from bridge.console import audit
 
     rt = runtime()
     cred_id = path["cred_id"]
@@ -171,7 +178,7 @@ def reissue(principal: Principal, path: dict[str, str], body: dict[str, Any]) ->
         problems = intake_problems(completion, "completion")
         if problems:
             raise validation_problem(problems, "The completion has invalid fields.")
-    actor = ("api", None, "admin token (API)" if principal.is_admin else f"source {principal.source} (API)")
+    actor = audit.api_actor(principal)
     try:
         done = actions.reissue(rt.context, cred_id, completion, body.get("reason"))
     except ActionRefused as exc:
@@ -185,3 +192,9 @@ def reissue(principal: Principal, path: dict[str, str], body: dict[str, Any]) ->
     answer.update({"replaces": done.old_id, "revoked": done.revoked_id is not None})
     url = status_url(f"/api/v1/credentials/{done.credential.id}")
     return jsonify(answer), 202, {"Location": url}
+
+
+def _audit(principal: Principal, action: str, cred_id: str, detail: dict[str, Any], *, refused: bool = False) -> None:
+    """The audit entry of an API action, like the console's (actor kind "api": the admin token or the source)."""
+    audit.record(runtime().sessions, action, target_type="credential", target_id=cred_id,
+                 outcome="refused" if refused else "ok", detail=detail, actor=audit.api_actor(principal))

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from bridge import audit
 from bridge.api.common import runtime
 from bridge.api.inputs import PROBLEM_MEDIA, Answer, operation, request_json, validate_document
 from bridge.api.schemas import CoursePath, SourcePath, TemplateHeaders, TemplatePut
@@ -213,8 +214,18 @@ def put_template(principal: Principal, path: dict[str, str], headers: dict[str, 
     """
     source, course_id = path["source"], path["course_id"]
     require(principal, source)
-    saved = save_template(source, course_id, request_json(), body, if_match=headers.get("if_match"),
-                          if_none_match=headers.get("if_none_match"))
+    target = f"{source}/{course_id}"
+    try:
+        saved = save_template(source, course_id, request_json(), body, if_match=headers.get("if_match"),
+                              if_none_match=headers.get("if_none_match"))
+    except Problem as problem:
+        audit.record(runtime().sessions, "template.save", target_type="template", target_id=target,
+                     outcome="refused", detail={"status": problem.status, "errors": len(problem.errors) or 1},
+                     actor=audit.api_actor(principal))
+        raise
+    audit.record(runtime().sessions, "template.save", target_type="template", target_id=target,
+                 detail={"version": saved.answer["version"], "created": saved.status == 201,
+                         "changed": saved.changed}, actor=audit.api_actor(principal))
     return jsonify(saved.answer), saved.status, {"ETag": saved.etag}
 
 

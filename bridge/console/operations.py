@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bridge import audit
 from bridge.api.common import runtime
-from bridge.console import audit, queries
+from bridge.console import queries
 from bridge.console.roles import CREDENTIALS_ACT, Identity
 from bridge.db.models import Credential
 from bridge.tasks import actions

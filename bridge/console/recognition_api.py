@@ -8,9 +8,9 @@ from typing import Any, NoReturn
 from flask import Response, jsonify, request
 from sqlalchemy import select
 
+from bridge import audit
 from bridge.api.common import runtime
 from bridge.api.inputs import Answer, operation
-from bridge.console import audit
 from bridge.console.roles import RECOGNITION_DECIDE, RECOGNITION_READ
 from bridge.console.web import console_api_blueprint, db, identity, requires
 from bridge.db.models import Agreement, Partner, RecognitionCase

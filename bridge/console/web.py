@@ -21,8 +21,8 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from jinja2 import Environment
 from sqlalchemy.orm import Session
 
+from bridge import audit
 from bridge.api.common import runtime
-from bridge.console import audit
 from bridge.console.accounts import identity_of
 from bridge.console.nav import sections
 from bridge.console.roles import ROLE_PERMISSIONS, Course, Grant, Identity

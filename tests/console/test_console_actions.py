@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from tests.console.conftest import Console
-from tests.sidecar.conftest import example_template
+from tests.sidecar.conftest import ADMIN, example_template
 
 
 def _wallet_only(console: Console, course: str = "42") -> None:
@@ -50,9 +50,12 @@ def test_fix_the_template_then_reissue(console: Console) -> None:
     assert timeline.index("failed (attempt 1)") < timeline.index("credential.reissue") \
         < timeline.index("delivered (attempt 1)")
     assert "by Rita" in timeline
-    actions = [(e.action, e.actor_name, e.target_id) for e in console.audit() if e.action.startswith(("template",
-                                                                                                     "credential"))]
+    actions = [(e.action, e.actor_name, e.target_id) for e in console.audit()
+               if e.actor_kind == "staff" and e.action.startswith(("template", "credential"))]
     assert actions == [("template.save", "Rita", "moodle-main/42"), ("credential.reissue", "Rita", cred_id)]
+    # The faulty template came through the API with the admin token, and says so.
+    assert ("template.save", "admin-token", "moodle-main/42") in [
+        (e.action, e.actor_name, e.target_id) for e in console.audit() if e.actor_kind == "api"]
     # The history says who changed what; the diff shows the change of channel.
     template_page = rita.get("/console/templates/moodle-main/42").get_data(as_text=True)
     history = template_page.split('id="history"')[1]
@@ -69,7 +72,7 @@ def test_invalid_template_edit_is_refused_with_its_fields(console: Console) -> N
     page = answer.get_data(as_text=True)
     assert answer.status_code == 422 and "<code>ects</code>" in page
     assert rita.post("/console/templates/moodle-main/42", {"template": "{not json"}).status_code == 422
-    assert [e.outcome for e in console.audit("template.save")] == ["refused", "refused"]
+    assert [e.outcome for e in console.audit("template.save") if e.actor_kind == "staff"] == ["refused", "refused"]
     assert console.car.admin("GET", "/api/v1/sources/moodle-main/courses/42/template").json["version"] == 1
 
 
@@ -204,3 +207,36 @@ def test_reissue_of_a_delivered_credential_revokes_it_and_issues_a_new_one(conso
     [entry] = console.audit("credential.reissue")
     assert (entry.actor_name, entry.target_id, entry.outcome) == ("Rita", cred_id, "ok")
     assert entry.detail["new_credential"] == new_id and entry.detail["revoked"] is True
+
+
+def test_api_actions_with_the_admin_token_are_audited_like_console_actions(console: Console) -> None:
+    cred_id = console.issue()
+    car = console.car
+    assert car.admin("POST", f"/api/v1/credentials/{cred_id}:resend", {"channels": ["email"]}).status_code == 202
+    assert car.admin("POST", f"/api/v1/credentials/{cred_id}:revoke", {"reason": "grade entered in error"}
+                     ).status_code == 200
+    assert car.admin("POST", f"/api/v1/credentials/{cred_id}:resend").status_code == 409  # revoked: refused
+    assert car.admin("POST", "/api/v1/credentials/no-such-id:revoke", {"reason": "x"}).status_code == 404
+    assert car.signed("PUT", "/api/v1/sources/moodle-main/courses/44/template", example_template(),
+                      key=console.key).status_code == 201
+    create_only = car.client.put("/api/v1/sources/moodle-main/courses/44/template", json=example_template(),
+                                 headers={"Authorization": f"Bearer {ADMIN}", "If-None-Match": "*"})
+    assert create_only.status_code == 412  # the course has a template now: refused, and recorded
+    entries = [(e.actor_kind, e.actor_name, e.action, e.target_id, e.outcome) for e in console.audit()
+               if e.action.startswith(("credential.", "template."))]
+    assert entries[-6:] == [
+        ("api", "admin-token", "credential.resend", cred_id, "ok"),
+        ("api", "admin-token", "credential.revoke", cred_id, "ok"),
+        ("api", "admin-token", "credential.resend", cred_id, "refused"),
+        ("api", "admin-token", "credential.revoke", "no-such-id", "refused"),
+        ("api", "moodle-main", "template.save", "moodle-main/44", "ok"),
+        ("api", "admin-token", "template.save", "moodle-main/44", "refused"),
+    ]
+    assert console.audit("template.save")[-1].detail == {"status": 412, "errors": 1}
+    revoke = console.audit("credential.revoke")[0]
+    assert revoke.detail == {"revocation_reason": "grade entered in error", "changed": True}
+    assert revoke.ip == "127.0.0.1"
+    shown = console.browser("rita").client.get("/console/api/audit").json["items"]
+    assert [(e["actor_kind"], e["actor"], e["action"], e["outcome"]) for e in shown[1:3]] == [
+        ("api", "admin-token", "template.save", "refused"), ("api", "moodle-main", "template.save", "ok")]
+    assert shown[0]["action"] == "sign-in"  # Rita's, just before reading the log

@@ -233,7 +233,8 @@ def test_reissue_revokes_the_sealed_credential_and_issues_a_new_one(sidecar: Sid
         audit = list(session.scalars(select(AuditEntry).where(AuditEntry.action == "credential.reissue")))
     doc = lxml_html.fromstring(sidecar.client.get(page_url + "?lang=en").data)
     assert "verdict-revoked" in doc.xpath("//section[contains(@class, 'verdict-box')]/@class")[0]
-    assert [(a.target_id, a.outcome, a.actor_name) for a in audit][-1] == (old_id, "ok", "source moodle-main (API)")
+    assert [(a.target_id, a.outcome, a.actor_kind, a.actor_name) for a in audit][-1] == (
+        old_id, "ok", "api", "moodle-main")
     assert audit[-1].detail["new_credential"] == new["id"] and audit[-1].detail["revoked"] is True
     # The learner's current credential is the new one: the corrected completion is its duplicate, the
     # old completion a conflict naming the new id; the old one cannot be re-issued twice.

@@ -5,8 +5,9 @@ from typing import Any
 
 from flask import Response, current_app, g, redirect, request, session, url_for
 
+from bridge import audit
 from bridge.api.common import runtime
-from bridge.console import audit, oidc
+from bridge.console import oidc
 from bridge.console.accounts import (
     HASHER,
     MIN_PASSWORD,

@@ -5,8 +5,9 @@ from typing import Any
 
 from flask import Response, current_app, redirect, request, stream_with_context, url_for
 
+from bridge import audit
 from bridge.api.common import runtime
-from bridge.console import audit, exports, operations, queries
+from bridge.console import exports, operations, queries
 from bridge.console.nav import N_, Section, register_section
 from bridge.console.roles import CREDENTIALS_ACT, CREDENTIALS_READ, CREDENTIALS_REVOKE, EXPORTS
 from bridge.console.web import console_blueprint, db, deny, identity, language, render, require_course, requires

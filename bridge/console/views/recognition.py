@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
+from bridge import audit
 from bridge.api.common import runtime
-from bridge.console import audit
 from bridge.console.nav import N_, Section, register_section
 from bridge.console.recognition_api import open_case, read_upload, record_decision, signed_upload
 from bridge.console.roles import RECOGNITION_DECIDE, RECOGNITION_READ

@@ -7,9 +7,9 @@ from typing import Any
 from flask import Response, current_app, request
 from sqlalchemy import func, select
 
+from bridge import audit
 from bridge.api.common import runtime
 from bridge.auth import generate_api_key, hash_api_key
-from bridge.console import audit
 from bridge.console.nav import N_, Section, register_section
 from bridge.console.roles import SOURCES_MANAGE, SOURCES_READ
 from bridge.console.web import console_blueprint, db, identity, render, requires

@@ -10,10 +10,11 @@ from flask import Response, redirect, request, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
+from bridge import audit
 from bridge.api.common import runtime
 from bridge.api.inputs import parse_json
 from bridge.api.templates import etag, save_template
-from bridge.console import audit, previews
+from bridge.console import previews
 from bridge.console.nav import N_, Section, register_section
 from bridge.console.roles import TEMPLATES_EDIT, TEMPLATES_READ
 from bridge.console.web import console_blueprint, db, identity, language, render, require_course, requires

@@ -8,8 +8,8 @@ from flask import Response, redirect, request, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
+from bridge import audit
 from bridge.api.common import runtime
-from bridge.console import audit
 from bridge.console.accounts import create_user, generate_password, hash_password, set_roles
 from bridge.console.nav import N_, Section, register_section
 from bridge.console.roles import SCOPED_ROLES, USERS_MANAGE, Grant

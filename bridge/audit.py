@@ -1,7 +1,8 @@
 """The audit log: who did what, when, from where, and with what outcome.
 
-Every console action (sign-in attempts included) appends one entry, written in its own transaction
-so that a refused or failed action is recorded too. The table is append-only (database triggers,
+Every console action (sign-in attempts included) and every action taken through the HTTP API (the
+admin token, or an LMS source's key) appends one entry, written in its own transaction so that a
+refused or failed action is recorded too. The table is append-only (database triggers,
 migration 0004). Entries never hold secrets or passwords; learner personal data stays in the
 credential rows and entries point at them by id.
 """
@@ -12,6 +13,7 @@ from typing import Any
 from flask import g, has_request_context, request
 from sqlalchemy.orm import Session, sessionmaker
 
+from bridge.auth import Principal
 from bridge.db.models import AuditEntry, utcnow
 
 MAX_DETAIL_TEXT = 500
@@ -21,6 +23,11 @@ def _clean(detail: dict[str, Any] | None) -> dict[str, Any] | None:
     if not detail:
         return None
     return {k: (v[:MAX_DETAIL_TEXT] if isinstance(v, str) else v) for k, v in detail.items()}
+
+
+def api_actor(principal: Principal) -> tuple[str, None, str]:
+    """The audit actor of an HTTP API call: kind "api", named "admin-token" or after the LMS source whose key it was."""
+    return ("api", None, "admin-token" if principal.is_admin else principal.source or "-")
 
 
 def record(sessions: sessionmaker[Session], action: str, *, target_type: str | None = None,
