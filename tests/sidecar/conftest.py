@@ -112,9 +112,9 @@ class Sidecar:
         return key
 
     def signed(self, method: str, path: str, body: Any = None, *, source: str = "moodle-main", key: str,
-               timestamp: int | None = None, raw: bytes | None = None) -> Any:
+               timestamp: int | None = None, raw: bytes | None = None, nonce: str | None = None) -> Any:
         data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
-        headers = signature_headers(source, key, method, path, data, timestamp=timestamp)
+        headers = signature_headers(source, key, method, path, data, timestamp=timestamp, nonce=nonce)
         if data:
             headers["Content-Type"] = "application/json"
         return self.client.open(path, method=method, data=data, headers=headers)

@@ -240,7 +240,8 @@ def test_reissue_revokes_the_sealed_credential_and_issues_a_new_one(sidecar: Sid
     # old completion a conflict naming the new id; the old one cannot be re-issued twice.
     repeat = sidecar.signed("POST", SINGLE, corrected, key=key)
     assert repeat.status_code == 202 and repeat.json["id"] == new["id"] and repeat.json["duplicate"] is True
-    stale = sidecar.signed("POST", SINGLE, example_completion(), key=key)
+    # A nonce: the same body as the first post, possibly within the same second, is not a replay.
+    stale = sidecar.signed("POST", SINGLE, example_completion(), key=key, nonce="stale-resend-of-the-first")
     assert stale.status_code == 409 and stale.json["credential_id"] == new["id"]
     twice = sidecar.signed("POST", path, {}, key=key)
     assert twice.status_code == 409 and new["id"] in twice.json["detail"]
