@@ -4,7 +4,7 @@
 # Pango/HarfBuzz/fontconfig, the DejaVu fonts the certificate is set in, poppler's pdftoppm).
 # docker.io (the engine), docker-compose and debootstrap build and run docker/ in tests/docker/;
 # their services are never started here: the tests run a dockerd of their own
-# (--iptables=false --ip-forward=false --bridge=none) and stop it by its PID.
+# (--iptables=false --ip6tables=false --ip-forward=false --bridge=none) and stop it by its PID.
 set -euo pipefail
 need=()
 command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
@@ -25,14 +25,18 @@ command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  # Packages must not start services (docker.io's would set up a bridge and firewall rules):
-  # policy-rc.d answers "not allowed" for the duration of the install when none is in place.
+  # Packages must not start services (docker.io's would start a dockerd with a bridge and firewall
+  # rules): policy-rc.d answers "not allowed" for the duration of the install; one already in place is
+  # set aside and put back afterwards.
   policy=/usr/sbin/policy-rc.d
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
-    $SUDO chmod 0755 "$policy"
+  if [ -e "$policy" ]; then
+    $SUDO mv "$policy" "$policy.edc-bridge-saved"
+    trap '$SUDO mv -f "$policy.edc-bridge-saved" "$policy"' EXIT
+  else
     trap '$SUDO rm -f "$policy"' EXIT
   fi
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 0755 "$policy"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi

@@ -1,9 +1,9 @@
 """A Docker engine of the test's own, and the EDC Bridge image built in it.
 
-The engine is Debian's ``dockerd`` started with ``--iptables=false --ip-forward=false --bridge=none``:
-it touches none of the machine's network settings, so containers use host networking (or none)
-only, and everything they reach is on loopback. It gets its own socket, exec-root and pid file,
-and is stopped by its PID.
+The engine is Debian's ``dockerd`` started with ``--iptables=false --ip6tables=false --ip-forward=false
+--bridge=none``: it touches none of the machine's network settings (checked after start: no ``docker0``
+appears), so containers use host networking only, and everything they reach is on loopback. It gets
+its own socket, exec-root and pid file, and is stopped by its PID.
 
 No image registry is reachable, so the base image is a Debian root file system made by
 ``docker/base-image.sh`` (debootstrap) and loaded with ``docker import``. What is slow to make is
@@ -33,7 +33,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("EDC_DOCKER_TEST_CACHE") or "/var/cache/edc-bridge-test")
 SUITE = "bookworm"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-ENGINE_FLAGS = ("--iptables=false", "--ip-forward=false", "--bridge=none")
+# Nothing of the machine's network may change: no iptables/ip6tables rules, no forwarding, no docker0
+# bridge. Containers then have host networking only (every address they reach is on loopback).
+ENGINE_FLAGS = ("--iptables=false", "--ip6tables=false", "--ip-forward=false", "--bridge=none")
 
 
 class EngineUnavailable(RuntimeError):
@@ -146,6 +148,7 @@ def start_engine(startup_timeout: float = 120.0) -> Engine:
     else:
         data_root, lock = run_dir / "data", None
         pidfile = run_dir / "dockerd.pid"
+    had_docker0 = Path("/sys/class/net/docker0").exists()
     sock = run_dir / "docker.sock"
     config = run_dir / "daemon.json"
     config.write_text("{}")
@@ -170,6 +173,9 @@ def start_engine(startup_timeout: float = 120.0) -> Engine:
         probe = subprocess.run([engine.client, "version", "--format", "{{.Server.Version}}"], env=engine.env,
                                capture_output=True, text=True, timeout=30, check=False)
         if probe.returncode == 0:
+            if not had_docker0 and Path("/sys/class/net/docker0").exists():
+                engine.stop()
+                raise RuntimeError("dockerd created a docker0 bridge: it must leave the machine's network alone")
             return engine
         if time.monotonic() > deadline:
             tail = log.read_text(errors="replace")[-2000:]

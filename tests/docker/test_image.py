@@ -24,7 +24,7 @@ PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----\s+(.+?)-----END CERTIFICAT
 
 def _run(engine: Engine, image: Image, *args: str, volumes: tuple[str, ...] = (), env: dict[str, str] | None = None,
          timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    command = ["run", "--rm", "--network", "none"]
+    command = ["run", "--rm", "--network", "host"]
     for volume in volumes:
         command += ["-v", volume]
     for name, value in (env or {}).items():
